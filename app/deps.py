@@ -1,0 +1,160 @@
+"""Request parsing shared by routers: query text -> typed objects, strictly.
+
+Unknown query parameters are an error, never ignored.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from app import regions
+from app.config import Settings
+from app.errors import InvalidParameter
+from app.queries import BBox, OrganisationFilter
+from app.taxonomy import LegalForm, Taxonomy
+
+
+def get_settings(request: Request) -> Settings:
+    """The settings of the running app."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_engine(request: Request) -> Engine:
+    """The database engine of the running app."""
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def get_taxonomy(request: Request) -> Taxonomy:
+    """The sector taxonomy of the running app."""
+    taxonomy: Taxonomy = request.app.state.taxonomy
+    return taxonomy
+
+
+def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
+    """A read session for one request."""
+    with Session(engine) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+TaxonomyDep = Annotated[Taxonomy, Depends(get_taxonomy)]
+
+
+def only_parameters(*allowed: str) -> Callable[[Request], None]:
+    """A dependency that rejects any query parameter not in `allowed`."""
+
+    def check(request: Request) -> None:
+        for name in request.query_params:
+            if name not in allowed:
+                expected = ", ".join(sorted(allowed)) or "none"
+                raise InvalidParameter(
+                    f"unknown query parameter {name!r}; expected one of: {expected}",
+                    parameter=name,
+                )
+
+    return check
+
+
+def _finite_number(text: str, parameter: str) -> float:
+    """Parse one finite number or name the parameter that is wrong."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise InvalidParameter(
+            f"{parameter}: {text!r} is not a number", parameter=parameter
+        ) from None
+    if not math.isfinite(value):
+        raise InvalidParameter(f"{parameter}: {text!r} is not a finite number", parameter=parameter)
+    return value
+
+
+def parse_bbox(text: str) -> BBox:
+    """Parse `minLon,minLat,maxLon,maxLat` in WGS84 degrees."""
+    parts = text.split(",")
+    if len(parts) != 4:
+        raise InvalidParameter(
+            f"bbox must be 4 comma-separated numbers minLon,minLat,maxLon,maxLat; got {len(parts)}",
+            parameter="bbox",
+        )
+    min_lon, min_lat, max_lon, max_lat = (_finite_number(p.strip(), "bbox") for p in parts)
+    if not all(-180 <= v <= 180 for v in (min_lon, max_lon)):
+        raise InvalidParameter("bbox longitudes must be within [-180, 180]", parameter="bbox")
+    if not all(-90 <= v <= 90 for v in (min_lat, max_lat)):
+        raise InvalidParameter("bbox latitudes must be within [-90, 90]", parameter="bbox")
+    if min_lat > max_lat:
+        raise InvalidParameter("bbox minLat must not exceed maxLat", parameter="bbox")
+    return BBox(min_lon, min_lat, max_lon, max_lat)
+
+
+def _check_known(values: list[str], known: set[str], parameter: str) -> tuple[str, ...]:
+    """Every value must be one of `known`; the error lists what is accepted."""
+    for value in values:
+        if value not in known:
+            raise InvalidParameter(
+                f"unknown {parameter} {value!r}; expected one of: {', '.join(sorted(known))}",
+                parameter=parameter,
+            )
+    return tuple(dict.fromkeys(values))
+
+
+def organisation_filter(
+    taxonomy: TaxonomyDep,
+    category: Annotated[list[str], Query(description="Sector slug (repeatable)")] = [],  # noqa: B006
+    region: Annotated[list[str], Query(description="INSEE région code (repeatable)")] = [],  # noqa: B006
+    departement: Annotated[list[str], Query(description="Département code (repeatable)")] = [],  # noqa: B006
+    legal_form: Annotated[list[str], Query(description="ESS family (repeatable)")] = [],  # noqa: B006
+    q: Annotated[
+        str | None, Query(max_length=200, description="Text in name, description, city")
+    ] = None,
+    bbox: Annotated[str | None, Query(description="minLon,minLat,maxLon,maxLat")] = None,
+) -> OrganisationFilter:
+    """Parse and check the filters every listing accepts."""
+    text = q.strip() if q else None
+    return OrganisationFilter(
+        categories=_check_known(category, taxonomy.slugs(), "category"),
+        regions=_check_known(region, {r.code for r in regions.list_regions()}, "region"),
+        departements=_check_known(
+            departement, {d.code for d in regions.list_departements()}, "departement"
+        ),
+        legal_forms=_check_known(legal_form, {f.value for f in LegalForm}, "legal_form"),
+        text=text or None,
+        bbox=parse_bbox(bbox) if bbox is not None else None,
+    )
+
+
+FILTER_PARAMETERS = ("category", "region", "departement", "legal_form", "q", "bbox")
+FilterDep = Annotated[OrganisationFilter, Depends(organisation_filter)]
+
+
+@dataclass(frozen=True)
+class Paging:
+    """Keyset paging: at most `limit` rows with an id greater than `after`."""
+
+    limit: int
+    after: int | None
+
+
+def paging(
+    settings: SettingsDep,
+    limit: Annotated[int | None, Query(ge=1, description="Page size")] = None,
+    after: Annotated[int | None, Query(ge=0, description="Last id of the previous page")] = None,
+) -> Paging:
+    """Parse the paging parameters, bounded by the settings."""
+    if limit is not None and limit > settings.max_page_size:
+        raise InvalidParameter(
+            f"limit must be at most {settings.max_page_size}, got {limit}", parameter="limit"
+        )
+    return Paging(limit=limit or settings.default_page_size, after=after)
+
+
+PagingDep = Annotated[Paging, Depends(paging)]

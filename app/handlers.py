@@ -1,0 +1,67 @@
+"""Map every error to the one JSON error shape; a 500 never shows a traceback."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.errors import AtlasError, error_body
+
+logger = logging.getLogger(__name__)
+
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+
+
+async def _atlas_error(_request: Request, exc: Exception) -> JSONResponse:
+    """A domain error: its own status and public message."""
+    assert isinstance(exc, AtlasError)  # noqa: S101
+    return JSONResponse(exc.to_body(), status_code=exc.status_code)
+
+
+def _parameter_message(error: dict[str, object]) -> str:
+    """A validation problem worded around the parameter it concerns."""
+    message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+    given = error.get("input")
+    return f"{message} (got {given!r})" if isinstance(given, str | int | float) else message
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's parsing errors: 400 naming the parameter, 422 for a body."""
+    assert isinstance(exc, RequestValidationError)  # noqa: S101
+    first = exc.errors()[0]
+    location = [str(part) for part in first.get("loc", ())]
+    if location and location[0] == "body":
+        body = error_body(422, "invalid_body", _parameter_message(first), ".".join(location[1:]))
+        return JSONResponse(body, status_code=422)
+    parameter = location[1] if len(location) > 1 else None
+    message = (
+        f"{parameter}: {_parameter_message(first)}" if parameter else _parameter_message(first)
+    )
+    return JSONResponse(error_body(400, "invalid_parameter", message, parameter), status_code=400)
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    """Starlette's own errors (unknown path, wrong method) in our shape."""
+    assert isinstance(exc, StarletteHTTPException)  # noqa: S101
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    body = error_body(exc.status_code, code, str(exc.detail))
+    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    """Anything else: logged with its traceback, answered without it."""
+    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    body = error_body(500, "internal_error", "internal error; it has been logged")
+    return JSONResponse(body, status_code=500)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers on an application."""
+    app.add_exception_handler(AtlasError, _atlas_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

@@ -1,0 +1,1 @@
+"""The CSV import pipeline: read -> validate -> place -> upsert -> report."""

@@ -1,0 +1,196 @@
+"""Which column holds which field: French or English headers, synonyms, or a mapping file.
+
+Headers are compared without accents, case or punctuation ("Code_Postal", "code postal"
+and "CODE-POSTAL" are the same header). A mapping file names columns explicitly and wins
+over the synonyms.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from app.importer.faults import FileRejected
+from geocode.normalize import fold
+
+FIELD_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "name": ("nom", "raison sociale", "name", "denomination", "nom de la structure",
+             "nom structure", "structure", "organisation", "organization", "enseigne"),
+    "description": ("description", "activite", "activites", "presentation", "objet"),
+    "categories": ("categorie", "categories", "secteur", "secteurs", "category", "sector",
+                   "sectors", "secteur d activite", "thematique", "thematiques"),
+    "legal_form": ("forme juridique", "legal form", "famille", "famille ess"),
+    "legal_status": ("statut", "statut juridique", "legal status", "status"),
+    "siren": ("siren", "n siren", "numero siren"),
+    "siret": ("siret", "n siret", "numero siret"),
+    "rna": ("rna", "n rna", "numero rna", "numero d association"),
+    "street": ("adresse", "address", "rue", "street", "voie", "adresse postale"),
+    "postcode": ("code postal", "cp", "postcode", "postal code", "zip", "zip code"),
+    "city": ("commune", "ville", "city", "localite", "town"),
+    "citycode": ("code insee", "insee", "code commune", "citycode", "code commune insee"),
+    "country": ("pays", "country"),
+    "lat": ("latitude", "lat", "y"),
+    "lon": ("longitude", "lon", "lng", "long", "x"),
+    "website": ("site web", "site internet", "url", "website", "site", "web"),
+    "email": ("email", "e mail", "courriel", "mail", "adresse email", "adresse mail",
+              "adresse e mail", "adresse electronique"),
+    "phone": ("telephone", "tel", "phone", "numero de telephone", "tel fixe"),
+    "source": ("source",),
+    "source_id": ("source id", "id", "identifiant", "ref", "reference", "record id"),
+    "contact_name": ("contact", "nom du contact", "contact name", "personne contact"),
+    "contact_email": ("email contact", "contact email", "email du contact", "courriel contact"),
+    "contact_phone": ("telephone contact", "contact phone", "tel contact"),
+    "internal_notes": ("notes", "notes internes", "note interne", "internal notes"),
+}
+FIELDS = frozenset(FIELD_SYNONYMS)
+_PUNCTUATION = re.compile(r"[\W_]+")
+
+
+def normalise_header(header: str) -> str:
+    """A header's comparison key: no accents, no case, punctuation as single spaces."""
+    return " ".join(_PUNCTUATION.sub(" ", fold(header)).split())
+
+
+_SYNONYM_FIELD = {
+    normalise_header(synonym): name for name, synonyms in FIELD_SYNONYMS.items()
+    for synonym in (*synonyms, name)
+}
+
+
+@dataclass(frozen=True)
+class ColumnMapping:
+    """An explicit mapping: header -> field (None to ignore), sector values -> slugs."""
+
+    columns: Mapping[str, str | None] = field(default_factory=dict)
+    categories: Mapping[str, str] = field(default_factory=dict)
+    source: str | None = None
+    default_category: str | None = None
+
+    def field_for(self, header: str) -> str | None:
+        """The field a header feeds (the mapping first, then the synonyms), or None."""
+        key = normalise_header(header)
+        return self.columns[key] if key in self.columns else _SYNONYM_FIELD.get(key)
+
+
+def _mapping_document(path: Path) -> dict[str, object]:
+    """Read a YAML or JSON mapping file into a dict."""
+    text = path.read_text(encoding="utf-8-sig")
+    try:
+        document = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as error:
+        raise ValueError(f"mapping file {path.name}: cannot be read: {error}") from None
+    if not isinstance(document, dict):
+        raise ValueError(f"mapping file {path.name}: expected a mapping with a 'columns' key")
+    return document
+
+
+def _checked_columns(raw: object, origin: str) -> dict[str, str | None]:
+    """The `columns` section: every target must be a known field (or null to ignore)."""
+    if not isinstance(raw, dict):
+        raise ValueError(f"{origin}: 'columns' must map headers to field names")
+    columns: dict[str, str | None] = {}
+    for header, target in raw.items():
+        if target is not None and str(target) not in FIELDS:
+            known = ", ".join(sorted(FIELDS))
+            raise ValueError(f"{origin}: column {header!r} maps to unknown field {target!r}; "
+                             f"known fields: {known}")
+        columns[normalise_header(str(header))] = None if target is None else str(target)
+    return columns
+
+
+def mapping_from_document(document: Mapping[str, object], origin: str) -> ColumnMapping:
+    """Build a ColumnMapping from a parsed mapping document (raises ValueError)."""
+    unknown = set(document) - {"columns", "categories", "source", "default_category"}
+    if unknown:
+        raise ValueError(f"{origin}: unknown keys {sorted(unknown)}; expected columns, "
+                         "categories, source, default_category")
+    categories = document.get("categories") or {}
+    if not isinstance(categories, dict):
+        raise ValueError(f"{origin}: 'categories' must map sector values to slugs")
+    source, default_category = document.get("source"), document.get("default_category")
+    return ColumnMapping(
+        columns=_checked_columns(document.get("columns") or {}, origin),
+        categories={fold(str(k)): str(v) for k, v in categories.items()},
+        source=str(source) if source else None,
+        default_category=str(default_category) if default_category else None,
+    )
+
+
+def load_mapping(path: Path) -> ColumnMapping:
+    """Read a mapping file (YAML or JSON); raise ValueError naming what is wrong."""
+    return mapping_from_document(_mapping_document(path), f"mapping file {path.name}")
+
+
+@dataclass(frozen=True)
+class ColumnPlan:
+    """Where each field is in a file's rows, and which columns are ignored."""
+
+    positions: tuple[tuple[int, str], ...]
+    headers: tuple[str, ...]
+    ignored: tuple[str, ...]
+
+    @property
+    def fields(self) -> frozenset[str]:
+        """The fields this file provides."""
+        return frozenset(name for _, name in self.positions)
+
+    def detected(self) -> dict[str, str]:
+        """Header -> field, as the report shows it."""
+        return {self.headers[index]: name for index, name in self.positions}
+
+
+def _check_duplicates(headers: Sequence[str], assigned: Sequence[str | None]) -> None:
+    """Two columns for one field, or the same header twice, abort the file."""
+    seen: dict[str, str] = {}
+    for header, name in zip(headers, assigned, strict=True):
+        key = name or normalise_header(header)
+        if key and key in seen:
+            what = f"both mean {name!r}" if name else "are the same header"
+            raise FileRejected(
+                f"duplicate headers: columns {seen[key]!r} and {header!r} {what}; "
+                "remove one or name the one to use in a mapping file",
+                code="duplicate_headers",
+            )
+        if key:
+            seen[key] = header
+
+
+def _check_usable(plan: ColumnPlan, headers: Sequence[str]) -> None:
+    """A file needs a name column and something to locate each row."""
+    names = plan.fields
+    shown = ", ".join(repr(h) for h in headers[:12])
+    if not names:
+        raise FileRejected(
+            f"no header line: the first line ({shown}) names none of the known columns "
+            "(nom, adresse, code postal, commune, latitude, longitude, siret…); "
+            "add a header line or give a mapping file",
+            code="no_header",
+        )
+    if "name" not in names:
+        raise FileRejected(f"no name column (nom, raison sociale, name) among {shown}",
+                           code="no_name_column")
+    if ("lat" in names) != ("lon" in names):
+        raise FileRejected("a latitude column needs a longitude column, and the reverse",
+                           code="half_coordinates")
+    if not names & {"lat", "street", "postcode", "city", "citycode"}:
+        raise FileRejected(
+            "no column to locate the structures: give latitude/longitude, or an address, "
+            "postcode or commune",
+            code="no_place_columns",
+        )
+
+
+def plan_columns(headers: Sequence[str], mapping: ColumnMapping) -> ColumnPlan:
+    """Match a header line to fields; raise FileRejected when the file cannot be read."""
+    assigned = [mapping.field_for(header) for header in headers]
+    _check_duplicates(headers, assigned)
+    positions = tuple((i, name) for i, name in enumerate(assigned) if name is not None)
+    ignored = tuple(h for h, name in zip(headers, assigned, strict=True) if name is None and h)
+    plan = ColumnPlan(positions, tuple(headers), ignored)
+    _check_usable(plan, headers)
+    return plan

@@ -1,0 +1,160 @@
+"""One import at a time, across processes: a lock row with its owner's pid and a heartbeat.
+
+The row is taken with an INSERT on a fixed primary key, so two processes cannot both
+win. A lock whose owner is dead (same host, pid gone or a zombie) or whose heartbeat
+stopped is stale: the next import removes it (only if it is still that same stale row)
+and takes its place. A SIGKILL therefore never leaves the lock stuck.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import TracebackType
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, delete, update
+
+from app.errors import Conflict
+from app.models import ImportLock, utc_now
+
+HEARTBEAT_SECONDS = 5.0
+STALE_AFTER = timedelta(seconds=60)
+
+
+class ImportInProgress(Conflict):
+    """Another import is writing to this database."""
+
+
+def process_is_alive(pid: int) -> bool:
+    """True when a process with this pid runs on this host (zombies count as dead)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    stat = Path(f"/proc/{pid}/stat")
+    try:
+        return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _as_utc(moment: datetime) -> datetime:
+    """SQLite hands datetimes back without their zone; they were written in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=utc_now().tzinfo)
+
+
+def lock_is_stale(lock: ImportLock) -> bool:
+    """True when the lock's owner is gone or has stopped beating."""
+    if _as_utc(lock.heartbeat_at) < utc_now() - STALE_AFTER:
+        return True
+    return lock.hostname == socket.gethostname() and not process_is_alive(lock.pid)
+
+
+def current_lock(engine: Engine) -> ImportLock | None:
+    """The lock row, if any (possibly stale)."""
+    with Session(engine) as session:
+        return session.get(ImportLock, 1)
+
+
+def live_lock(engine: Engine) -> ImportLock | None:
+    """The lock row when its owner is alive, else None."""
+    lock = current_lock(engine)
+    return lock if lock is not None and not lock_is_stale(lock) else None
+
+
+def _try_insert(engine: Engine, run_id: str) -> bool:
+    """Insert the lock row; False when a row is already there."""
+    now = utc_now()
+    row = ImportLock(run_id=run_id, pid=os.getpid(), hostname=socket.gethostname(),
+                     acquired_at=now, heartbeat_at=now)
+    try:
+        with Session(engine) as session:
+            session.add(row)
+            session.commit()
+    except IntegrityError:
+        return False
+    return True
+
+
+def _remove_if_stale(engine: Engine) -> str | None:
+    """Delete a stale lock row and return its run id; None when there was nothing to free."""
+    with Session(engine) as session:
+        lock = session.get(ImportLock, 1)
+        if lock is None or not lock_is_stale(lock):
+            return None
+        session.exec(delete(ImportLock).where(
+            col(ImportLock.run_id) == lock.run_id, col(ImportLock.pid) == lock.pid))
+        session.commit()
+        return lock.run_id
+
+
+def _busy_message(lock: ImportLock | None) -> str:
+    """Why the import is refused, naming the import that runs."""
+    if lock is None:
+        return "another import is starting; try again in a moment"
+    return (f"another import is running (run {lock.run_id}, process {lock.pid} on "
+            f"{lock.hostname}, started {lock.acquired_at:%Y-%m-%d %H:%M:%S} UTC); "
+            "wait for it to finish")
+
+
+class HeldImportLock:
+    """The lock, held by this process for one run; a thread keeps its heartbeat fresh."""
+
+    def __init__(self, engine: Engine, run_id: str, freed_run: str | None) -> None:
+        self.engine = engine
+        self.run_id = run_id
+        self.freed_run = freed_run
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"import-lock-{run_id}",
+                                        daemon=True)
+        self._thread.start()
+
+    def _beat(self) -> None:
+        """Refresh the heartbeat until released."""
+        while not self._stop.wait(HEARTBEAT_SECONDS):
+            self.refresh()
+
+    def refresh(self) -> None:
+        """Record that the owner is alive."""
+        with Session(self.engine) as session:
+            session.exec(update(ImportLock).where(
+                col(ImportLock.run_id) == self.run_id).values(heartbeat_at=utc_now()))
+            session.commit()
+
+    def release(self) -> None:
+        """Stop the heartbeat and delete the lock row."""
+        self._stop.set()
+        self._thread.join()
+        with Session(self.engine) as session:
+            session.exec(delete(ImportLock).where(
+                col(ImportLock.run_id) == self.run_id))
+            session.commit()
+
+    def __enter__(self) -> HeldImportLock:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.release()
+
+
+def acquire_import_lock(engine: Engine, run_id: str) -> HeldImportLock:
+    """Take the import lock for `run_id`, freeing a stale one; raise ImportInProgress if busy."""
+    freed: str | None = None
+    for _attempt in range(3):
+        if _try_insert(engine, run_id):
+            return HeldImportLock(engine, run_id, freed)
+        removed = _remove_if_stale(engine)
+        if removed is None:
+            break
+        freed = removed
+    raise ImportInProgress(_busy_message(current_lock(engine)))

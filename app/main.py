@@ -1,0 +1,55 @@
+"""The application factory: `create_app(settings)`, plus `app` for the server."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app.config import Settings
+from app.db import create_schema, make_engine
+from app.handlers import install_error_handlers
+from app.loading import load_default_directory
+from app.mapview.routes import mount_map
+from app.routers import health, imports, nearby, organisations, taxonomy
+from app.taxonomy import load_taxonomy
+
+logger = logging.getLogger(__name__)
+
+
+def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]
+    """Create the schema and preload the default directory on start."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        create_schema(app.state.engine)
+        if settings.load_default_directory:
+            load_default_directory(app.state.engine, settings)
+        yield
+        app.state.engine.dispose()
+
+    return lifespan
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build an ess-atlas application for these settings."""
+    settings = settings or Settings()
+    app = FastAPI(
+        title="ess-atlas",
+        summary="Map and open data of the French social and solidarity economy",
+        version="0.1.0",
+        lifespan=_lifespan(settings),
+    )
+    app.state.settings = settings
+    app.state.engine = make_engine(settings.database_url)
+    app.state.taxonomy = load_taxonomy(settings.categories_yaml)
+    install_error_handlers(app)
+    for module in (organisations, nearby, taxonomy, health, imports):
+        app.include_router(module.router)
+    mount_map(app)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,50 @@
+"""Mount the map page at `/` and its static assets, served with long cache lifetimes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse
+from starlette.responses import Response
+from starlette.staticfiles import StaticFiles
+
+from app.mapview.page import (
+    ATLAS_URL,
+    LEAFLET_DIR,
+    LEAFLET_URL,
+    STATIC_DIR,
+    MapPage,
+    build_map_page,
+)
+
+# Asset URLs carry a content or version query string, so they can be cached for a year.
+ASSET_CACHE_CONTROL = "public, max-age=31536000, immutable"
+
+router = APIRouter(tags=["map"])
+
+
+class CachedStaticFiles(StaticFiles):
+    """Static files with long cache headers and no content sniffing."""
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        """The file response of StaticFiles plus our cache headers."""
+        response = super().file_response(*args, **kwargs)
+        response.headers["Cache-Control"] = ASSET_CACHE_CONTROL
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+def map_page(request: Request) -> HTMLResponse:
+    """The interactive map: a page shell that fetches the structures from the API."""
+    page: MapPage = request.app.state.map_page
+    return HTMLResponse(page.html, headers=page.headers)
+
+
+def mount_map(app: FastAPI) -> None:
+    """Render the map page once for this app and serve it with its assets."""
+    app.state.map_page = build_map_page(app.state.settings)
+    app.mount(LEAFLET_URL, CachedStaticFiles(directory=LEAFLET_DIR), name="leaflet")
+    app.mount(ATLAS_URL, CachedStaticFiles(directory=STATIC_DIR), name="atlas")
+    app.include_router(router)

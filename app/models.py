@@ -1,0 +1,270 @@
+"""SQLModel tables and their API shapes.
+
+Families, as in the full-stack FastAPI template: `OrganisationFields` (public
+columns), the `Organisation` table, `OrganisationCreate` (input, validated),
+`OrganisationUpdate` and `OrganisationPublic` (what public endpoints return: it
+has no private field, so a contact person or an internal note cannot leak).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pydantic import field_validator, model_validator
+from sqlalchemy import Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app import validation
+from app.taxonomy import LegalForm
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+class OrganisationFields(SQLModel):
+    """Public descriptive fields, shared by every shape."""
+
+    name: str = Field(min_length=1, max_length=300)
+    description: str | None = Field(default=None, max_length=5000)
+    legal_form: LegalForm | None = None
+    legal_status: str | None = Field(default=None, max_length=120)
+    siren: str | None = Field(default=None, max_length=9)
+    siret: str | None = Field(default=None, max_length=14)
+    street: str | None = Field(default=None, max_length=300)
+    postcode: str | None = Field(default=None, max_length=10)
+    city: str | None = Field(default=None, max_length=150)
+    country: str = Field(default="FR", max_length=2)
+    website: str | None = Field(default=None, max_length=500)
+    email: str | None = Field(default=None, max_length=254)
+    phone: str | None = Field(default=None, max_length=40)
+    source: str | None = Field(default=None, max_length=200)
+    source_id: str | None = Field(default=None, max_length=200)
+
+
+class PrivateFields(SQLModel):
+    """Fields only maintainers see: never in a public response or export."""
+
+    contact_name: str | None = Field(default=None, max_length=200)
+    contact_email: str | None = Field(default=None, max_length=254)
+    contact_phone: str | None = Field(default=None, max_length=40)
+    internal_notes: str | None = Field(default=None, max_length=5000)
+
+
+class PlaceFields(SQLModel):
+    """Where a structure is, and how we know."""
+
+    citycode: str | None = Field(default=None, max_length=5)
+    departement: str | None = Field(default=None, max_length=3, index=True)
+    region: str | None = Field(default=None, max_length=3, index=True)
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    geocode_precision: str | None = Field(default=None, max_length=20)
+    geocode_source: str | None = Field(default=None, max_length=40)
+
+
+class Organisation(OrganisationFields, PrivateFields, PlaceFields, table=True):
+    """One ESS structure, as stored."""
+
+    __tablename__ = "organisation"
+    __table_args__ = (Index("ix_organisation_lat_lon", "lat", "lon"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=400, unique=True)
+    rna: str | None = Field(default=None, max_length=10)
+    categories: str = Field(default="", max_length=1000)
+    search_text: str = Field(default="")
+    content_hash: str = Field(default="", max_length=64)
+    created_at: datetime = Field(default_factory=utc_now)
+    updated_at: datetime = Field(default_factory=utc_now)
+
+    def category_list(self) -> list[str]:
+        """The sector slugs, most relevant first."""
+        return [slug for slug in self.categories.split("|") if slug]
+
+
+class OrganisationCategory(SQLModel, table=True):
+    """Which sectors a structure belongs to (for indexed filtering)."""
+
+    __tablename__ = "organisation_category"
+
+    organisation_id: int = Field(
+        foreign_key="organisation.id", primary_key=True, ondelete="CASCADE"
+    )
+    category: str = Field(primary_key=True, max_length=60, index=True)
+
+
+class Suppression(SQLModel, table=True):
+    """A record key a maintainer deleted: re-imports must not bring it back."""
+
+    __tablename__ = "suppression"
+
+    key: str = Field(primary_key=True, max_length=400)
+    name: str = Field(default="", max_length=300)
+    deleted_at: datetime = Field(default_factory=utc_now)
+
+
+class ValidatedFields(OrganisationFields):
+    """Input validation of the public fields (identifiers, URLs, emails)."""
+
+    @field_validator("siren")
+    @classmethod
+    def _siren(cls, value: str | None) -> str | None:
+        return validation.clean_siren(value) if value else None
+
+    @field_validator("siret")
+    @classmethod
+    def _siret(cls, value: str | None) -> str | None:
+        return validation.clean_siret(value) if value else None
+
+    @field_validator("website")
+    @classmethod
+    def _website(cls, value: str | None) -> str | None:
+        return validation.clean_url(value) if value else None
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        return validation.clean_email(value) if value else None
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        return validation.clean_phone(value) if value else None
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        return validation.clean_country(value)
+
+    @field_validator("postcode")
+    @classmethod
+    def _postcode(cls, value: str | None) -> str | None:
+        return validation.clean_postcode(value) if value else None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        stripped = " ".join(value.split())
+        if not stripped:
+            raise ValueError("name is required")
+        return stripped
+
+    @model_validator(mode="after")
+    def _siret_matches_siren(self) -> ValidatedFields:
+        if self.siren and self.siret and not self.siret.startswith(self.siren):
+            raise ValueError(f"SIRET {self.siret} does not start with SIREN {self.siren}")
+        return self
+
+
+class OrganisationCreate(ValidatedFields, PrivateFields):
+    """A structure to store: coordinates are optional (geocoded when missing)."""
+
+    categories: list[str] = Field(min_length=1)
+    citycode: str | None = Field(default=None, max_length=5)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    geocode_precision: str | None = None
+    geocode_source: str | None = None
+
+    @field_validator("contact_email")
+    @classmethod
+    def _contact_email(cls, value: str | None) -> str | None:
+        return validation.clean_email(value) if value else None
+
+    @model_validator(mode="after")
+    def _both_coordinates_or_none(self) -> OrganisationCreate:
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("lat and lon go together: give both or neither")
+        return self
+
+
+class OrganisationPublic(OrganisationFields):
+    """What public endpoints return."""
+
+    id: int
+    categories: list[str]
+    citycode: str | None
+    departement: str | None
+    region: str | None
+    lat: float
+    lon: float
+    geocode_precision: str | None
+    geocode_source: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Organisation) -> OrganisationPublic:
+        """Project a stored row to its public shape (private fields dropped)."""
+        data = row.model_dump(include=set(cls.model_fields) - {"categories"})
+        return cls(categories=row.category_list(), **data)
+
+
+PUBLIC_PROPERTIES: tuple[str, ...] = tuple(
+    name for name in OrganisationPublic.model_fields if name not in ("lat", "lon", "id")
+)
+
+
+# --- Imports: the run log, the one-import-at-a-time lock, the duplicate review queue ---
+
+
+class ImportLock(SQLModel, table=True):
+    """The single row that says an import is writing (see app/importer/lock.py)."""
+
+    __tablename__ = "import_lock"
+
+    id: int = Field(default=1, primary_key=True)
+    run_id: str = Field(max_length=32)
+    pid: int
+    hostname: str = Field(max_length=255)
+    acquired_at: datetime = Field(default_factory=utc_now)
+    heartbeat_at: datetime = Field(default_factory=utc_now)
+
+
+class ImportRun(SQLModel, table=True):
+    """One import: its progress while it runs, then its report and rejected rows."""
+
+    __tablename__ = "import_run"
+
+    id: str = Field(primary_key=True, max_length=32)
+    origin: str = Field(max_length=20)
+    mode: str = Field(max_length=20)
+    status: str = Field(max_length=20, index=True)
+    files: str = Field(default="[]")
+    rows_expected: int = 0
+    rows_processed: int = 0
+    rows_committed: int = 0
+    batches_committed: int = 0
+    started_at: datetime = Field(default_factory=utc_now)
+    finished_at: datetime | None = None
+    message: str | None = Field(default=None, max_length=2000)
+    report: str | None = None
+    rejected_csv: str | None = None
+
+
+class DuplicateCandidate(SQLModel, table=True):
+    """Two stored structures that may be the same one, waiting for a maintainer's decision."""
+
+    __tablename__ = "duplicate_candidate"
+    __table_args__ = (UniqueConstraint("first_id", "second_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    first_id: int = Field(foreign_key="organisation.id", ondelete="CASCADE", index=True)
+    second_id: int = Field(foreign_key="organisation.id", ondelete="CASCADE", index=True)
+    rule: str = Field(max_length=40)
+    distance_m: float | None = None
+    status: str = Field(default="pending", max_length=20, index=True)
+    created_at: datetime = Field(default_factory=utc_now)
+    decided_at: datetime | None = None
+
+
+class DuplicateCheckPending(SQLModel, table=True):
+    """A structure written by an import whose duplicate check has not run yet."""
+
+    __tablename__ = "duplicate_check_pending"
+
+    organisation_id: int = Field(
+        foreign_key="organisation.id", primary_key=True, ondelete="CASCADE"
+    )

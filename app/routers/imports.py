@@ -1,0 +1,178 @@
+"""POST /api/imports (multipart upload, admin), GET /api/imports[/{id}[/rejected.csv]].
+
+The upload size limit is enforced before the body is read: a declared Content-Length
+over the limit gets 413 at once, and a chunked body is cut off as soon as it passes it.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
+from starlette.datastructures import FormData, UploadFile
+from starlette.types import Message
+
+from app.auth import require_admin
+from app.deps import SettingsDep, only_parameters
+from app.errors import InvalidBody, NotFound, PayloadTooLarge
+from app.importer.columns import ColumnMapping, mapping_from_document
+from app.importer.context import import_context
+from app.importer.jobs import start_background_import
+from app.importer.pipeline import ImportMode, ImportOptions
+from app.importer.runs import get_run, recent_runs
+
+router = APIRouter(prefix="/api/imports", tags=["imports"])
+
+MAX_FILES = 200
+_UNSAFE_NAME = re.compile(r"[^\w.\- ]+")
+_COPY_CHUNK = 1024 * 1024
+
+
+def admin_only(
+    settings: SettingsDep, authorization: Annotated[str | None, Header()] = None
+) -> None:
+    """Refuse the request (401) unless it carries the admin token."""
+    stored = settings.admin_token_hash.get_secret_value() if settings.admin_token_hash else None
+    require_admin(authorization, stored)
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"upload larger than the limit of {limit} bytes")
+
+
+def _limited_receive(request: Request, limit: int) -> Callable[[], Awaitable[Message]]:
+    """The request's receive channel, cut off once more than `limit` bytes arrived."""
+    received = 0
+
+    async def receive() -> Message:
+        nonlocal received
+        message = await request.receive()
+        received += len(message.get("body", b""))
+        if received > limit:
+            raise _too_large(limit)
+        return message
+
+    return receive
+
+
+async def _read_form(request: Request, limit: int) -> FormData:
+    """Parse the multipart body without ever holding more than `limit` bytes of it."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        raise _too_large(limit)
+    limited = Request(request.scope, _limited_receive(request, limit))
+    return await limited.form(max_files=MAX_FILES + 1, max_fields=10)
+
+
+def _safe_name(filename: str | None) -> str:
+    """The base name of an uploaded file, safe to create on disk."""
+    return _UNSAFE_NAME.sub("_", Path(filename or "").name).strip(" .") or "upload.csv"
+
+
+async def _save_uploads(form: FormData, folder: Path) -> list[Path]:
+    """Copy every file of the `files` field into its own subfolder; return their paths."""
+    uploads = [item for item in form.getlist("files") if isinstance(item, UploadFile)]
+    if not uploads:
+        raise InvalidBody("no file: send the CSV files in the multipart field 'files'",
+                          parameter="files")
+    if len(uploads) > MAX_FILES:
+        raise InvalidBody(f"at most {MAX_FILES} files per import", parameter="files")
+    saved = []
+    for index, upload in enumerate(uploads):
+        path = folder / f"{index:03d}" / _safe_name(upload.filename)
+        path.parent.mkdir()
+        with path.open("wb") as target:
+            while chunk := await upload.read(_COPY_CHUNK):
+                target.write(chunk)
+        saved.append(path)
+    return saved
+
+
+async def _mapping(form: FormData) -> ColumnMapping:
+    """The optional mapping file, plus the `source` and `default_category` fields."""
+    document: dict[str, Any] = {}
+    upload = form.get("mapping")
+    if isinstance(upload, UploadFile):
+        try:
+            parsed = yaml.safe_load(await upload.read())
+        except yaml.YAMLError as error:
+            raise InvalidBody(f"mapping: not YAML or JSON: {error}", parameter="mapping") from None
+        if not isinstance(parsed, dict):
+            raise InvalidBody("mapping: expected a mapping with a 'columns' key",
+                              parameter="mapping")
+        document = parsed
+    for name in ("source", "default_category"):
+        value = form.get(name)
+        if isinstance(value, str) and value.strip():
+            document[name] = value.strip()
+    try:
+        return mapping_from_document(document, "mapping")
+    except ValueError as error:
+        raise InvalidBody(str(error), parameter="mapping") from None
+
+
+@router.post(
+    "",
+    status_code=202,
+    dependencies=[Depends(admin_only), Depends(only_parameters("mode"))],
+    responses={401: {}, 409: {}, 413: {}, 422: {}},
+)
+async def create_import(
+    request: Request, settings: SettingsDep,
+    mode: Annotated[ImportMode, Query(description="default, strict or dry_run")] =
+    ImportMode.DEFAULT,
+) -> JSONResponse:
+    """Upload CSV files (multipart field `files`) and import them in the background."""
+    form = await _read_form(request, settings.max_upload_bytes)
+    folder = Path(tempfile.mkdtemp(prefix="ess-import-"))
+    try:
+        files = await _save_uploads(form, folder)
+        mapping = await _mapping(form)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    finally:
+        await form.close()
+    options = ImportOptions(mode=mode, mapping=mapping, origin="http", log_dry_run=True)
+    run_id = await run_in_threadpool(start_background_import, request.app.state.engine,
+                                     lambda: import_context(settings), files, folder, options)
+    location = f"/api/imports/{run_id}"
+    return JSONResponse({"id": run_id, "status": "running", "href": location}, status_code=202,
+                        headers={"Location": location})
+
+
+@router.get("", dependencies=[Depends(admin_only), Depends(only_parameters())])
+def list_imports(request: Request) -> dict[str, Any]:
+    """The latest imports, newest first (without their full reports)."""
+    runs = [view.to_dict() for view in recent_runs(request.app.state.engine)]
+    return {"imports": [{k: v for k, v in run.items() if k != "report"} for run in runs]}
+
+
+@router.get("/{run_id}", dependencies=[Depends(admin_only), Depends(only_parameters())],
+            responses={404: {}})
+def read_import(run_id: str, request: Request) -> dict[str, Any]:
+    """An import's status and progress; its report once it has finished."""
+    view = get_run(request.app.state.engine, run_id)
+    if view is None:
+        raise NotFound(f"no import {run_id}", parameter="run_id")
+    return view.to_dict()
+
+
+@router.get("/{run_id}/rejected.csv", dependencies=[Depends(admin_only),
+                                                    Depends(only_parameters())],
+            response_class=Response, responses={404: {}})
+def read_rejected_rows(run_id: str, request: Request) -> Response:
+    """The rejected rows of a finished import, as a CSV to fix and upload again."""
+    view = get_run(request.app.state.engine, run_id)
+    if view is None or not view.run.rejected_csv:
+        raise NotFound(f"no rejected rows for import {run_id}", parameter="run_id")
+    headers = {"Content-Disposition": f'attachment; filename="import-{run_id[:8]}-rejected.csv"'}
+    return Response(view.run.rejected_csv, media_type="text/csv; charset=utf-8", headers=headers)

@@ -1,0 +1,49 @@
+"""GET /api/nearby: structures around a point, nearest first."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+
+from app import queries
+from app.deps import FILTER_PARAMETERS, FilterDep, SessionDep, SettingsDep, only_parameters
+from app.errors import InvalidParameter
+from app.geojson import GEOJSON_MEDIA_TYPE, organisation_feature, streamed_feature_collection
+
+router = APIRouter(prefix="/api", tags=["organisations"])
+
+
+@router.get(
+    "/nearby",
+    response_class=Response,
+    responses={200: {"content": {GEOJSON_MEDIA_TYPE: {}}, "description": "A FeatureCollection"}},
+    dependencies=[Depends(only_parameters(*FILTER_PARAMETERS, "lat", "lon", "radius_km", "limit"))],
+)
+def nearby(
+    session: SessionDep,
+    settings: SettingsDep,
+    filters: FilterDep,
+    lat: Annotated[float, Query(ge=-90, le=90, description="Latitude, WGS84")],
+    lon: Annotated[float, Query(ge=-180, le=180, description="Longitude, WGS84")],
+    radius_km: Annotated[float, Query(gt=0, description="Search radius in km")] = 10.0,
+    limit: Annotated[int, Query(ge=1, description="Maximum number of features")] = 100,
+) -> Response:
+    """Structures within `radius_km` of (lat, lon), each with `distance_m`."""
+    if radius_km > settings.max_nearby_radius_km:
+        raise InvalidParameter(
+            f"radius_km must be at most {settings.max_nearby_radius_km:g}, got {radius_km:g}",
+            parameter="radius_km",
+        )
+    if limit > settings.max_page_size:
+        raise InvalidParameter(
+            f"limit must be at most {settings.max_page_size}, got {limit}", parameter="limit"
+        )
+    hits = queries.organisations_nearby(
+        session=session, lat=lat, lon=lon, radius_m=radius_km * 1000, filters=filters, limit=limit
+    )
+    features = [
+        organisation_feature(h.organisation, distance_m=round(h.distance_m, 1)) for h in hits
+    ]
+    return streamed_feature_collection(features, {"numberReturned": len(features)})

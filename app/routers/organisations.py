@@ -1,0 +1,61 @@
+"""GET /api/organisations (GeoJSON, filtered, keyset-paged) and /api/organisations/{id}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from app import queries
+from app.deps import FILTER_PARAMETERS, FilterDep, PagingDep, SessionDep, only_parameters
+from app.errors import NotFound
+from app.geojson import (
+    GEOJSON_MEDIA_TYPE,
+    GeoJSONResponse,
+    organisation_feature,
+    streamed_feature_collection,
+)
+
+router = APIRouter(prefix="/api/organisations", tags=["organisations"])
+
+
+def _next_link(request: Request, after: int) -> dict[str, str]:
+    """The link to the page after the id `after`, keeping every other parameter."""
+    url = request.url.remove_query_params("after").include_query_params(after=after)
+    return {"rel": "next", "type": GEOJSON_MEDIA_TYPE, "href": str(url)}
+
+
+@router.get(
+    "",
+    response_class=Response,
+    responses={200: {"content": {GEOJSON_MEDIA_TYPE: {}}, "description": "A FeatureCollection"}},
+    dependencies=[Depends(only_parameters(*FILTER_PARAMETERS, "limit", "after"))],
+)
+def list_organisations(
+    request: Request, session: SessionDep, filters: FilterDep, page_request: PagingDep
+) -> Response:
+    """Structures matching the filters, in id order, as a GeoJSON FeatureCollection."""
+    page = queries.organisations_page(
+        session=session, filters=filters, limit=page_request.limit, after=page_request.after
+    )
+    links: list[dict[str, Any]] = []
+    if page.next_after is not None:
+        links.append(_next_link(request, page.next_after))
+    members = {"numberReturned": len(page.rows), "links": links}
+    features = [organisation_feature(row) for row in page.rows]
+    return streamed_feature_collection(features, members)
+
+
+@router.get(
+    "/{organisation_id}",
+    response_class=GeoJSONResponse,
+    responses={404: {"description": "No structure with this id"}},
+    dependencies=[Depends(only_parameters())],
+)
+def get_organisation(organisation_id: int, session: SessionDep) -> GeoJSONResponse:
+    """One structure as a GeoJSON Feature."""
+    row = queries.organisation_by_id(session=session, organisation_id=organisation_id)
+    if row is None:
+        raise NotFound(f"no structure with id {organisation_id}", parameter="organisation_id")
+    return GeoJSONResponse(organisation_feature(row))

@@ -1,0 +1,217 @@
+"""The map page at `/`: local assets only, no embedded data, a strict CSP."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.config import Settings
+from app.main import create_app
+from app.mapview.page import tile_source
+
+FIXTURE = Path(__file__).parent / "fixtures" / "map_directory.csv"
+TILES_URL = "https://tiles.example.net/{z}/{x}/{y}.png"
+ATTRIBUTION_URL = "https://tiles.example.net/about"
+TILES_ATTRIBUTION = f'&copy; <a href="{ATTRIBUTION_URL}">Example tiles</a>'
+ASSET_CACHE_CONTROL = "public, max-age=31536000, immutable"
+CONTENT_TYPES = {
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml",
+}
+
+
+class AssetLinks(HTMLParser):
+    """Collects the `<script src>` and `<link href>` of a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        wanted = {"script": "src", "link": "href"}.get(tag)
+        for name, value in attrs:
+            if name == wanted and value is not None:
+                self.urls.append(value)
+
+
+def asset_urls(html: str) -> list[str]:
+    parser = AssetLinks()
+    parser.feed(html)
+    return parser.urls
+
+
+def fixture_names() -> list[str]:
+    with FIXTURE.open(encoding="utf-8", newline="") as handle:
+        return [row["name"] for row in csv.DictReader(handle)]
+
+
+def csp_directives(header: str) -> dict[str, str]:
+    return dict(part.strip().split(" ", 1) for part in header.split(";"))
+
+
+def sha256_source(text: str) -> str:
+    digest = base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
+    return f"'sha256-{digest}'"
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings(
+        default_directory=FIXTURE, tiles_url=TILES_URL, tiles_attribution=TILES_ATTRIBUTION
+    )
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+@pytest.fixture
+def page_html(client: TestClient) -> str:
+    html: str = client.get("/").text
+    return html
+
+
+def test_map_page_is_french_html(client: TestClient) -> None:
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert response.text.startswith('<!DOCTYPE html>\n<html lang="fr">\n')
+
+
+def test_map_page_fits_phones_and_allows_zoom(page_html: str) -> None:
+    viewports = re.findall(r'<meta name="viewport" content="([^"]*)">', page_html)
+    assert viewports == ["width=device-width, initial-scale=1"]
+
+
+def test_map_page_links_only_to_the_tile_server_and_its_attribution(page_html: str) -> None:
+    urls = set(re.findall(r"https?://[^\s\"'<>\\]+", page_html))
+    assert urls == {TILES_URL, ATTRIBUTION_URL}
+
+
+def test_map_page_references_no_cdn_library(page_html: str) -> None:
+    lowered = page_html.lower()
+    for library in ("jquery", "bootstrap", "awesome", "font-awesome", "cdn", "//"):
+        assert library not in lowered.replace(TILES_URL, "").replace(ATTRIBUTION_URL, "")
+
+
+def test_map_page_assets_are_local(page_html: str) -> None:
+    urls = asset_urls(page_html)
+    assert [url.split("?")[0] for url in urls] == [
+        "/static/leaflet/leaflet.js",
+        "/static/leaflet/leaflet.css",
+        "/static/atlas/atlas.css",
+        "/static/atlas/favicon.svg",
+        "/static/atlas/atlas.js",
+    ]
+
+
+def test_every_asset_answers_with_its_content_type_and_long_cache(
+    client: TestClient, page_html: str
+) -> None:
+    for url in asset_urls(page_html):
+        response = client.get(url)
+        suffix = Path(url.split("?")[0]).suffix
+        assert (url, response.status_code) == (url, 200)
+        assert response.headers["content-type"] == CONTENT_TYPES[suffix]
+        assert response.headers["cache-control"] == ASSET_CACHE_CONTROL
+        assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_atlas_asset_urls_carry_a_content_version(client: TestClient, page_html: str) -> None:
+    for url in asset_urls(page_html):
+        if url.startswith("/static/atlas/"):
+            path, version = url.split("?v=")
+            body = client.get(path).content
+            assert version == hashlib.sha256(body).hexdigest()[:12]
+
+
+def test_leaflet_images_are_served(client: TestClient) -> None:
+    response = client.get("/static/leaflet/images/layers.png")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/png"
+
+
+def test_missing_asset_is_404(client: TestClient) -> None:
+    assert client.get("/static/atlas/nothing.js").status_code == 404
+
+
+def test_map_page_does_not_embed_the_dataset(client: TestClient, page_html: str) -> None:
+    loaded = client.get("/api/organisations", params={"limit": 100}).json()
+    loaded_names = {feature["properties"]["name"] for feature in loaded["features"]}
+    assert loaded_names == set(fixture_names())
+    for name in fixture_names():
+        assert name not in page_html
+    assert "Lyon" not in page_html
+
+
+def test_tile_layer_url_and_attribution_come_from_settings(page_html: str) -> None:
+    assert f"L.tileLayer(\n                {json.dumps(TILES_URL)}," in page_html
+    assert "tile.openstreetmap.org" not in page_html
+    assert ATTRIBUTION_URL in page_html
+
+
+def test_map_page_is_rendered_once_per_app(client: TestClient) -> None:
+    first, second = client.get("/").text, client.get("/").text
+    assert first == second
+
+
+def test_map_page_has_no_inline_style(page_html: str) -> None:
+    assert "<style" not in page_html
+    assert " style=" not in page_html
+
+
+def test_csp_allows_only_self_the_page_script_and_the_tile_host(client: TestClient) -> None:
+    response = client.get("/")
+    inline_scripts = re.findall(r"<script>(.*?)</script>", response.text, re.DOTALL)
+    assert len(inline_scripts) == 1
+    assert csp_directives(response.headers["content-security-policy"]) == {
+        "default-src": "'none'",
+        "script-src": f"'self' {sha256_source(inline_scripts[0])}",
+        "style-src": "'self'",
+        "img-src": "'self' data: https://tiles.example.net",
+        "connect-src": "'self'",
+        "base-uri": "'none'",
+        "form-action": "'self'",
+        "frame-ancestors": "'none'",
+    }
+
+
+def test_map_page_security_headers(client: TestClient) -> None:
+    headers = client.get("/").headers
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["referrer-policy"] == "strict-origin-when-cross-origin"
+    assert headers["cache-control"] == "no-cache"
+    assert "unsafe" not in headers["content-security-policy"]
+
+
+@pytest.mark.parametrize(
+    ("tiles_url", "source"),
+    [
+        ("https://tile.openstreetmap.org/{z}/{x}/{y}.png", "https://tile.openstreetmap.org"),
+        ("https://{s}.tile.example.org/{z}/{x}/{y}.png", "https://*.tile.example.org"),
+        ("http://127.0.0.1:8080/tiles/{z}/{x}/{y}.png", "http://127.0.0.1:8080"),
+        ("https://tiles-{s}.example.org/{z}/{x}/{y}.png", "https:"),
+        ("/tiles/{z}/{x}/{y}.png", None),
+    ],
+)
+def test_tile_source_for_the_csp(tiles_url: str, source: str | None) -> None:
+    assert tile_source(tiles_url) == source
+
+
+def test_relative_tile_url_needs_only_self(make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings(tiles_url="/tiles/{z}/{x}/{y}.png", load_default_directory=False)
+    with TestClient(create_app(settings)) as client:
+        policy = csp_directives(client.get("/").headers["content-security-policy"])
+    assert policy["img-src"] == "'self' data:"
