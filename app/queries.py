@@ -61,6 +61,7 @@ def _escape_like(text: str) -> str:
 def _bbox_condition(bbox: BBox) -> ColumnElement[bool]:
     """Points inside the box (split in two across the antimeridian)."""
     lat_ok = col(Organisation.lat).between(bbox.min_lat, bbox.max_lat)
+    lon_ok: ColumnElement[bool]
     if bbox.min_lon <= bbox.max_lon:
         lon_ok = col(Organisation.lon).between(bbox.min_lon, bbox.max_lon)
     else:

@@ -74,7 +74,8 @@ class Gazetteer:
     ) -> None:
         self._communes = tuple(sorted(communes, key=lambda commune: commune.code))
         self._by_code = {commune.code: commune for commune in self._communes}
-        self._names_sorted = sorted((normalize_place_name(c.name), c.code) for c in self._communes)
+        names = [(normalize_place_name(c.name), c.code) for c in self._communes]
+        self._names_sorted = sorted([*names, *_without_article(names)])
         self._by_name = _group((name, self._by_code[code]) for name, code in self._names_sorted)
         self._by_former_name = _former_name_index(self._by_code, former_names or {})
         self._arrondissements = _arrondissement_index(self._communes)
@@ -253,6 +254,20 @@ def _result(match: _Match, wanted_postcode: str | None) -> GeocodeResult:
         postcode=postcode,
         notes=(match.note,) if match.note else (),
     )
+
+
+_ARTICLES = ("le ", "la ", "les ", "l ")
+
+
+def _without_article(names: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Aliases without the leading article ("havre" for "le havre"), unless a name is taken."""
+    taken = {name for name, _ in names}
+    aliases = []
+    for name, code in names:
+        article = next((a for a in _ARTICLES if name.startswith(a)), None)
+        if article and name[len(article):] not in taken:
+            aliases.append((name[len(article):], code))
+    return aliases
 
 
 def _group(pairs: Iterable[tuple[str, Commune]]) -> dict[str, list[Commune]]:

@@ -315,3 +315,25 @@ def test_geocode_package_imports_neither_app_nor_pandas() -> None:
         [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, check=True
     )
     assert completed.stdout == "[]\n"
+
+
+@pytest.mark.parametrize(
+    ("postcode", "city", "code"),
+    [
+        ("76600", "Le Havre", "76351"),
+        ("76600", "Havre", "76351"),
+        ("42150", "La Ricamarie", "42183"),
+        (None, "Les Lilas", "93045"),
+        ("01400", "Abergement-Clémenciat", "01001"),
+    ],
+)
+def test_names_carry_their_article_and_match_without_it(
+    gazetteer: Gazetteer, postcode: str | None, city: str, code: str
+) -> None:
+    assert gazetteer.find(postcode, city).code == code
+
+
+def test_the_article_is_part_of_the_name(gazetteer: Gazetteer) -> None:
+    commune = gazetteer.by_code("76351")
+    assert commune is not None
+    assert commune.name == "Le Havre"
