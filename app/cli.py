@@ -41,3 +41,7 @@ cli.add_typer(duplicates_cli, name="duplicates")
 def main() -> None:
     """Entry point of the console script."""
     cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -108,15 +108,16 @@ class Suppression(SQLModel, table=True):
 class ValidatedFields(OrganisationFields):
     """Input validation of the public fields (identifiers, URLs, emails)."""
 
-    @field_validator("siren")
+    # "before": people write "732 829 320 00074", longer than the stored 14 digits.
+    @field_validator("siren", mode="before")
     @classmethod
-    def _siren(cls, value: str | None) -> str | None:
-        return validation.clean_siren(value) if value else None
+    def _siren(cls, value: object) -> str | None:
+        return validation.clean_siren(str(value)) if value not in (None, "") else None
 
-    @field_validator("siret")
+    @field_validator("siret", mode="before")
     @classmethod
-    def _siret(cls, value: str | None) -> str | None:
-        return validation.clean_siret(value) if value else None
+    def _siret(cls, value: object) -> str | None:
+        return validation.clean_siret(str(value)) if value not in (None, "") else None
 
     @field_validator("website")
     @classmethod
