@@ -2,14 +2,36 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
 
 from app.config import Settings
+from app.geocoding import (
+    CsvSource,
+    GeocodeSummary,
+    UnusableInput,
+    build_geocoder,
+    close_geocoder,
+    geocode_csv,
+    read_address_csv,
+)
+from app.importer import commands as importer_commands
 from app.importer.commands import duplicates_cli, hash_token_command, import_command
+from geocode.base import GeocodeError, GeocoderConfigError, Precision
+from geocode.chain import GeocoderChain
 
 cli = typer.Typer(
     name="ess-atlas",
@@ -36,6 +58,82 @@ def serve(
 cli.command("import")(import_command)
 cli.command("hash-token")(hash_token_command)
 cli.add_typer(duplicates_cli, name="duplicates")
+
+
+@cli.command("geocode")
+def geocode_command(
+    input_csv: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="CSV file with addresses")
+    ],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", dir_okay=False, help="Geocoded CSV to write")
+    ],
+    address_cols: Annotated[
+        str | None,
+        typer.Option(help="Columns holding street,postcode,city, in that order (default: by name)"),
+    ] = None,
+    citycode_col: Annotated[
+        str | None, typer.Option(help="Column holding the INSEE commune code")
+    ] = None,
+) -> None:
+    """Add latitude, longitude and their precision to every row of a CSV file of addresses."""
+    settings = _command_settings()
+    try:
+        names = address_cols.split(",") if address_cols is not None else None
+        source = read_address_csv(input_csv, names, citycode_col)
+    except UnusableInput as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(code=2) from None
+    chain = build_geocoder(settings)
+    try:
+        summary = _geocode_with_progress(source, output, chain)
+    except (GeocodeError, OSError) as error:
+        typer.echo(f"error: {error}; {output} was not written", err=True)
+        raise typer.Exit(code=1) from None
+    finally:
+        close_geocoder(chain)
+    Console().print(_geocode_summary(summary))
+    typer.echo(f"written: {output}")
+
+
+def _command_settings() -> Settings:
+    """The settings from the environment; a bad value ends the command (exit 2), naming it."""
+    try:
+        return Settings()
+    except GeocoderConfigError as error:
+        typer.echo(f"error: invalid settings: ESS_GEOCODER_URL: {error}", err=True)
+        raise typer.Exit(code=2) from None
+    except ValidationError as error:
+        problems = "; ".join(
+            f"ESS_{'.'.join(map(str, e['loc'])).upper()}: {e['msg'].removeprefix('Value error, ')}"
+            for e in error.errors())
+        typer.echo(f"error: invalid settings: {problems}", err=True)
+        raise typer.Exit(code=2) from None
+
+
+def _geocode_with_progress(
+    source: CsvSource, output: Path, chain: GeocoderChain
+) -> GeocodeSummary:
+    """Geocode `source` into `output` behind a progress bar (rows, rows/s, time left)."""
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               importer_commands.RowsPerSecondColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("geocoding", total=len(source.rows))
+        return geocode_csv(source, output, chain, lambda rows: progress.advance(task, rows))
+
+
+def _geocode_summary(summary: GeocodeSummary) -> Table:
+    """The closing table: rows per precision, failed rows by reason, total."""
+    table = Table(title="Geocoding summary")
+    table.add_column("result")
+    table.add_column("rows", justify="right")
+    for precision in Precision:
+        if summary.precisions[precision]:
+            table.add_row(str(precision), str(summary.precisions[precision]))
+    for reason, count in sorted(summary.failures.items()):
+        table.add_row(f"failed: {reason}", str(count))
+    table.add_row("total", str(summary.rows), style="bold")
+    return table
 
 
 def main() -> None:

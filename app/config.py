@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     max_nearby_radius_km: float = 100.0
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
     import_batch_size: int = Field(default=1000, ge=1, le=50_000)
+    geocode_api_rate_limit: float = Field(default=10.0, gt=0)
+    geocode_api_burst: int = Field(default=20, ge=1)
 
     @field_validator("geocoder_url")
     @classmethod
@@ -52,8 +54,12 @@ class Settings(BaseSettings):
         if not value:
             return None
         from geocode.ban import validate_base_url
+        from geocode.base import GeocoderConfigError
 
-        return validate_base_url(value)
+        try:
+            return validate_base_url(value)
+        except GeocoderConfigError as error:  # pydantic reports ValueErrors with the field
+            raise ValueError(str(error)) from None
 
     @field_validator("admin_token_hash")
     @classmethod

@@ -17,21 +17,21 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import and_, true
+from sqlalchemy import and_, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from app.errors import Conflict, InvalidParameter, NotFound
 from app.models import DuplicateCandidate, DuplicateCheckPending, Organisation, utc_now
-from app.storage import delete_organisation, normalise_name, table_of
+from app.storage import bulk_insert, delete_organisation, normalise_name, table_of
 
 NEARBY_METRES = 200.0
 EARTH_RADIUS_METRES = 6_371_000.0
 MIN_TYPO_LENGTH = 6
-_LAT_CELL = 0.002  # about 222 m
-_LON_CELL = 0.004  # at least 250 m anywhere in France (latitude < 51.2)
+_LAT_BAND = 0.002  # about 222 m
+SMALL_COMMUNE = 64  # up to this many structures, a commune is compared name by name
 _SEARCH_MARGIN = 0.01  # degrees around the pending points where stored ones are compared
 _IGNORED_WORDS = frozenset({
     "le", "la", "les", "l", "de", "du", "des", "d", "et", "a", "au", "aux", "en", "the", "of",
@@ -49,8 +49,7 @@ def name_skeleton(name_key: str) -> str:
     return "".join(kept or words)
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(NamedTuple):
     """What duplicate detection needs of one structure (its name keys computed once)."""
 
     key: str
@@ -90,7 +89,7 @@ def distance_metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float
 
 
 def within_one_edit(first: str, second: str) -> bool:
-    """True when one substitution, insertion, deletion or swap of neighbours turns one into the other."""
+    """True when one substitution, insertion, deletion or swap turns one into the other."""
     if abs(len(first) - len(second)) > 1:
         return False
     shortest = min(len(first), len(second))
@@ -110,16 +109,17 @@ def near_identical(first: str, second: str) -> bool:
     """Same skeleton, or one letter apart (numbers must match: "Resto 12" is not "Resto 13")."""
     if first == second:
         return True
-    return (min(len(first), len(second)) >= MIN_TYPO_LENGTH and _digits(first) == _digits(second)
-            and within_one_edit(first, second))
+    return (min(len(first), len(second)) >= MIN_TYPO_LENGTH and within_one_edit(first, second)
+            and _digits(first) == _digits(second))
 
 
-def _cell(entry: Entry) -> tuple[int, int]:
-    return math.floor(entry.lat / _LAT_CELL), math.floor(entry.lon / _LON_CELL)
+def _band(lat: float) -> int:
+    """The latitude band (about 222 m high) a point is in."""
+    return math.floor(lat / _LAT_BAND)
 
 
 def _blocks(entry: Entry) -> tuple[tuple[str, str, int], ...]:
-    """Where an entry is filed for same-commune matching: its skeleton's start and end, by size.
+    """Where an entry is filed in a large commune: its skeleton's start and end, by length.
 
     One edit leaves either the first or the last four letters of a long enough skeleton alone.
     """
@@ -128,95 +128,98 @@ def _blocks(entry: Entry) -> tuple[tuple[str, str, int], ...]:
             (citycode, ">" + skeleton[-4:], len(skeleton)))
 
 
+def _pair(entry: Entry, other: Entry, rule: str, distance: float) -> Pair:
+    first, second = sorted((entry.key, other.key))
+    return Pair(first, second, rule, round(distance, 1))
+
+
 class DuplicateIndex:
-    """Entries filed by (name, grid cell) and by (commune, skeleton start or end, length)."""
+    """Entries filed by (name, latitude band) and by commune; grows one entry at a time."""
 
-    def __init__(self, entries: Iterable[Entry]) -> None:
+    def __init__(self) -> None:
         self.entries: dict[str, Entry] = {}
-        self._by_name_cell: defaultdict[tuple[str, int, int], list[str]] = defaultdict(list)
-        self._by_block: defaultdict[tuple[str, str, int], list[str]] = defaultdict(list)
-        for entry in entries:
-            self.entries[entry.key] = entry
-            self._by_name_cell[(entry.name_key, *_cell(entry))].append(entry.key)
-            if entry.citycode:
-                for block in _blocks(entry):
-                    self._by_block[block].append(entry.key)
+        self._by_name_band: defaultdict[tuple[str, int], list[Entry]] = defaultdict(list)
+        self._by_commune: defaultdict[str, list[Entry]] = defaultdict(list)
+        self._by_block: defaultdict[tuple[str, str, int], list[Entry]] = defaultdict(list)
 
-    def _nearby_same_name(self, entry: Entry) -> Iterator[Pair]:
-        row, column = _cell(entry)
-        for d_row in (-1, 0, 1):
-            for d_column in (-1, 0, 1):
-                for key in self._by_name_cell.get((entry.name_key, row + d_row, column + d_column),
-                                                  ()):
-                    yield from self._pair(entry, key, SAME_NAME_NEARBY, NEARBY_METRES)
+    def _same_name_nearby(self, entry: Entry) -> Iterator[Pair]:
+        band = _band(entry.lat)
+        for other_band in (band - 1, band, band + 1):
+            for other in self._by_name_band.get((entry.name_key, other_band), ()):
+                distance = distance_metres(entry.lat, entry.lon, other.lat, other.lon)
+                if distance <= NEARBY_METRES and other.key != entry.key:
+                    yield _pair(entry, other, SAME_NAME_NEARBY, distance)
 
-    def _same_commune_similar(self, entry: Entry) -> Iterator[Pair]:
+    def _same_commune(self, entry: Entry) -> Iterable[Entry]:
+        """The entries of the entry's commune that could have a near-identical name."""
+        neighbours = self._by_commune.get(entry.citycode or "", [])
+        if len(neighbours) <= SMALL_COMMUNE:
+            return neighbours
+        citycode, size = entry.citycode or "", len(entry.skeleton)
+        return [other for _, edge, _ in _blocks(entry) for other_size in (size - 1, size, size + 1)
+                for other in self._by_block.get((citycode, edge, other_size), ())]
+
+    def _similar_same_commune(self, entry: Entry) -> Iterator[Pair]:
         if not entry.citycode:
             return
-        for citycode, edge, size in _blocks(entry):
-            for other_size in (size - 1, size, size + 1):
-                for key in self._by_block.get((citycode, edge, other_size), ()):
-                    if near_identical(entry.skeleton, self.entries[key].skeleton):
-                        yield from self._pair(entry, key, SIMILAR_NAME_SAME_COMMUNE, math.inf)
+        for other in self._same_commune(entry):
+            if other.key != entry.key and near_identical(entry.skeleton, other.skeleton):
+                distance = distance_metres(entry.lat, entry.lon, other.lat, other.lon)
+                yield _pair(entry, other, SIMILAR_NAME_SAME_COMMUNE, distance)
 
-    def _pair(self, entry: Entry, key: str, rule: str, within: float) -> Iterator[Pair]:
-        other = self.entries[key]
-        if key == entry.key:
-            return
-        distance = distance_metres(entry.lat, entry.lon, other.lat, other.lon)
-        if distance <= within:
-            first, second = sorted((entry.key, key))
-            yield Pair(first, second, rule, round(distance, 1))
-
-    def pairs_for(self, keys: Iterable[str]) -> list[Pair]:
-        """Every probable duplicate of the entries with these keys (one pair per two keys)."""
+    def pairs_with(self, entry: Entry) -> list[Pair]:
+        """The probable duplicates of `entry` among the filed entries (one pair per other)."""
         found: dict[tuple[str, str], Pair] = {}
-        for key in keys:
-            entry = self.entries.get(key)
-            if entry is None:
-                continue
-            for pair in (*self._nearby_same_name(entry), *self._same_commune_similar(entry)):
-                found.setdefault((pair.first, pair.second), pair)
-        return sorted(found.values(), key=lambda pair: (pair.first, pair.second))
+        for pair in (*self._same_name_nearby(entry), *self._similar_same_commune(entry)):
+            found.setdefault((pair.first, pair.second), pair)
+        return list(found.values())
+
+    def add(self, entry: Entry) -> list[Pair]:
+        """File an entry and return its probable duplicates among those filed before it."""
+        if entry.key in self.entries:
+            return []
+        pairs = self.pairs_with(entry)
+        self.entries[entry.key] = entry
+        self._by_name_band[(entry.name_key, _band(entry.lat))].append(entry)
+        if entry.citycode:
+            self._by_commune[entry.citycode].append(entry)
+            for block in _blocks(entry):
+                self._by_block[block].append(entry)
+        return pairs
 
 
 _ENTRY_COLUMNS = ("id", "key", "name", "citycode", "lat", "lon")
 
 
-def _entries_where(
-    session: Session, condition: Any, known: Mapping[str, Entry]
-) -> dict[int, Entry]:
-    """Stored structures matching a condition, as entries by id (reusing `known` ones)."""
+def _entries_where(session: Session, condition: Any) -> Iterator[tuple[int, Entry]]:
+    """Stored structures matching a condition, as (id, entry)."""
     table = table_of(Organisation)
     query = sa_select(*(table.c[name] for name in _ENTRY_COLUMNS)).where(condition)
-    entries = {}
     for row_id, key, name, citycode, lat, lon in session.connection().execute(query):
-        entries[row_id] = known.get(key) or make_entry(key, name, citycode, lat, lon)
-    return entries
+        yield row_id, make_entry(key, name, citycode, lat, lon)
 
 
-def stored_entries(*, session: Session, known: Mapping[str, Entry] | None = None) -> dict[int, Entry]:
-    """Every stored structure, as detection entries by id."""
-    return _entries_where(session, true(), known or {})
-
-
-def _surroundings(entries: Iterable[Entry]) -> Any:
-    """A condition selecting stored structures that could pair with these entries."""
+def _around(entries: Iterable[Entry]) -> Any:
+    """A condition selecting stored structures close enough to pair with these entries."""
     table = table_of(Organisation)
-    points = [(entry.lat, entry.lon) for entry in entries]
-    lats, lons = [lat for lat, _ in points], [lon for _, lon in points]
+    lats, lons = zip(*((entry.lat, entry.lon) for entry in entries), strict=True)
     return and_(table.c.lat.between(min(lats) - _SEARCH_MARGIN, max(lats) + _SEARCH_MARGIN),
                 table.c.lon.between(min(lons) - _SEARCH_MARGIN, max(lons) + _SEARCH_MARGIN))
 
 
-def mark_for_check(*, session: Session, organisation_ids: Sequence[int]) -> None:
-    """Remember structures written by an import until their duplicate check has run."""
+def mark_for_check(
+    *, session: Session, organisation_ids: Sequence[int], new: bool = False
+) -> None:
+    """Remember structures written by an import until their duplicate check has run.
+
+    `new` says the structures were just inserted, so none of them can be marked already.
+    """
     table = table_of(DuplicateCheckPending)
     connection = session.connection()
-    for start in range(0, len(organisation_ids), 900):
+    for start in range(0, len(organisation_ids) if not new else 0, 900):
         chunk = list(organisation_ids[start : start + 900])
         connection.execute(table.delete().where(table.c.organisation_id.in_(chunk)))
-        connection.execute(table.insert(), [{"organisation_id": i} for i in chunk])
+    bulk_insert(connection, table, ("organisation_id",), [(i,) for i in organisation_ids])
 
 
 def _known_pairs(session: Session) -> set[tuple[int, int]]:
@@ -241,27 +244,79 @@ def queue_pairs(*, session: Session, pairs: Sequence[Pair], ids: Mapping[str, in
     return len(rows)
 
 
-def check_pending(
-    *, session: Session, known: Mapping[str, Entry] | None = None
-) -> tuple[list[Pair], dict[str, Entry]]:
-    """Check every structure an import wrote since the last check; queue what is new.
+class DuplicateCheck:
+    """The duplicate check of one import: its own rows as they are written, then the others.
 
-    `known` may hold entries the caller already built (by key) to save recomputing them.
-    Returns the pairs found and the entries they name (by key).
+    Rows written by the run are filed one batch at a time (so the check overlaps the
+    import); `finish` then compares them with the structures stored before the run, and
+    with rows a killed run left pending.
     """
-    table, known = table_of(DuplicateCheckPending), known or {}
-    pending_ids = sa_select(table.c.organisation_id).scalar_subquery()
-    pending = _entries_where(session, table_of(Organisation).c.id.in_(pending_ids), known)
-    if not pending:
-        session.connection().execute(table.delete())
-        return [], {}
-    nearby = _entries_where(session, _surroundings(pending.values()), known)
-    index = DuplicateIndex({**nearby, **pending}.values())
-    pairs = index.pairs_for(entry.key for entry in pending.values())
-    queue_pairs(session=session, pairs=pairs,
-                ids={entry.key: row_id for row_id, entry in {**nearby, **pending}.items()})
-    session.connection().execute(table.delete())
-    return pairs, index.entries
+
+    def __init__(self) -> None:
+        self.index = DuplicateIndex()
+        self.pairs: list[Pair] = []
+        self.ids: dict[str, int] = {}
+        self.filed_ids: set[int] = set()
+        self.names: dict[str, str] = {}
+
+    def add(self, entry: Entry, row_id: int | None = None) -> None:
+        """File a row of the run (with its id once it is stored)."""
+        self.pairs.extend(self.index.add(entry))
+        if row_id is not None:
+            self.ids[entry.key] = row_id
+            self.filed_ids.add(row_id)
+
+    def compare_with_stored(self, session: Session, *, stored_up_to: int | None = None) -> None:
+        """Pair the run's rows with stored structures around them that the run did not write.
+
+        `stored_up_to` skips ids above it (rows this run inserted, already filed).
+        """
+        if not self.index.entries:
+            return
+        condition = _around(self.index.entries.values())
+        if stored_up_to is not None:
+            condition = and_(condition, table_of(Organisation).c.id <= stored_up_to)
+        for row_id, entry in _entries_where(session, condition):
+            if entry.key not in self.index.entries:
+                self.ids.setdefault(entry.key, row_id)
+                self.names[entry.key] = entry.name
+                self.pairs.extend(self.index.pairs_with(entry))
+
+    def add_pending(self, session: Session) -> None:
+        """File the rows an earlier, interrupted import wrote but never checked."""
+        query = sa_select(table_of(DuplicateCheckPending).c.organisation_id)
+        pending = [i for (i,) in session.connection().execute(query) if i not in self.filed_ids]
+        for start in range(0, len(pending), 900):
+            chunk = pending[start : start + 900]
+            for row_id, entry in _entries_where(session, table_of(Organisation).c.id.in_(chunk)):
+                self.add(entry, row_id)
+
+    def name_of(self, key: str) -> str:
+        """The name of a structure a pair names."""
+        entry = self.index.entries.get(key)
+        return entry.name if entry is not None else self.names.get(key, "")
+
+    def finish(self, session: Session, *, stored_up_to: int) -> int:
+        """Complete the check, queue the new pairs, clear the pending marks; count new pairs."""
+        self.add_pending(session)
+        self.compare_with_stored(session, stored_up_to=stored_up_to)
+        queued = queue_pairs(session=session, pairs=self.pairs, ids=self.ids)
+        session.connection().execute(table_of(DuplicateCheckPending).delete())
+        return queued
+
+
+def max_organisation_id(*, session: Session) -> int:
+    """The largest id stored (0 when empty): rows inserted later have larger ones."""
+    table = table_of(Organisation)
+    found = session.connection().execute(sa_select(func.max(table.c.id))).scalar()
+    return int(found or 0)
+
+
+def check_pending(*, session: Session) -> list[Pair]:
+    """Run the duplicate check left pending by interrupted imports; return what it found."""
+    check = DuplicateCheck()
+    check.finish(session, stored_up_to=max_organisation_id(session=session))
+    return check.pairs
 
 
 # --- the review: list, merge, dismiss ------------------------------------------------

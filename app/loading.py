@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app.config import Settings
-from app.importer.context import import_context
+from app.importer.context import close_context, import_context
 from app.importer.lock import ImportInProgress
 from app.importer.pipeline import ImportOptions, import_paths
 from app.importer.report import ImportReport
@@ -30,13 +30,15 @@ def load_default_directory(engine: Engine, settings: Settings) -> ImportReport |
     """
     if not database_is_empty(engine):
         return None
+    context = import_context(settings)
     try:
-        report = import_paths([settings.directory_csv], engine=engine,
-                              context=import_context(settings),
+        report = import_paths([settings.directory_csv], engine=engine, context=context,
                               options=ImportOptions(origin="startup"))
     except ImportInProgress as busy:
         logger.warning("default directory not loaded: %s", busy.message)
         return None
+    finally:
+        close_context(context)
     logger.info("loaded the default directory: %d structures, %d rejected",
                 report.changed, len(report.rejections))
     return report

@@ -6,11 +6,11 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
-from geocode.normalize import fold
 from sqlalchemy import ColumnElement, and_, func, or_
 from sqlmodel import Session, col, select
 
 from app.models import Organisation, OrganisationCategory
+from geocode.normalize import fold
 
 EARTH_RADIUS_M = 6_371_008.8
 

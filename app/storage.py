@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import Table, bindparam, func, insert, update
 from sqlalchemy.engine import Connection
@@ -38,10 +38,22 @@ RECORD_COLUMNS = (
     "postcode", "city", "country", "website", "email", "phone", "source", "source_id",
     "contact_name", "contact_email", "contact_phone", "internal_notes",
 )
+# What a record's row holds, in order: its descriptive columns, then where it is.
+STORED_COLUMNS = (
+    *RECORD_COLUMNS, "categories", "lat", "lon", "citycode", "departement", "region",
+    "geocode_precision", "geocode_source", "search_text",
+)
+_COUNTRY = RECORD_COLUMNS.index("country")
+_TIMESTAMPS = frozenset({"created_at", "updated_at"})
+_INSERTED_COLUMNS = (*STORED_COLUMNS, "key", "content_hash", "created_at", "updated_at")
+BULK_CACHE_KIB = 65536
+BULK_CHECKPOINT_PAGES = 8192
 # SQLite accepts 32766 bound parameters per statement; stay far below.
 _KEYS_PER_QUERY = 900
 _NOT_ALPHANUMERIC = re.compile(r"[^a-z0-9]+")
 T = TypeVar("T")
+_CANONICAL_JSON = json.JSONEncoder(ensure_ascii=False, check_circular=False, default=str,
+                                   separators=(",", ":"))
 
 
 class UpsertOutcome(StrEnum):
@@ -53,8 +65,7 @@ class UpsertOutcome(StrEnum):
     SUPPRESSED = "suppressed"
 
 
-@dataclass(frozen=True)
-class Placement:
+class Placement(NamedTuple):
     """A resolved location: point, administrative codes, and how it was found."""
 
     lat: float
@@ -66,22 +77,28 @@ class Placement:
     source: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class StoredRecord:
-    """A record ready to write: its key, column values, sectors and content digest."""
+class StoredRecord(NamedTuple):
+    """A record ready to write: its key, its row (STORED_COLUMNS order), sectors, digest."""
 
     key: str
-    values: dict[str, Any]
+    row: tuple[Any, ...]
     categories: tuple[str, ...]
     digest: str
+
+    @property
+    def values(self) -> dict[str, Any]:
+        """The row by column name."""
+        return dict(zip(STORED_COLUMNS, self.row, strict=True))
 
 
 @dataclass(frozen=True)
 class BatchWrite:
-    """What writing (or classifying) a batch did: one outcome per record, changed ids."""
+    """What writing a batch did: one outcome per record, ids of the new and updated ones."""
 
     outcomes: list[UpsertOutcome]
-    changed_ids: list[int]
+    new_ids: list[int]
+    updated_ids: list[int]
+    written: dict[str, int]
 
 
 def normalise_name(text: str) -> str:
@@ -89,15 +106,18 @@ def normalise_name(text: str) -> str:
     return " ".join(_NOT_ALPHANUMERIC.sub(" ", fold(text)).split())
 
 
-def key_for(values: Mapping[str, Any], citycode: str | None) -> str:
-    """The stable identity of a record: SIRET, else source + its id, else name + commune."""
+def key_for(values: Mapping[str, Any], citycode: str | None, name_key: str | None = None) -> str:
+    """The stable identity of a record: SIRET, else source + its id, else name + commune.
+
+    `name_key` is `normalise_name(values["name"])` when the caller has it already.
+    """
     siret, source, source_id = values.get("siret"), values.get("source"), values.get("source_id")
     if siret:
         return f"siret:{siret}"
     if source and source_id:
         return f"source:{fold(source)}:{source_id.strip()}"
     place = citycode or normalise_name(f"{values.get('postcode') or ''} {values.get('city') or ''}")
-    return f"name:{normalise_name(values['name'])}@{place}"
+    return f"name:{name_key or normalise_name(values['name'])}@{place}"
 
 
 def record_key(record: OrganisationCreate, citycode: str | None) -> str:
@@ -106,36 +126,37 @@ def record_key(record: OrganisationCreate, citycode: str | None) -> str:
                                               "postcode", "city"}), citycode)
 
 
+def organisation_row(
+    fields: Mapping[str, Any], categories: Sequence[str], place: Placement
+) -> tuple[Any, ...]:
+    """The stored row (STORED_COLUMNS order) of a record placed at `place`."""
+    descriptive = [fields.get(column) for column in RECORD_COLUMNS]
+    descriptive[_COUNTRY] = descriptive[_COUNTRY] or "FR"
+    text = " ".join(filter(None, (fields.get("name"), fields.get("description"),
+                                  fields.get("city"))))
+    return (
+        *descriptive, "|".join(dict.fromkeys(categories)), round(place.lat, 7),
+        round(place.lon, 7), place.citycode, place.departement, place.region, place.precision,
+        place.source, fold(text),
+    )
+
+
 def organisation_values(
     fields: Mapping[str, Any], categories: Sequence[str], place: Placement
 ) -> dict[str, Any]:
-    """The column values of a record placed at `place` (what the content digest covers)."""
-    values = {name: fields.get(name) for name in RECORD_COLUMNS}
-    values["country"] = values["country"] or "FR"
-    text = " ".join(filter(None, (values["name"], values["description"], values["city"])))
-    values.update(
-        categories="|".join(dict.fromkeys(categories)),
-        lat=round(place.lat, 7),
-        lon=round(place.lon, 7),
-        citycode=place.citycode,
-        departement=place.departement,
-        region=place.region,
-        geocode_precision=place.precision,
-        geocode_source=place.source,
-        search_text=fold(text),
-    )
-    return values
+    """The stored row of a record by column name."""
+    return dict(zip(STORED_COLUMNS, organisation_row(fields, categories, place), strict=True))
 
 
-def content_hash(values: Mapping[str, object]) -> str:
-    """A digest of the stored values, to tell a real change from a re-import."""
-    canonical = json.dumps(values, sort_keys=True, default=str, ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+def content_hash(row: Sequence[object]) -> str:
+    """A digest of a stored row, to tell a real change from a re-import."""
+    canonical = _CANONICAL_JSON.encode(list(row)).encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(canonical, digest_size=32).hexdigest()
 
 
-def stored_record(key: str, values: dict[str, Any], categories: Sequence[str]) -> StoredRecord:
-    """Bundle a record's key, values and sectors with its content digest."""
-    return StoredRecord(key, values, tuple(dict.fromkeys(categories)), content_hash(values))
+def stored_record(key: str, row: tuple[Any, ...], categories: Sequence[str]) -> StoredRecord:
+    """Bundle a record's key, row and sectors with its content digest."""
+    return StoredRecord(key, row, tuple(dict.fromkeys(categories)), content_hash(row))
 
 
 def is_suppressed(*, session: Session, key: str) -> bool:
@@ -161,13 +182,13 @@ def upsert_organisation(
     key = key or record_key(record, place.citycode)
     if is_suppressed(session=session, key=key):
         return UpsertOutcome.SUPPRESSED, None
-    values = organisation_values(record.model_dump(), record.categories, place)
-    digest = content_hash(values)
+    row_values = organisation_row(record.model_dump(), record.categories, place)
+    digest = content_hash(row_values)
     existing = session.exec(select(Organisation).where(Organisation.key == key)).first()
     if existing is not None and existing.content_hash == digest:
         return UpsertOutcome.UNCHANGED, existing
     row = existing or Organisation(key=key, lat=place.lat, lon=place.lon, name=record.name)
-    for column, value in values.items():
+    for column, value in zip(STORED_COLUMNS, row_values, strict=True):
         setattr(row, column, value)
     row.content_hash = digest
     row.updated_at = utc_now()
@@ -184,23 +205,36 @@ def _chunks(items: Sequence[T]) -> Iterable[list[T]]:
         yield list(items[start : start + _KEYS_PER_QUERY])
 
 
+def _rows_with_keys(
+    connection: Connection, table: Table, columns: Sequence[str], keys: Sequence[str]
+) -> Iterator[Sequence[Any]]:
+    """Rows of `table` (these columns) whose `key` is among `keys`, in slices of keys."""
+    quote = connection.dialect.identifier_preparer.quote
+    selected = ", ".join(map(quote, columns))
+    for chunk in _chunks(keys):
+        if connection.dialect.paramstyle == "qmark":
+            # Only quoted identifiers of our own tables are interpolated; keys are bound.
+            sql = (f"SELECT {selected} FROM {quote(table.name)} "  # noqa: S608
+                   f"WHERE {quote('key')} IN ({', '.join('?' * len(chunk))})")
+            yield from connection.exec_driver_sql(sql, tuple(chunk))
+        else:
+            query = select(*(table.c[name] for name in columns)).where(table.c.key.in_(chunk))
+            yield from connection.execute(query)
+
+
 def stored_digests(*, session: Session, keys: Sequence[str]) -> dict[str, tuple[int, str]]:
     """Key -> (id, content digest) of the stored records among `keys`."""
-    table, found = ORGANISATION_TABLE, {}
-    query = select(table.c.key, table.c.id, table.c.content_hash).where(
-        table.c.key.in_(bindparam("keys", expanding=True)))
-    for chunk in _chunks(keys):
-        for key, row_id, digest in session.connection().execute(query, {"keys": chunk}):
-            found[key] = (row_id, digest)
-    return found
+    rows = _rows_with_keys(session.connection(), ORGANISATION_TABLE,
+                           ("key", "id", "content_hash"), keys)
+    return {key: (row_id, digest) for key, row_id, digest in rows}
 
 
 def suppressed_keys(*, session: Session, keys: Sequence[str]) -> set[str]:
     """The keys among `keys` that a maintainer deleted."""
-    table = table_of(Suppression)
-    query = select(table.c.key).where(table.c.key.in_(bindparam("keys", expanding=True)))
-    connection = session.connection()
-    return {key for chunk in _chunks(keys) for (key,) in connection.execute(query, {"keys": chunk})}
+    connection, table = session.connection(), table_of(Suppression)
+    if connection.execute(select(table.c.key).limit(1)).first() is None:
+        return set()
+    return {key for (key,) in _rows_with_keys(connection, table, ("key",), keys)}
 
 
 def _classified(
@@ -228,16 +262,60 @@ def classify_batch(*, session: Session, records: Sequence[StoredRecord]) -> list
     return [outcome for outcome, _ in _classified(session, records)]
 
 
+def bulk_insert(
+    connection: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]],
+    *, ready: frozenset[str] = frozenset(),
+) -> None:
+    """INSERT rows (tuples in `columns` order) in one executemany of the driver.
+
+    The column types' bind processors run as SQLAlchemy would run them, without its
+    per-row bookkeeping, except on the `ready` columns whose values were processed by the
+    caller. Drivers with named parameters go through SQLAlchemy.
+    """
+    if not rows:
+        return
+    dialect = connection.dialect
+    if dialect.paramstyle != "qmark":
+        connection.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
+        return
+    quote = dialect.identifier_preparer.quote
+    # Only quoted identifiers of our own tables are interpolated; values are bound.
+    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, columns))}) "  # noqa: S608
+           f"VALUES ({', '.join('?' * len(columns))})")
+    processors = [(index, process) for index, name in enumerate(columns) if name not in ready
+                  and (process := table.c[name].type.bind_processor(dialect)) is not None]
+    if processors:
+        rows = [_processed(row, processors) for row in rows]
+    connection.exec_driver_sql(sql, list(rows))
+
+
+def _processed(row: tuple[Any, ...], processors: list[tuple[int, Any]]) -> tuple[Any, ...]:
+    """A row with the bind processors of some of its columns applied."""
+    values = list(row)
+    for index, process in processors:
+        values[index] = process(values[index])
+    return tuple(values)
+
+
 def _insert_rows(
-    session: Session, records: Sequence[StoredRecord], now: datetime
+    connection: Connection, records: Sequence[StoredRecord], now: datetime
 ) -> list[int]:
     """Insert new records in one executemany; return their ids in order."""
-    rows = [{**r.values, "key": r.key, "content_hash": r.digest, "created_at": now,
-             "updated_at": now} for r in records]
-    session.connection().execute(insert(ORGANISATION_TABLE), rows)
-    # One indexed lookup is cheaper than RETURNING through insertmanyvalues.
-    stored = stored_digests(session=session, keys=[r.key for r in records])
-    return [stored[r.key][0] for r in records]
+    table = ORGANISATION_TABLE
+    before = connection.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
+    if connection.dialect.paramstyle == "qmark":
+        process = table.c.created_at.type.bind_processor(connection.dialect)
+        stamp = process(now) if process else now
+        rows = [(*r.row, r.key, r.digest, stamp, stamp) for r in records]
+        bulk_insert(connection, table, _INSERTED_COLUMNS, rows, ready=_TIMESTAMPS)
+    else:
+        bulk_insert(connection, table, _INSERTED_COLUMNS,
+                    [(*r.row, r.key, r.digest, now, now) for r in records])
+    # New rows get ids above the largest one: reading them back by id range is cheaper
+    # than RETURNING through insertmanyvalues or one key lookup per row.
+    new_rows = select(table.c.key, table.c.id).where(table.c.id > before)
+    ids: dict[str, int] = {key: row_id for key, row_id in connection.execute(new_rows)}
+    return [ids[r.key] for r in records]
 
 
 def _update_rows(
@@ -245,12 +323,12 @@ def _update_rows(
 ) -> None:
     """Rewrite changed records in one executemany (created_at is kept)."""
     table = ORGANISATION_TABLE
-    columns = [*records[0].values, "content_hash", "updated_at"]
+    columns = [*STORED_COLUMNS, "content_hash", "updated_at"]
     statement = update(table).where(table.c.id == bindparam("row_id")).values(
         {name: bindparam(f"new_{name}") for name in columns})
     rows = [
-        {**{f"new_{k}": v for k, v in r.values.items()}, "new_content_hash": r.digest,
-         "new_updated_at": now, "row_id": row_id}
+        {**{f"new_{name}": value for name, value in zip(STORED_COLUMNS, r.row, strict=True)},
+         "new_content_hash": r.digest, "new_updated_at": now, "row_id": row_id}
         for r, row_id in zip(records, ids, strict=True)
     ]
     connection.execute(statement, rows)
@@ -264,26 +342,32 @@ def _link_categories(
     table = CATEGORY_TABLE
     for chunk in _chunks(ids) if replace else ():
         connection.execute(table.delete().where(table.c.organisation_id.in_(chunk)))
-    links = [{"organisation_id": row_id, "category": slug}
-             for record, row_id in zip(records, ids, strict=True) for slug in record.categories]
-    if links:
-        connection.execute(insert(table), links)
+    bulk_insert(connection, table, ("organisation_id", "category"), [
+        (row_id, slug) for record, row_id in zip(records, ids, strict=True)
+        for slug in record.categories])
 
 
 def write_batch(*, session: Session, records: Sequence[StoredRecord]) -> BatchWrite:
     """Upsert a batch with bulk statements; suppressed keys are skipped, never revived."""
     classified = _classified(session, records)
     connection, now = session.connection(), utc_now()
+    if connection.dialect.name == "sqlite":
+        # For this connection: a page cache that holds the key index, and fewer, larger
+        # checkpoints (each one syncs the database file).
+        connection.exec_driver_sql(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
+        connection.exec_driver_sql(f"PRAGMA wal_autocheckpoint = {BULK_CHECKPOINT_PAGES}")
     new = [r for r, (o, _) in zip(records, classified, strict=True) if o is UpsertOutcome.INSERTED]
     changed = [(r, row_id) for r, (o, row_id) in zip(records, classified, strict=True)
                if o is UpsertOutcome.UPDATED and row_id is not None]
-    new_ids = _insert_rows(session, new, now) if new else []
+    new_ids = _insert_rows(connection, new, now) if new else []
     changed_ids = [row_id for _, row_id in changed]
     if changed:
         _update_rows(connection, [r for r, _ in changed], changed_ids, now)
     _link_categories(connection, new, new_ids, replace=False)
     _link_categories(connection, [r for r, _ in changed], changed_ids, replace=True)
-    return BatchWrite([outcome for outcome, _ in classified], [*new_ids, *changed_ids])
+    written = dict(zip([r.key for r in new], new_ids, strict=True))
+    written.update((r.key, row_id) for r, row_id in changed)
+    return BatchWrite([outcome for outcome, _ in classified], new_ids, changed_ids, written)
 
 
 def delete_organisation(*, session: Session, organisation_id: int) -> bool:

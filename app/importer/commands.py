@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import secrets
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -29,7 +32,7 @@ from app.config import Settings
 from app.db import create_schema, make_engine, session_scope
 from app.errors import AtlasError
 from app.importer.columns import ColumnMapping, load_mapping
-from app.importer.context import import_context
+from app.importer.context import close_context, import_context
 from app.importer.lock import ImportInProgress
 from app.importer.pipeline import BatchReceipt, ImportMode, ImportOptions, import_paths
 from app.importer.report import ImportReport, rejected_rows_csv
@@ -133,20 +136,39 @@ def _capped(lines: list[str], limit: int, more: str) -> list[str]:
     return [*lines[:limit], f"... and {hidden} {more}"] if hidden > 0 else lines
 
 
+@contextmanager
+def _without_cycle_collection() -> Iterator[None]:
+    """Pause the cyclic garbage collector while this process imports.
+
+    An import makes millions of short-lived tuples and no reference cycles; the
+    collector's passes over them cost about a quarter of the run.
+    """
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.unfreeze()
+
+
 def _run_import(
     paths: list[Path], settings: Settings, options: ImportOptions, show_batches: bool
 ) -> ImportReport:
     """Run the import behind a progress bar."""
     engine = make_engine(settings.database_url)
     create_schema(engine)
+    context = import_context(settings)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                RowsPerSecondColumn(), TimeRemainingColumn())
     try:
-        with Progress(*columns, console=progress_console, transient=True) as progress:
+        with (Progress(*columns, console=progress_console, transient=True) as progress,
+              _without_cycle_collection()):
             observer = ProgressBarObserver(progress, show_batches)
-            return import_paths(paths, engine=engine, context=import_context(settings),
-                                progress=observer, options=options)
+            return import_paths(paths, engine=engine, context=context, progress=observer,
+                                options=options)
     finally:
+        close_context(context)
         engine.dispose()
 
 
@@ -167,7 +189,7 @@ def import_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON report")] = False,
 ) -> None:
     """Import CSV files and directories of structures; report what happened to every row."""
-    options = ImportOptions(mode=_mode(dry_run, strict),
+    options = ImportOptions(mode=_mode(dry_run, strict), prepare_in_worker=True,
                             mapping=_mapping(mapping_file, source, default_category))
     try:
         report = _run_import(paths, Settings(), options, show_batches)

@@ -3,26 +3,12 @@
 from __future__ import annotations
 
 from app.config import Settings
+from app.geocoding import build_geocoder, close_geocoder
 from app.importer.pipeline import ImportContext
-from app.importer.place import ReverseLookup
 from app.taxonomy import load_taxonomy
-from geocode.base import Geocoder
-from geocode.gazetteer import Gazetteer, default_gazetteer
+from geocode.chain import GeocoderChain
+from geocode.gazetteer import default_gazetteer
 from geocode.reverse import Location, ReverseIndex, default_reverse_index
-
-
-def _geocoder(settings: Settings, gazetteer: Gazetteer, reverse: ReverseLookup) -> Geocoder:
-    """The commune gazetteer, or the chain cache -> BAN/addok -> gazetteer when configured."""
-    if not settings.geocoder_url:
-        return gazetteer
-    from geocode.ban import BanGeocoder, BanOptions
-    from geocode.cache import GeocodeCache
-    from geocode.chain import GeocoderChain
-
-    cache = GeocodeCache(settings.geocoder_cache_path) if settings.geocoder_cache_path else None
-    precise = BanGeocoder(settings.geocoder_url,
-                          BanOptions(requests_per_second=settings.geocoder_rate_limit))
-    return GeocoderChain(cache, precise, gazetteer, default_reverse_index())
 
 
 class LazyReverseIndex:
@@ -39,13 +25,17 @@ class LazyReverseIndex:
 
 
 def import_context(settings: Settings) -> ImportContext:
-    """The context an import runs with under these settings."""
-    gazetteer = default_gazetteer()
-    reverse = LazyReverseIndex()
+    """The context an import runs with under these settings (close it with `close_context`)."""
     return ImportContext(
         taxonomy=load_taxonomy(settings.categories_yaml),
-        geocoder=_geocoder(settings, gazetteer, reverse),
-        gazetteer=gazetteer,
-        reverse=reverse,
+        geocoder=build_geocoder(settings),
+        gazetteer=default_gazetteer(),
+        reverse=LazyReverseIndex(),
         batch_size=settings.import_batch_size,
     )
+
+
+def close_context(context: ImportContext) -> None:
+    """Close what the context's geocoder holds open (cache file, HTTP connections)."""
+    if isinstance(context.geocoder, GeocoderChain):
+        close_geocoder(context.geocoder)

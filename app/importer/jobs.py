@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from app.importer.context import close_context
 from app.importer.lock import HeldImportLock
 from app.importer.pipeline import (
     BatchReceipt,
@@ -51,8 +52,10 @@ def _run_in_background(
     options: ImportOptions, held: HeldImportLock, upload_dir: Path,
 ) -> None:
     """The body of the background thread: import, log the outcome, clean up."""
+    context = None
     try:
-        import_paths(files, engine=engine, context=make_context(),
+        context = make_context()
+        import_paths(files, engine=engine, context=context,
                      progress=RunLogObserver(engine, held.run_id), options=options, lock=held)
     except Exception as error:  # the thread must end cleanly; the failure is in the run log
         logger.exception("import %s failed", held.run_id)
@@ -60,6 +63,8 @@ def _run_in_background(
                    message=f"{type(error).__name__}: {error}")
     finally:
         held.release()
+        if context is not None:
+            close_context(context)
         shutil.rmtree(upload_dir, ignore_errors=True)
 
 

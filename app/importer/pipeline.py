@@ -10,21 +10,22 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from itertools import islice
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app import duplicates
 from app.db import session_scope
+from app.geocoding import commune_level_only
 from app.importer.columns import ColumnMapping, ColumnPlan, plan_columns
-from app.importer.faults import FileRejected, RowInvalid
+from app.importer.faults import FileRejected
 from app.importer.lock import HeldImportLock, acquire_import_lock
-from app.importer.place import PlaceIndexes, Placer, ReverseLookup
-from app.importer.reader import ParsedFile, RawRow, read_csv_file
-from app.importer.report import FileReport, ImportReport, Notice, Rejection, rejected_rows_csv
+from app.importer.place import PlaceIndexes, ReverseLookup
+from app.importer.prepare import Chunk, ChunkResult, Prepared, Preparer, prepare_in_order
+from app.importer.reader import ParsedFile, read_csv_file
+from app.importer.report import FileReport, ImportReport, Notice, rejected_rows_csv
 from app.importer.runs import (
     DONE,
     FAILED,
@@ -34,20 +35,17 @@ from app.importer.runs import (
     record_batch,
     start_run,
 )
-from app.importer.validate import CategoryMatcher, CleanRow, cell_values, clean_row
 from app.storage import (
-    Placement,
-    StoredRecord,
     UpsertOutcome,
     classify_batch,
-    key_for,
-    organisation_values,
-    stored_record,
     write_batch,
 )
 from app.taxonomy import Taxonomy
 from geocode.base import Geocoder
 from geocode.gazetteer import Gazetteer
+
+# Below this many rows, starting a worker process costs more than it saves.
+WORKER_MIN_ROWS = 5000
 
 
 class ImportMode(StrEnum):
@@ -77,6 +75,7 @@ class ImportOptions:
     mapping: ColumnMapping = field(default_factory=ColumnMapping)
     origin: str = "cli"
     log_dry_run: bool = False
+    prepare_in_worker: bool = False
 
 
 @dataclass(frozen=True)
@@ -87,13 +86,11 @@ class SourceFile:
     name: str
 
 
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """A row ready to write: where it came from and its stored form."""
+class Batch(NamedTuple):
+    """Rows of one file to write in one transaction."""
 
     file: str
-    line: int
-    record: StoredRecord
+    rows: list[Prepared]
 
 
 @dataclass(frozen=True)
@@ -166,12 +163,6 @@ def estimate_rows(files: Sequence[SourceFile]) -> int:
     return total
 
 
-def _chunks(rows: Sequence[RawRow], size: int) -> Iterator[Sequence[RawRow]]:
-    iterator = iter(rows)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
-
-
 class Importer:
     """One run over a list of files: prepares rows, writes or classifies them, reports."""
 
@@ -182,124 +173,104 @@ class Importer:
         self.engine, self.context, self.options = engine, context, options
         self.observer, self.run_id = observer, run_id
         self.report = ImportReport(mode=options.mode.value, run_id=run_id)
-        self.matcher = CategoryMatcher(context.taxonomy, options.mapping)
-        self.places = Placer(PlaceIndexes(context.geocoder, context.gazetteer, context.reverse))
+        indexes = PlaceIndexes(context.geocoder, context.gazetteer, context.reverse)
+        self.preparer = Preparer(context.taxonomy, indexes, options.mapping)
         self.first_seen: dict[str, tuple[str, int]] = {}
-        self.dry_entries: dict[str, duplicates.Entry] = {}
-        self.dry_changed: list[str] = []
+        self.duplicates = duplicates.DuplicateCheck()
 
     # --------------------------------------------------------------- reading
 
-    def prepared_batches(self, files: Sequence[SourceFile]) -> Iterator[list[Prepared]]:
-        """Batches of rows ready to write, file after file (rejections go to the report)."""
-        for source in files:
-            yield from self._file_batches(source)
+    def _worth_a_worker(self, expected_rows: int) -> bool:
+        """Prepare in a second process: when asked, for a large run, with offline geocoding.
 
-    def _file_batches(self, source: SourceFile) -> Iterator[list[Prepared]]:
-        file_report = FileReport(source.name)
-        self.report.files.append(file_report)
+        Only an offline geocoder is safe to fork (no open cache file nor HTTP connection).
+        """
+        return (self.options.prepare_in_worker and expected_rows >= WORKER_MIN_ROWS
+                and commune_level_only(self.context.geocoder))
+
+    def prepared_batches(
+        self, files: Sequence[SourceFile], expected_rows: int = 0
+    ) -> Iterator[Batch]:
+        """Batches of rows ready to write, file after file (rejections go to the report)."""
+        file_reports: dict[str, FileReport] = {}
+        chunks = self._chunks(files, file_reports)
+        in_worker = self._worth_a_worker(expected_rows)
+        for result in prepare_in_order(self.preparer, chunks, in_worker=in_worker):
+            yield Batch(result.file, self._absorb(result, file_reports[result.file]))
+            self.observer.rows_processed(result.size)
+
+    def _chunks(
+        self, files: Sequence[SourceFile], reports: dict[str, FileReport]
+    ) -> Iterator[Chunk]:
+        """The chunks of every readable file; faulty files go to the report."""
+        for source in files:
+            reports[source.name] = file_report = FileReport(source.name)
+            self.report.files.append(file_report)
+            parsed, plan = self._read(source, file_report)
+            if parsed is None or plan is None:
+                continue
+            size = self.context.batch_size
+            for start in range(0, len(parsed.rows), size):
+                yield Chunk(source.name, parsed.rows[start : start + size], plan)
+
+    def _read(
+        self, source: SourceFile, file_report: FileReport
+    ) -> tuple[ParsedFile | None, ColumnPlan | None]:
+        """Parse a file and match its columns, or record why it cannot be imported."""
         try:
             parsed = read_csv_file(source.path)
             plan = plan_columns(parsed.header, self.options.mapping)
         except FileRejected as fault:
             file_report.error = {"code": fault.code, "message": fault.message}
-            return
+            return None, None
         except OSError as error:
             file_report.error = {"code": "unreadable", "message": f"cannot read: {error.strerror}"}
-            return
-        self._describe(file_report, parsed, plan)
-        for chunk in _chunks(parsed.rows, self.context.batch_size):
-            yield self._prepare_chunk(source.name, chunk, plan, file_report)
-            self.observer.rows_processed(len(chunk))
-
-    def _describe(self, file_report: FileReport, parsed: ParsedFile, plan: ColumnPlan) -> None:
+            return None, None
         file_report.detected = parsed.format.to_dict()
         file_report.columns = plan.detected()
         file_report.ignored_columns = list(plan.ignored)
         file_report.rows, file_report.blank_rows = len(parsed.rows), parsed.blank_rows
         self.report.rows_read += len(parsed.rows)
+        return parsed, plan
 
-    def _prepare_chunk(
-        self, file: str, chunk: Sequence[RawRow], plan: ColumnPlan, file_report: FileReport
-    ) -> list[Prepared]:
-        clean: list[tuple[CleanRow, RawRow]] = []
-        for raw in chunk:
-            try:
-                clean.append((self._clean(raw, plan, file), raw))
-            except RowInvalid as invalid:
-                self._reject(file, raw, plan, invalid, file_report)
-        placements = self.places.place_rows([row for row, _ in clean])
-        prepared = []
-        for (row, raw), placement in zip(clean, placements, strict=True):
-            self._notices(row)
-            if isinstance(placement, RowInvalid):
-                self._reject(file, raw, plan, placement, file_report)
-            elif (ready := self._keyed(row, placement)) is not None:
-                prepared.append(ready)
-        return prepared
+    def _absorb(self, result: ChunkResult, file_report: FileReport) -> list[Prepared]:
+        """Take a prepared chunk into the report; keep the rows whose key is new in this run."""
+        self.report.rejections.extend(result.rejections)
+        self.report.warnings.extend(result.notices)
+        file_report.rejected += len(result.rejections)
+        kept = []
+        for prepared in result.prepared:
+            key = prepared.record.key
+            first = self.first_seen.setdefault(key, (result.file, prepared.line))
+            if first != (result.file, prepared.line):
+                self._duplicate_in_run(result.file, prepared.line, key, first)
+                continue
+            self.report.precisions[prepared.precision or "unknown"] += 1
+            kept.append(prepared)
+        return kept
 
-    def _cells(self, raw: RawRow, plan: ColumnPlan) -> dict[str, str]:
-        """A row's cells by field name (ignored columns by header), for the rejected CSV."""
-        cells = {name: raw.cells[i] for i, name in plan.positions if i < len(raw.cells)}
-        for index, header in enumerate(plan.headers):
-            if header in plan.ignored and index < len(raw.cells):
-                cells.setdefault(header, raw.cells[index])
-        if self.options.mapping.source and not cells.get("source"):
-            cells["source"] = self.options.mapping.source
-        return cells
-
-    def _clean(self, raw: RawRow, plan: ColumnPlan, file: str) -> CleanRow:
-        if raw.problem:
-            raise RowInvalid(raw.problem, code="malformed_quoting")
-        extra = [cell for cell in raw.cells[len(plan.headers):] if cell.strip()]
-        if extra:
-            raise RowInvalid(f"the row has {len(raw.cells)} fields, the header {len(plan.headers)}"
-                             " (a delimiter inside a value needs quotes)", code="too_many_fields")
-        values = cell_values(raw.cells, plan)
-        if self.options.mapping.source:
-            values.setdefault("source", self.options.mapping.source)
-        return clean_row(values, self.matcher, file=file, line=raw.line)
-
-    def _reject(
-        self, file: str, raw: RawRow, plan: ColumnPlan, invalid: RowInvalid,
-        file_report: FileReport,
-    ) -> None:
-        cells = self._cells(raw, plan)
-        self.report.rejections.append(
-            Rejection(file, raw.line, invalid.reason, invalid.field, invalid.code, cells))
-        file_report.rejected += 1
-
-    def _notices(self, row: CleanRow) -> None:
-        for code, message in row.warnings:
-            self.report.warnings.append(Notice(row.file, row.line, code, message))
-
-    def _keyed(self, row: CleanRow, placement: Placement) -> Prepared | None:
-        """The row's stored form; None (with a warning) when its key was seen earlier."""
-        values = organisation_values(row.values, row.categories, placement)
-        key = key_for(row.values, placement.citycode)
-        first = self.first_seen.get(key)
-        if first is not None:
-            self.report.outcomes["duplicate_in_run"] += 1
-            self.report.warnings.append(Notice(row.file, row.line, "duplicate_in_run", (
-                f"same key as {first[0]} line {first[1]} ({key}): that first row is kept, "
-                "this one is skipped")))
-            return None
-        self.first_seen[key] = (row.file, row.line)
-        self.report.precisions[placement.precision or "unknown"] += 1
-        return Prepared(row.file, row.line, stored_record(key, values, row.categories))
+    def _duplicate_in_run(self, file: str, line: int, key: str, first: tuple[str, int]) -> None:
+        """The same-key rule: the first row of the run wins, later ones are skipped."""
+        self.report.outcomes["duplicate_in_run"] += 1
+        self.report.warnings.append(Notice(file, line, "duplicate_in_run", (
+            f"same key as {first[0]} line {first[1]} ({key}): that first row is kept, "
+            "this one is skipped")))
 
     # --------------------------------------------------------------- writing
 
     def run(self, files: Sequence[SourceFile]) -> ImportReport:
         """Go through every file in this importer's mode and return the report."""
-        self.observer.rows_expected(estimate_rows(files))
+        expected = estimate_rows(files)
+        self.observer.rows_expected(expected)
+        with Session(self.engine) as session:
+            stored_up_to = duplicates.max_organisation_id(session=session)
         mode = self.options.mode
         if mode is ImportMode.DRY_RUN:
-            for batch in self.prepared_batches(files):
+            for batch in self.prepared_batches(files, expected):
                 self._classify(batch)
             self._dry_run_duplicates()
             return self.report
-        batches: Iterable[list[Prepared]] = self.prepared_batches(files)
+        batches: Iterable[Batch] = self.prepared_batches(files, expected)
         if mode is ImportMode.STRICT:
             batches = list(batches)
             if not self.report.clean:
@@ -307,7 +278,7 @@ class Importer:
                 return self.report
         for batch in batches:
             self._write(batch)
-        self._check_duplicates()
+        self._check_duplicates(stored_up_to)
         return self.report
 
     def _count(self, outcomes: Sequence[UpsertOutcome]) -> dict[str, int]:
@@ -317,53 +288,53 @@ class Importer:
             counts[outcome.value] = counts.get(outcome.value, 0) + 1
         return counts
 
-    def _write(self, batch: list[Prepared]) -> None:
-        if not batch:
+    def _write(self, batch: Batch) -> None:
+        rows = batch.rows
+        if not rows:
             return
         with session_scope(self.engine) as session:
-            written = write_batch(session=session, records=[p.record for p in batch])
-            duplicates.mark_for_check(session=session, organisation_ids=written.changed_ids)
+            written = write_batch(session=session, records=[p.record for p in rows])
+            duplicates.mark_for_check(session=session, organisation_ids=written.new_ids, new=True)
+            duplicates.mark_for_check(session=session, organisation_ids=written.updated_ids)
             if self.run_id:
-                record_batch(session=session, run_id=self.run_id, rows=len(batch))
+                record_batch(session=session, run_id=self.run_id, rows=len(rows))
         self.report.batches_committed += 1
         self.report.written = True
-        receipt = BatchReceipt(self.report.batches_committed, len(batch),
-                               (batch[0].file, batch[0].line), (batch[-1].file, batch[-1].line),
+        for prepared in rows:
+            row_id = written.written.get(prepared.record.key)
+            if row_id is not None:
+                self.duplicates.add(prepared.entry, row_id)
+        receipt = BatchReceipt(self.report.batches_committed, len(rows),
+                               (batch.file, rows[0].line), (batch.file, rows[-1].line),
                                self._count(written.outcomes))
         self.observer.batch_committed(receipt)
 
-    def _classify(self, batch: list[Prepared]) -> None:
+    def _classify(self, batch: Batch) -> None:
         with Session(self.engine) as session:
-            outcomes = classify_batch(session=session, records=[p.record for p in batch])
+            outcomes = classify_batch(session=session, records=[p.record for p in batch.rows])
         self._count(outcomes)
-        for prepared, outcome in zip(batch, outcomes, strict=True):
-            values = prepared.record.values
-            self.dry_entries[prepared.record.key] = duplicates.Entry(
-                prepared.record.key, values["name"], values["citycode"], values["lat"],
-                values["lon"])
-            if outcome in (UpsertOutcome.INSERTED, UpsertOutcome.UPDATED):
-                self.dry_changed.append(prepared.record.key)
+        changed = (UpsertOutcome.INSERTED, UpsertOutcome.UPDATED)
+        for prepared, outcome in zip(batch.rows, outcomes, strict=True):
+            if outcome in changed:
+                self.duplicates.add(prepared.entry)
 
     def _dry_run_duplicates(self) -> None:
         with Session(self.engine) as session:
-            stored = {entry.key: entry for entry in duplicates.stored_entries(session=session)
-                      .values()}
-        index = duplicates.DuplicateIndex({**stored, **self.dry_entries}.values())
-        self._report_pairs(index.pairs_for(self.dry_changed), index.entries)
+            self.duplicates.compare_with_stored(session)
+        self._report_pairs()
 
-    def _check_duplicates(self) -> None:
+    def _check_duplicates(self, stored_up_to: int) -> None:
         with session_scope(self.engine) as session:
-            pairs, entries = duplicates.check_pending(session=session)
-        self._report_pairs(pairs, entries)
+            self.duplicates.finish(session, stored_up_to=stored_up_to)
+        self._report_pairs()
 
-    def _report_pairs(
-        self, pairs: Sequence[duplicates.Pair], entries: dict[str, duplicates.Entry]
-    ) -> None:
+    def _report_pairs(self) -> None:
+        name_of = self.duplicates.name_of
         self.report.duplicates = [
-            {"first": pair.first, "first_name": entries[pair.first].name, "second": pair.second,
-             "second_name": entries[pair.second].name, "rule": pair.rule,
+            {"first": pair.first, "first_name": name_of(pair.first), "second": pair.second,
+             "second_name": name_of(pair.second), "rule": pair.rule,
              "distance_m": pair.distance_m}
-            for pair in pairs
+            for pair in sorted(self.duplicates.pairs, key=lambda pair: (pair.first, pair.second))
         ]
 
 

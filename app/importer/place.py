@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from app.geocoding import commune_level_only
 from app.importer.faults import RowInvalid
 from app.importer.validate import CleanRow
 from app.storage import Placement
@@ -131,12 +132,21 @@ def place_from_coordinates(
     raise _misplaced(lat, lon, location, stated)
 
 
+QueryKey = tuple[str | None, str | None, str | None, str | None, str]
+_ADDRESS_FIELDS = ("street", "postcode", "city", "citycode")
+
+
 def address_query(row: CleanRow) -> AddressQuery:
     """The address parts of a row."""
+    return AddressQuery(*_query_key(row, with_street=True))
+
+
+def _query_key(row: CleanRow, *, with_street: bool) -> QueryKey:
+    """The fields of the row's AddressQuery, in its order (street left out if asked)."""
     values = row.values
-    return AddressQuery(street=values.get("street"), postcode=values.get("postcode"),
-                        city=values.get("city"), citycode=values.get("citycode"),
-                        country=values.get("country") or "FR")
+    street = values.get("street") if with_street else None
+    return (street, values.get("postcode"), values.get("city"), values.get("citycode"),
+            values.get("country") or "FR")
 
 
 def _geocode_all(
@@ -154,12 +164,8 @@ def _geocode_all(
     return answers
 
 
-def _geocoded_placement(
-    row: CleanRow, result: GeocodeResult, indexes: PlaceIndexes
-) -> Placement:
+def _geocoded_placement(result: GeocodeResult, indexes: PlaceIndexes) -> Placement:
     """A placement from a geocoder's answer, with its commune's codes."""
-    for note in result.notes:
-        row.warnings.append(("geocode_note", note))
     citycode, departement, region = _codes_of(result, indexes)
     return Placement(result.lat, result.lon, citycode, departement, region,
                      str(result.precision), result.source)
@@ -178,39 +184,55 @@ def _codes_of(
     return location.citycode or None, location.departement, location.region or None
 
 
+Answer = tuple[Placement, tuple[str, ...]] | RowInvalid
+_NOT_PLACED = RowInvalid("not placed yet")
+
+
 class Placer:
-    """Places the rows of one run; identical addresses are geocoded once per run."""
+    """Places the rows of one run; an address is geocoded once per run, in batches."""
 
     def __init__(self, indexes: PlaceIndexes) -> None:
         self.indexes = indexes
-        self._answers: dict[AddressQuery, GeocodeResult | GeocodeError] = {}
+        # A commune-level geocoder's answer never depends on the street.
+        self._with_street = not commune_level_only(indexes.geocoder)
+        self._answers: dict[QueryKey, Answer] = {}
 
-    def _geocode(self, queries: list[AddressQuery]) -> list[GeocodeResult | GeocodeError]:
-        """Answers for every query, asking the geocoder only about new ones (in one batch)."""
-        new = list(dict.fromkeys(q for q in queries if q not in self._answers))
-        self._answers.update(zip(new, _geocode_all(new, self.indexes.geocoder), strict=True))
-        return [self._answers[query] for query in queries]
+    def _answer(self, result: GeocodeResult | GeocodeError) -> Answer:
+        if isinstance(result, GeocodeError):
+            return RowInvalid(f"cannot be located: {result}", "city", code="not_located")
+        return _geocoded_placement(result, self.indexes), result.notes
+
+    def _geocode(self, keys: list[QueryKey]) -> None:
+        """Ask the geocoder, in one batch, about the addresses not seen yet in this run."""
+        new = [key for key in dict.fromkeys(keys) if key not in self._answers]
+        results = _geocode_all([AddressQuery(*key) for key in new], self.indexes.geocoder)
+        self._answers.update((key, self._answer(result))
+                             for key, result in zip(new, results, strict=True))
+
+    def _from_answer(self, row: CleanRow, key: QueryKey) -> Placement | RowInvalid:
+        answer = self._answers[key]
+        if isinstance(answer, RowInvalid):
+            return answer
+        placement, notes = answer
+        row.warnings.extend(("geocode_note", note) for note in notes)
+        return placement
 
     def place_rows(self, rows: Sequence[CleanRow]) -> list[Placement | RowInvalid]:
         """Place every row: checked coordinates, or its address geocoded."""
-        placed: list[Placement | RowInvalid] = [RowInvalid("not placed")] * len(rows)
-        to_geocode: list[tuple[int, AddressQuery]] = []
+        placed: list[Placement | RowInvalid] = []
+        waiting: list[tuple[int, QueryKey]] = []
         for index, row in enumerate(rows):
-            query = address_query(row)
             if row.lat is not None and row.lon is not None:
-                placed[index] = _checked_coordinates(row, row.lat, row.lon, self.indexes)
-            elif query.is_empty():
-                placed[index] = RowInvalid("no coordinates and no address, postcode or commune "
-                                           "to locate it", "city", code="no_place")
+                placed.append(_checked_coordinates(row, row.lat, row.lon, self.indexes))
+            elif not any(row.values.get(name) for name in _ADDRESS_FIELDS):
+                placed.append(RowInvalid("no coordinates and no address, postcode or commune to "
+                                         "locate it", "city", code="no_place"))
             else:
-                to_geocode.append((index, query))
-        answers = self._geocode([query for _, query in to_geocode])
-        for (index, _), answer in zip(to_geocode, answers, strict=True):
-            if isinstance(answer, GeocodeError):
-                placed[index] = RowInvalid(f"cannot be located: {answer}", "city",
-                                           code="not_located")
-            else:
-                placed[index] = _geocoded_placement(rows[index], answer, self.indexes)
+                placed.append(_NOT_PLACED)
+                waiting.append((index, _query_key(row, with_street=self._with_street)))
+        self._geocode([key for _, key in waiting])
+        for index, key in waiting:
+            placed[index] = self._from_answer(rows[index], key)
         return placed
 
 

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
+from typing import NamedTuple
 
 from app.importer.decoding import decode_csv_bytes
 from app.importer.faults import FileRejected
@@ -24,12 +25,12 @@ _SAMPLE_CHARS = 65536
 _SAMPLE_ROWS = 50
 _EXCEL_SEPARATOR_HINT = re.compile(r"^sep=(.)\r?\n", re.IGNORECASE)
 _MAX_FIELD_CHARS = 1_000_000
+_QUOTED = re.compile(r'"[^"]*"')
 
 csv.field_size_limit(_MAX_FIELD_CHARS)
 
 
-@dataclass(frozen=True)
-class RawRow:
+class RawRow(NamedTuple):
     """One record of a file: where it starts, its cells, or what is wrong with its quoting."""
 
     line: int
@@ -65,7 +66,8 @@ class ParsedFile:
 
 
 def _line_endings(text: str) -> str:
-    """CRLF, LF, CR or mixed."""
+    """CRLF, LF, CR or mixed: how records end (newlines inside quoted values do not count)."""
+    text = _QUOTED.sub("", text)
     crlf = text.count("\r\n")
     lone_lf = text.count("\n") - crlf
     lone_cr = text.count("\r") - crlf
@@ -141,7 +143,7 @@ def parse_csv_text(text: str, encoding: str) -> ParsedFile:
     header, blank = _split_header(records)
     rows: list[RawRow] = []
     for record in records:
-        if record.problem or any(cell.strip() for cell in record.cells):
+        if record.problem or "".join(record.cells).strip():
             rows.append(_shift(record, 1) if hint else record)
         else:
             blank += 1

@@ -1,0 +1,174 @@
+"""Raw rows -> records ready to write, chunk by chunk, with the rejections and warnings.
+
+Preparing touches no database and keeps no state a run depends on (only caches), so it
+can run in a second process: the CLI prepares chunks in a forked worker while the main
+process writes the previous ones, which puts both cores of a small machine to work.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import multiprocessing
+import signal
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from app.duplicates import Entry, make_entry
+from app.importer.columns import ColumnMapping, ColumnPlan
+from app.importer.faults import RowInvalid
+from app.importer.place import PlaceIndexes, Placer
+from app.importer.reader import RawRow
+from app.importer.report import Notice, Rejection
+from app.importer.validate import CategoryMatcher, CleanRow, cell_values, clean_row
+from app.storage import (
+    STORED_COLUMNS,
+    Placement,
+    StoredRecord,
+    key_for,
+    normalise_name,
+    organisation_row,
+    stored_record,
+)
+from app.taxonomy import Taxonomy
+
+# Chunks prepared ahead of the writer; bounds the memory a fast worker can fill.
+PREPARED_AHEAD = 4
+WORKERS = 1
+_PR_SET_PDEATHSIG = 1
+_LAT, _LON = STORED_COLUMNS.index("lat"), STORED_COLUMNS.index("lon")
+
+
+class Prepared(NamedTuple):
+    """A row ready to write: its line, stored form, geocoding precision, detection entry."""
+
+    line: int
+    record: StoredRecord
+    precision: str | None
+    entry: Entry
+
+
+@dataclass
+class ChunkResult:
+    """What preparing a chunk of one file gave."""
+
+    file: str
+    size: int
+    prepared: list[Prepared] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+
+
+class Chunk(NamedTuple):
+    """Rows of one file to prepare, with the plan of that file's columns."""
+
+    file: str
+    rows: Sequence[RawRow]
+    plan: ColumnPlan
+
+
+class Preparer:
+    """Validates, places and keys the rows of a run (caches are per preparer)."""
+
+    def __init__(self, taxonomy: Taxonomy, indexes: PlaceIndexes, mapping: ColumnMapping) -> None:
+        self.matcher = CategoryMatcher(taxonomy, mapping)
+        self.placer = Placer(indexes)
+        self.source = mapping.source
+
+    def prepare(self, chunk: Chunk) -> ChunkResult:
+        """Prepare a chunk: ready rows, rejected rows, and warnings, in row order."""
+        result = ChunkResult(chunk.file, len(chunk.rows))
+        clean: list[tuple[CleanRow, RawRow]] = []
+        for raw in chunk.rows:
+            try:
+                clean.append((self._clean(raw, chunk), raw))
+            except RowInvalid as invalid:
+                result.rejections.append(self._rejection(chunk, raw, invalid))
+        placements = self.placer.place_rows([row for row, _ in clean])
+        for (row, raw), placement in zip(clean, placements, strict=True):
+            result.notices.extend(Notice(row.file, row.line, code, message)
+                                  for code, message in row.warnings)
+            if isinstance(placement, RowInvalid):
+                result.rejections.append(self._rejection(chunk, raw, placement))
+            else:
+                result.prepared.append(_ready(row, placement))
+        result.rejections.sort(key=lambda rejection: rejection.line)
+        return result
+
+    def _clean(self, raw: RawRow, chunk: Chunk) -> CleanRow:
+        if raw.problem:
+            raise RowInvalid(raw.problem, code="malformed_quoting")
+        width = len(chunk.plan.headers)
+        if any(cell.strip() for cell in raw.cells[width:]):
+            raise RowInvalid(f"the row has {len(raw.cells)} fields, the header {width} "
+                             "(a delimiter inside a value needs quotes)", code="too_many_fields")
+        values = cell_values(raw.cells, chunk.plan)
+        if self.source:
+            values.setdefault("source", self.source)
+        return clean_row(values, self.matcher, file=chunk.file, line=raw.line)
+
+    def _rejection(self, chunk: Chunk, raw: RawRow, invalid: RowInvalid) -> Rejection:
+        """A rejected row with its cells by field name (ignored columns by header)."""
+        plan, cells = chunk.plan, raw.cells
+        values = {name: cells[i] for i, name in plan.positions if i < len(cells)}
+        for index, header in enumerate(plan.headers):
+            if header in plan.ignored and index < len(cells):
+                values.setdefault(header, cells[index])
+        if self.source and not values.get("source"):
+            values["source"] = self.source
+        return Rejection(chunk.file, raw.line, invalid.reason, invalid.field, invalid.code, values)
+
+
+def _ready(row: CleanRow, placement: Placement) -> Prepared:
+    """A clean, placed row in its stored form."""
+    stored = organisation_row(row.values, row.categories, placement)
+    name = row.values["name"]
+    name_key = normalise_name(name)
+    key = key_for(row.values, placement.citycode, name_key)
+    entry = make_entry(key, name, placement.citycode, stored[_LAT], stored[_LON], name_key)
+    return Prepared(row.line, stored_record(key, stored, row.categories), placement.precision,
+                    entry)
+
+
+# --- a second process ---------------------------------------------------------------
+
+_worker_preparer: Preparer | None = None
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this worker when the importing process dies (even by SIGKILL)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _start_worker(preparer: Preparer) -> None:
+    global _worker_preparer
+    _die_with_parent()
+    _worker_preparer = preparer
+
+
+def _prepare_in_worker(chunk: Chunk) -> ChunkResult:
+    assert _worker_preparer is not None  # noqa: S101  (set by the initializer)
+    return _worker_preparer.prepare(chunk)
+
+
+def prepare_in_order(
+    preparer: Preparer, chunks: Iterable[Chunk], *, in_worker: bool
+) -> Iterator[ChunkResult]:
+    """Prepare chunks in order, in this process or in one forked worker running ahead."""
+    if not in_worker:
+        yield from (preparer.prepare(chunk) for chunk in chunks)
+        return
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(WORKERS, mp_context=context, initializer=_start_worker,
+                             initargs=(preparer,)) as pool:
+        ahead: deque[Future[ChunkResult]] = deque()
+        for chunk in chunks:
+            ahead.append(pool.submit(_prepare_in_worker, chunk))
+            if len(ahead) > PREPARED_AHEAD:
+                yield ahead.popleft().result()
+        while ahead:
+            yield ahead.popleft().result()

@@ -1,0 +1,73 @@
+"""Per-client request limits: a token bucket per client key, in memory, bounded in size.
+
+Each client gets `burst` requests at once, then `rate` a second. At most `max_clients`
+buckets are kept: the least recently seen client is forgotten first, so a flood of new
+addresses costs bounded memory (a forgotten client simply starts again with a full bucket).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+DEFAULT_MAX_CLIENTS = 10_000
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+
+
+class ClientRateLimiter:
+    """Token buckets keyed by client (an IP address), safe to share between threads."""
+
+    def __init__(
+        self,
+        rate: float,
+        burst: int,
+        *,
+        max_clients: int = DEFAULT_MAX_CLIENTS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if rate <= 0 or burst < 1 or max_clients < 1:
+            raise ValueError(
+                f"need rate > 0, burst >= 1, max_clients >= 1; got {rate}, {burst}, {max_clients}"
+            )
+        self.rate = rate
+        self.burst = burst
+        self.max_clients = max_clients
+        self._clock = clock
+        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        """Number of clients tracked now."""
+        with self._lock:
+            return len(self._buckets)
+
+    def take(self, client: str) -> float:
+        """Take a token for `client`: 0.0 when allowed, else the seconds until one is free."""
+        with self._lock:
+            bucket = self._bucket(client, self._clock())
+            if bucket.tokens >= 1.0:
+                bucket.tokens -= 1.0
+                return 0.0
+            return (1.0 - bucket.tokens) / self.rate
+
+    def _bucket(self, client: str, now: float) -> _Bucket:
+        """The client's bucket refilled up to `now` (a new one starts full)."""
+        bucket = self._buckets.get(client)
+        if bucket is None:
+            bucket = self._buckets[client] = _Bucket(float(self.burst), now)
+            if len(self._buckets) > self.max_clients:
+                self._buckets.popitem(last=False)
+            return bucket
+        self._buckets.move_to_end(client)
+        elapsed = max(0.0, now - bucket.updated)
+        bucket.tokens = min(float(self.burst), bucket.tokens + elapsed * self.rate)
+        bucket.updated = now
+        return bucket

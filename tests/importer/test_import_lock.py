@@ -1,0 +1,109 @@
+"""One import at a time, across processes; a lock left by a dead process is taken over."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from app.config import Settings
+from app.importer.lock import ImportInProgress, acquire_import_lock, live_lock
+from app.importer.pipeline import ImportMode, open_run
+from app.importer.runs import get_run
+from app.models import ImportLock, ImportRun, utc_now
+
+HOLD_LOCK = """
+import sys, time
+from app.db import create_schema, make_engine
+from app.importer.lock import acquire_import_lock
+engine = make_engine(sys.argv[1])
+create_schema(engine)
+acquire_import_lock(engine, "f" * 32)
+print("held", flush=True)
+time.sleep(120)
+"""
+
+
+def leave_lock(engine: Engine, *, pid: int, hostname: str, age: timedelta) -> None:
+    """Store a lock row as another process would have left it."""
+    beat = utc_now() - age
+    with Session(engine) as session:
+        session.add(ImportLock(run_id="e" * 32, pid=pid, hostname=hostname, acquired_at=beat,
+                               heartbeat_at=beat))
+        session.commit()
+
+
+@pytest.fixture
+def lock_holder(import_settings: Settings, engine: Engine) -> Iterator[subprocess.Popen[str]]:
+    """Another process holding the import lock on the test database."""
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, import_settings.database_url],
+                              stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2])
+    assert holder.stdout is not None
+    assert holder.stdout.readline() == "held\n"
+    yield holder
+    holder.kill()
+    holder.wait()
+    holder.stdout.close()
+
+
+def test_a_second_import_is_refused_while_the_first_holds_the_lock(engine: Engine) -> None:
+    with acquire_import_lock(engine, "a" * 32), pytest.raises(ImportInProgress) as caught:
+        acquire_import_lock(engine, "b" * 32)
+    assert caught.value.status_code == 409
+    assert caught.value.message.startswith(f"another import is running (run {'a' * 32}, process ")
+    assert live_lock(engine) is None
+
+
+def test_the_lock_is_released_when_the_import_ends(engine: Engine) -> None:
+    with acquire_import_lock(engine, "a" * 32):
+        pass
+    with acquire_import_lock(engine, "b" * 32) as held:
+        assert held.freed_run is None
+
+
+def test_a_lock_left_by_a_dead_process_is_taken_over_and_its_run_interrupted(
+    engine: Engine
+) -> None:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    leave_lock(engine, pid=child.pid, hostname=socket.gethostname(), age=timedelta(seconds=1))
+    with Session(engine) as session:
+        session.add(ImportRun(id="e" * 32, origin="cli", mode="default", status="running"))
+        session.commit()
+    held = open_run(engine, origin="cli", mode=ImportMode.DEFAULT, files=[])
+    held.release()
+    assert held.freed_run == "e" * 32
+    view = get_run(engine, "e" * 32)
+    assert view is not None
+    assert (view.status, view.run.message) == ("interrupted", "the process running it stopped")
+
+
+def test_a_lock_whose_heartbeat_stopped_is_taken_over(engine: Engine) -> None:
+    leave_lock(engine, pid=1, hostname="elsewhere", age=timedelta(minutes=2))
+    with acquire_import_lock(engine, "b" * 32) as held:
+        assert held.freed_run == "e" * 32
+
+
+def test_a_fresh_lock_of_another_host_is_respected(engine: Engine) -> None:
+    leave_lock(engine, pid=1, hostname="elsewhere", age=timedelta(seconds=5))
+    with pytest.raises(ImportInProgress):
+        acquire_import_lock(engine, "b" * 32)
+
+
+def test_another_process_holding_the_lock_refuses_ours_until_it_is_killed(
+    engine: Engine, lock_holder: subprocess.Popen[str]
+) -> None:
+    with pytest.raises(ImportInProgress):
+        acquire_import_lock(engine, "b" * 32)
+    lock_holder.send_signal(signal.SIGKILL)
+    lock_holder.wait()
+    with acquire_import_lock(engine, "b" * 32) as held:
+        assert held.freed_run == "f" * 32

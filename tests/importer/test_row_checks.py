@@ -1,0 +1,158 @@
+"""Row checks: names, identifiers, contacts, coordinates, sectors and legal forms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from import_helpers import REPOSITORY
+
+from app.importer.columns import ColumnMapping
+from app.importer.faults import RowInvalid
+from app.importer.validate import CategoryMatcher, CleanRow, clean_row, legal_family
+from app.taxonomy import LegalForm, load_taxonomy
+
+TAXONOMY = load_taxonomy(REPOSITORY / "data" / "categories.yaml")
+
+
+def clean(**values: Any) -> CleanRow:
+    """Clean a row of a sector-tagged structure in Lyon, with these values on top."""
+    row = {"name": "Atelier", "postcode": "69001", "city": "Lyon", "categories": "habitat"}
+    row.update(values)
+    return clean_row(row, CategoryMatcher(TAXONOMY, ColumnMapping()), file="f.csv", line=7)
+
+
+def rejection(**values: Any) -> tuple[str, str | None, str]:
+    """(code, field, reason) of a row that must be rejected."""
+    with pytest.raises(RowInvalid) as caught:
+        clean(**values)
+    return caught.value.code, caught.value.field, caught.value.reason
+
+
+def test_spaces_in_a_siret_are_removed_and_the_siren_is_derived() -> None:
+    row = clean(siret="732 829 320 00074")
+    assert (row.values["siret"], row.values["siren"]) == ("73282932000074", "732829320")
+
+
+def test_a_siret_failing_luhn_is_rejected() -> None:
+    assert rejection(siret="73282932000075") == (
+        "siret_invalid", "siret", "SIRET 73282932000075 fails its checksum")
+
+
+def test_la_poste_establishments_follow_their_own_checksum() -> None:
+    assert clean(siret="35600000000048").values["siret"] == "35600000000048"
+    assert clean(siret="35600000049837").values["siret"] == "35600000049837"
+
+
+def test_excel_scientific_notation_is_reported_as_such() -> None:
+    assert rejection(siret="7,32829E+13") == (
+        "siret_invalid", "siret", "SIRET '7,32829E+13' was turned into a number in scientific "
+        "notation by a spreadsheet; format the column as text and export again")
+
+
+def test_identifiers_take_ascii_digits_only() -> None:
+    assert rejection(siren="７３２８２９３２０") == (
+        "siren_invalid", "siren", "SIREN must contain ASCII digits only, got '７３２８２９３２０'")
+
+
+def test_a_siret_of_another_siren_is_rejected() -> None:
+    assert rejection(siret="73282932000074", siren="552100554") == (
+        "siret_siren_mismatch", "siret", "SIRET 73282932000074 does not start with SIREN 552100554")
+
+
+def test_rna_numbers_are_normalised_and_checked() -> None:
+    assert clean(rna="w69 123 4567").values["rna"] == "W691234567"
+    assert rejection(rna="123")[0] == "rna_invalid"
+
+
+@pytest.mark.parametrize(("field", "value", "reason"), [
+    ("email", "contact(at)asso.fr", "email 'contact(at)asso.fr' is not an email address"),
+    ("website", "htp//www", "website 'htp//www' is not an http(s) address"),
+    ("phone", "appelez-nous", "phone 'appelez-nous' is not a phone number"),
+])
+def test_contacts_must_have_the_right_shape(field: str, value: str, reason: str) -> None:
+    assert rejection(**{field: value}) == (f"{field}_invalid", field, reason)
+
+
+def test_a_bare_domain_becomes_an_https_address() -> None:
+    assert clean(website="www.cafe-oeuf.fr").values["website"] == "https://www.cafe-oeuf.fr"
+
+
+def test_a_name_is_required_and_its_spaces_are_normalised() -> None:
+    assert clean(name="  Café   solidaire ").values["name"] == "Café solidaire"
+    assert rejection(name="   ") == ("name_missing", "name", "a name is required")
+
+
+def test_coordinates_accept_a_decimal_comma() -> None:
+    row = clean(lat="45,7676", lon=" 4,8344 ")
+    assert (row.lat, row.lon) == (45.7676, 4.8344)
+
+
+@pytest.mark.parametrize(("values", "expected"), [
+    ({"lat": "45.7"}, ("lon_invalid", "lon", "latitude and longitude go together: give both "
+                       "or neither")),
+    ({"lat": "nord", "lon": "4.8"}, ("lat_invalid", "lat", "lat 'nord' is not a number")),
+    ({"lat": "95", "lon": "4.8"}, ("lat_invalid", "lat", "lat '95' is outside [-90, 90]")),
+    ({"lat": "6520000", "lon": "842000"}, ("coordinates_projected", "lat", "lat '6520000' looks "
+                                           "like projected metres (Lambert-93?); give WGS84 "
+                                           "degrees")),
+])
+def test_unusable_coordinates_are_rejected(
+    values: dict[str, str], expected: tuple[str, str, str]
+) -> None:
+    assert rejection(**values) == expected
+
+
+def test_sectors_match_slugs_and_french_or_english_labels() -> None:
+    row = clean(categories="Alimentation | Housing; reemploi")
+    assert row.categories == ("alimentation", "habitat", "reemploi")
+    assert row.warnings == []
+
+
+def test_unknown_sectors_next_to_known_ones_are_dropped_with_a_warning() -> None:
+    row = clean(categories="alimentation|Bâtiment")
+    assert row.categories == ("alimentation",)
+    assert row.warnings == [("category_unknown", "unknown sectors ignored: Bâtiment")]
+
+
+def test_a_row_whose_only_sector_is_unknown_is_rejected() -> None:
+    assert rejection(categories="Bâtiment")[0] == "category_unknown"
+
+
+def test_a_mapped_sector_and_the_default_sector_are_used() -> None:
+    mapping = ColumnMapping(categories={"batiment": "industrie-artisanat"},
+                            default_category="alimentation")
+    matcher = CategoryMatcher(TAXONOMY, mapping)
+    mapped = clean_row({"name": "A", "city": "Lyon", "categories": "Bâtiment"}, matcher,
+                       file="f", line=2)
+    default = clean_row({"name": "B", "city": "Lyon"}, matcher, file="f", line=3)
+    assert (mapped.categories, default.categories) == (("industrie-artisanat",), ("alimentation",))
+
+
+@pytest.mark.parametrize(("text", "family"), [
+    ("Association loi 1901", LegalForm.ASSOCIATION),
+    ("SCOP SA", LegalForm.COOPERATIVE),
+    ("Société coopérative d'intérêt collectif (SCIC SAS)", LegalForm.COOPERATIVE),
+    ("Mutuelle", LegalForm.MUTUELLE),
+    ("Fonds de dotation", LegalForm.FONDATION),
+    ("SAS agréée ESUS", LegalForm.ENTREPRISE_ESS),
+    ("entreprise-ess", LegalForm.ENTREPRISE_ESS),
+    ("Collectivité", None),
+])
+def test_legal_forms_are_mapped_to_ess_families(text: str, family: LegalForm | None) -> None:
+    assert legal_family(text) is family
+
+
+def test_a_free_text_legal_form_is_kept_as_legal_status() -> None:
+    row = clean(legal_form="SCOP SA")
+    assert (row.values["legal_form"], row.values["legal_status"]) == (
+        LegalForm.COOPERATIVE, "SCOP SA")
+
+
+def test_values_longer_than_their_column_are_rejected_not_cut() -> None:
+    assert rejection(city="L" * 151) == (
+        "too_long", "city", "city has 151 characters, more than 150")
+
+
+def test_a_four_digit_postcode_gets_its_leading_zero_back() -> None:
+    assert clean(postcode="1000", city="Bourg-en-Bresse").values["postcode"] == "01000"
