@@ -47,10 +47,20 @@ class Category:
 
 
 @dataclass(frozen=True)
+class SectorGroup:
+    """A family of sectors (the `parent` of categories)."""
+
+    slug: str
+    label_fr: str
+    label_en: str
+
+
+@dataclass(frozen=True)
 class Taxonomy:
     """Every sector, in file order, with fast lookup by slug."""
 
     categories: tuple[Category, ...]
+    groups: tuple[SectorGroup, ...] = ()
 
     def slugs(self) -> set[str]:
         """All known sector slugs."""
@@ -79,4 +89,8 @@ def load_taxonomy(path: Path) -> Taxonomy:
     """Read the taxonomy file once per path."""
     document = yaml.safe_load(path.read_text(encoding="utf-8"))
     entries = document["categories"] if isinstance(document, dict) else document
-    return Taxonomy(tuple(_category_from_yaml(entry) for entry in entries))
+    groups = document.get("groups") or [] if isinstance(document, dict) else []
+    return Taxonomy(
+        tuple(_category_from_yaml(entry) for entry in entries),
+        tuple(SectorGroup(str(g["slug"]), str(g["label_fr"]), str(g["label_en"])) for g in groups),
+    )

@@ -17,13 +17,12 @@ from urllib.parse import urlsplit
 
 import folium
 import xstatic.pkg.leaflet as xstatic_leaflet
-import yaml
 from branca.element import Figure
 from folium.template import Template
 from markupsafe import Markup, escape
 
 from app.config import Settings
-from app.taxonomy import LEGAL_FORM_LABELS
+from app.taxonomy import LEGAL_FORM_LABELS, load_taxonomy
 
 STATIC_DIR = Path(__file__).parent / "static"
 LEAFLET_DIR = Path(xstatic_leaflet.BASE_DIR)
@@ -201,9 +200,7 @@ def json_attribute(value: object) -> Markup:
 
 def sector_groups(categories_yaml: Path) -> dict[str, str]:
     """The French labels of the sector groups (the `parent` of each category)."""
-    document = yaml.safe_load(categories_yaml.read_text(encoding="utf-8"))
-    groups = document.get("groups", []) if isinstance(document, dict) else []
-    return {str(group["slug"]): str(group["label_fr"]) for group in groups}
+    return {group.slug: group.label_fr for group in load_taxonomy(categories_yaml).groups}
 
 
 def render_map_html(settings: Settings) -> str:
