@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from app.models import Organisation, OrganisationPublic
+from app.models import PUBLIC_COLUMNS
+
+_NOT_PROPERTIES = frozenset({"id", "lat", "lon"})
 
 GEOJSON_MEDIA_TYPE = "application/geo+json"
 COORDINATE_DECIMALS = 6
@@ -22,15 +25,25 @@ def point_geometry(lat: float, lon: float) -> dict[str, Any]:
     }
 
 
-def organisation_feature(row: Organisation, **extra: Any) -> dict[str, Any]:
-    """One structure as a Feature with only public properties."""
-    public = OrganisationPublic.from_row(row)
-    properties = public.model_dump(mode="json", exclude={"id", "lat", "lon"})
+def _json_value(value: Any) -> Any:
+    """Datetimes as ISO 8601 in UTC (SQLite gives them back naive); the rest as is."""
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return aware.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return value
+
+
+def organisation_feature(row: Mapping[Any, Any], **extra: Any) -> dict[str, Any]:
+    """One structure (a row of PUBLIC_COLUMNS) as a Feature with only public properties."""
+    properties = {
+        name: _json_value(row[name]) for name in PUBLIC_COLUMNS if name not in _NOT_PROPERTIES
+    }
+    properties["categories"] = [slug for slug in row["categories"].split("|") if slug]
     properties.update(extra)
     return {
         "type": "Feature",
-        "id": public.id,
-        "geometry": point_geometry(public.lat, public.lon),
+        "id": row["id"],
+        "geometry": point_geometry(row["lat"], row["lon"]),
         "properties": properties,
     }
 

@@ -203,9 +203,9 @@ class OrganisationPublic(OrganisationFields):
         return cls(categories=row.category_list(), **data)
 
 
-PUBLIC_PROPERTIES: tuple[str, ...] = tuple(
-    name for name in OrganisationPublic.model_fields if name not in ("lat", "lon", "id")
-)
+# The columns public reads select: exactly the fields of OrganisationPublic, so a private
+# column cannot even leave the database on a public path.
+PUBLIC_COLUMNS: tuple[str, ...] = tuple(OrganisationPublic.model_fields)
 
 
 # --- Imports: the run log, the one-import-at-a-time lock, the duplicate review queue ---
@@ -262,10 +262,22 @@ class DuplicateCandidate(SQLModel, table=True):
 
 
 class DuplicateCheckPending(SQLModel, table=True):
-    """A structure written by an import whose duplicate check has not run yet."""
+    """A structure an import updated whose duplicate check has not run yet.
+
+    Inserted structures need no mark: their ids are above `DuplicateCheckState`.
+    """
 
     __tablename__ = "duplicate_check_pending"
 
     organisation_id: int = Field(
         foreign_key="organisation.id", primary_key=True, ondelete="CASCADE"
     )
+
+
+class DuplicateCheckState(SQLModel, table=True):
+    """How far the duplicate check has gone: every structure up to this id was checked."""
+
+    __tablename__ = "duplicate_check_state"
+
+    id: int = Field(default=1, primary_key=True)
+    checked_through: int = 0

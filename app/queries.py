@@ -5,14 +5,18 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_
+from sqlalchemy import ColumnElement, Select, and_, func, or_
+from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
-from app.models import Organisation, OrganisationCategory
+from app.models import PUBLIC_COLUMNS, Organisation, OrganisationCategory
 from geocode.normalize import fold
 
 EARTH_RADIUS_M = 6_371_008.8
+
+PublicRow = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -41,7 +45,7 @@ class OrganisationFilter:
 class Page:
     """One page of a keyset-paged listing."""
 
-    rows: Sequence[Organisation]
+    rows: Sequence[PublicRow]
     next_after: int | None
 
 
@@ -49,7 +53,7 @@ class Page:
 class NearbyHit:
     """A structure and its distance to the asked point."""
 
-    organisation: Organisation
+    organisation: PublicRow
     distance_m: float
 
 
@@ -96,9 +100,24 @@ def filter_conditions(filters: OrganisationFilter) -> list[ColumnElement[bool]]:
     return conditions
 
 
-def organisation_by_id(*, session: Session, organisation_id: int) -> Organisation | None:
-    """One structure by id."""
-    return session.get(Organisation, organisation_id)
+def _public_select() -> Select[tuple[object, ...]]:
+    """SELECT of the public columns only."""
+    return core_select(*(Organisation.__table__.c[name] for name in PUBLIC_COLUMNS))  # type: ignore[attr-defined]
+
+
+def _public_rows(session: Session, statement: Select[tuple[object, ...]]) -> list[PublicRow]:
+    """Run a public SELECT and give its rows as plain dicts (much faster to read than Rows)."""
+    return [
+        dict(zip(PUBLIC_COLUMNS, row, strict=True))
+        for row in session.connection().execute(statement)
+    ]
+
+
+def organisation_by_id(*, session: Session, organisation_id: int) -> PublicRow | None:
+    """The public columns of one structure, by id."""
+    statement = _public_select().where(col(Organisation.id) == organisation_id)
+    rows = _public_rows(session, statement)
+    return rows[0] if rows else None
 
 
 def count_organisations(*, session: Session, filters: OrganisationFilter) -> int:
@@ -111,18 +130,18 @@ def organisations_page(
     *, session: Session, filters: OrganisationFilter, limit: int, after: int | None = None
 ) -> Page:
     """One page in id order, starting after the id `after` (keyset paging)."""
-    statement = select(Organisation).where(*filter_conditions(filters))
+    statement = _public_select().where(*filter_conditions(filters))
     if after is not None:
         statement = statement.where(col(Organisation.id) > after)
-    rows = session.exec(statement.order_by(col(Organisation.id)).limit(limit + 1)).all()
-    next_after = rows[limit - 1].id if len(rows) > limit else None
+    rows = _public_rows(session, statement.order_by(col(Organisation.id)).limit(limit + 1))
+    next_after = int(rows[limit - 1]["id"]) if len(rows) > limit else None
     return Page(rows=rows[:limit], next_after=next_after)
 
 
 def iter_organisations(
     *, session: Session, filters: OrganisationFilter, batch_size: int = 1000
-) -> Iterator[Organisation]:
-    """Every matching structure in id order, read in bounded batches."""
+) -> Iterator[PublicRow]:
+    """Every matching structure in id order (public columns), read in bounded batches."""
     after: int | None = None
     while True:
         page = organisations_page(session=session, filters=filters, limit=batch_size, after=after)
@@ -164,10 +183,10 @@ def organisations_nearby(
 ) -> list[NearbyHit]:
     """Structures within `radius_m` of the point, nearest first."""
     boxed = replace(filters, bbox=bbox_around(lat, lon, radius_m))
-    candidates = session.exec(select(Organisation).where(*filter_conditions(boxed))).all()
-    hits = [NearbyHit(row, haversine_m(lat, lon, row.lat, row.lon)) for row in candidates]
+    candidates = _public_rows(session, _public_select().where(*filter_conditions(boxed)))
+    hits = [NearbyHit(row, haversine_m(lat, lon, row["lat"], row["lon"])) for row in candidates]
     inside = [hit for hit in hits if hit.distance_m <= radius_m]
-    inside.sort(key=lambda hit: (hit.distance_m, hit.organisation.id or 0))
+    inside.sort(key=lambda hit: (hit.distance_m, hit.organisation["id"]))
     return inside[:limit]
 
 

@@ -199,3 +199,25 @@ def test_unknown_path_is_404_in_the_error_shape(client: TestClient) -> None:
     assert response.json() == {
         "error": {"status": 404, "code": "not_found", "message": "Not Found"}
     }
+
+
+def test_features_match_the_public_model(client: TestClient) -> None:
+    from app.models import OrganisationPublic
+
+    feature = client.get("/api/organisations", params={"q": "coopaname"}).json()["features"][0]
+    public = OrganisationPublic.model_validate(
+        {
+            **feature["properties"],
+            "id": feature["id"],
+            "lon": feature["geometry"]["coordinates"][0],
+            "lat": feature["geometry"]["coordinates"][1],
+        }
+    )
+    assert set(feature["properties"]) == set(OrganisationPublic.model_fields) - {"id", "lat", "lon"}
+    assert public.name == "Coopaname"
+
+
+def test_timestamps_are_utc_iso_8601(client: TestClient) -> None:
+    properties = client.get("/api/organisations").json()["features"][0]["properties"]
+    assert properties["created_at"].endswith("Z")
+    assert properties["updated_at"].endswith("Z")
