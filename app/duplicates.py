@@ -24,7 +24,13 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from app.errors import Conflict, InvalidParameter, NotFound
-from app.models import DuplicateCandidate, DuplicateCheckPending, Organisation, utc_now
+from app.models import (
+    DuplicateCandidate,
+    DuplicateCheckPending,
+    DuplicateCheckState,
+    Organisation,
+    utc_now,
+)
 from app.storage import bulk_insert, delete_organisation, normalise_name, table_of
 
 NEARBY_METRES = 200.0
@@ -109,8 +115,12 @@ def near_identical(first: str, second: str) -> bool:
     """Same skeleton, or one letter apart (numbers must match: "Resto 12" is not "Resto 13")."""
     if first == second:
         return True
-    return (min(len(first), len(second)) >= MIN_TYPO_LENGTH and within_one_edit(first, second)
-            and _digits(first) == _digits(second))
+    if min(len(first), len(second)) < MIN_TYPO_LENGTH or abs(len(first) - len(second)) > 1:
+        return False
+    # One edit of a long enough name leaves its first two or its last two letters alone.
+    if first[:2] != second[:2] and first[-2:] != second[-2:]:
+        return False
+    return within_one_edit(first, second) and _digits(first) == _digits(second)
 
 
 def _band(lat: float) -> int:
@@ -118,14 +128,18 @@ def _band(lat: float) -> int:
     return math.floor(lat / _LAT_BAND)
 
 
-def _blocks(entry: Entry) -> tuple[tuple[str, str, int], ...]:
-    """Where an entry is filed in a large commune: its skeleton's start and end, by length.
+Block = tuple[str, str, str, int]
 
-    One edit leaves either the first or the last four letters of a long enough skeleton alone.
+
+def _blocks(entry: Entry) -> tuple[Block, Block]:
+    """Where an entry is filed in a large commune: its numbers, start or end, and length.
+
+    One edit leaves either the first or the last four letters of a long enough skeleton
+    alone, and near-identical names have the same numbers.
     """
-    skeleton, citycode = entry.skeleton, entry.citycode or ""
-    return ((citycode, "<" + skeleton[:4], len(skeleton)),
-            (citycode, ">" + skeleton[-4:], len(skeleton)))
+    skeleton, citycode, digits = entry.skeleton, entry.citycode or "", _digits(entry.skeleton)
+    return ((citycode, digits, "<" + skeleton[:4], len(skeleton)),
+            (citycode, digits, ">" + skeleton[-4:], len(skeleton)))
 
 
 def _pair(entry: Entry, other: Entry, rule: str, distance: float) -> Pair:
@@ -140,38 +154,31 @@ class DuplicateIndex:
         self.entries: dict[str, Entry] = {}
         self._by_name_band: defaultdict[tuple[str, int], list[Entry]] = defaultdict(list)
         self._by_commune: defaultdict[str, list[Entry]] = defaultdict(list)
-        self._by_block: defaultdict[tuple[str, str, int], list[Entry]] = defaultdict(list)
-
-    def _same_name_nearby(self, entry: Entry) -> Iterator[Pair]:
-        band = _band(entry.lat)
-        for other_band in (band - 1, band, band + 1):
-            for other in self._by_name_band.get((entry.name_key, other_band), ()):
-                distance = distance_metres(entry.lat, entry.lon, other.lat, other.lon)
-                if distance <= NEARBY_METRES and other.key != entry.key:
-                    yield _pair(entry, other, SAME_NAME_NEARBY, distance)
+        self._by_block: defaultdict[Block, list[Entry]] = defaultdict(list)
 
     def _same_commune(self, entry: Entry) -> Iterable[Entry]:
         """The entries of the entry's commune that could have a near-identical name."""
         neighbours = self._by_commune.get(entry.citycode or "", [])
         if len(neighbours) <= SMALL_COMMUNE:
             return neighbours
-        citycode, size = entry.citycode or "", len(entry.skeleton)
-        return [other for _, edge, _ in _blocks(entry) for other_size in (size - 1, size, size + 1)
-                for other in self._by_block.get((citycode, edge, other_size), ())]
-
-    def _similar_same_commune(self, entry: Entry) -> Iterator[Pair]:
-        if not entry.citycode:
-            return
-        for other in self._same_commune(entry):
-            if other.key != entry.key and near_identical(entry.skeleton, other.skeleton):
-                distance = distance_metres(entry.lat, entry.lon, other.lat, other.lon)
-                yield _pair(entry, other, SIMILAR_NAME_SAME_COMMUNE, distance)
+        return [other for citycode, digits, edge, size in _blocks(entry)
+                for other_size in (size - 1, size, size + 1)
+                for other in self._by_block.get((citycode, digits, edge, other_size), ())]
 
     def pairs_with(self, entry: Entry) -> list[Pair]:
         """The probable duplicates of `entry` among the filed entries (one pair per other)."""
-        found: dict[tuple[str, str], Pair] = {}
-        for pair in (*self._same_name_nearby(entry), *self._similar_same_commune(entry)):
-            found.setdefault((pair.first, pair.second), pair)
+        found: dict[str, Pair] = {}
+        band = _band(entry.lat)
+        for other_band in (band - 1, band, band + 1):
+            for other in self._by_name_band.get((entry.name_key, other_band), ()):
+                distance = distance_metres(entry.lat, entry.lon, other.lat, other.lon)
+                if distance <= NEARBY_METRES and other.key != entry.key:
+                    found[other.key] = _pair(entry, other, SAME_NAME_NEARBY, distance)
+        for other in self._same_commune(entry) if entry.citycode else ():
+            if (other.key not in found and other.key != entry.key
+                    and near_identical(entry.skeleton, other.skeleton)):
+                distance = distance_metres(entry.lat, entry.lon, other.lat, other.lon)
+                found[other.key] = _pair(entry, other, SIMILAR_NAME_SAME_COMMUNE, distance)
         return list(found.values())
 
     def add(self, entry: Entry) -> list[Pair]:
@@ -182,10 +189,18 @@ class DuplicateIndex:
         self.entries[entry.key] = entry
         self._by_name_band[(entry.name_key, _band(entry.lat))].append(entry)
         if entry.citycode:
-            self._by_commune[entry.citycode].append(entry)
-            for block in _blocks(entry):
-                self._by_block[block].append(entry)
+            self._file_in_commune(entry, self._by_commune[entry.citycode])
         return pairs
+
+    def _file_in_commune(self, entry: Entry, neighbours: list[Entry]) -> None:
+        """File by commune; a commune that grows large is also filed by name blocks."""
+        neighbours.append(entry)
+        if len(neighbours) <= SMALL_COMMUNE:
+            return
+        newly_large = len(neighbours) == SMALL_COMMUNE + 1
+        for filed in neighbours if newly_large else (entry,):
+            for block in _blocks(filed):
+                self._by_block[block].append(filed)
 
 
 _ENTRY_COLUMNS = ("id", "key", "name", "citycode", "lat", "lon")
@@ -207,16 +222,14 @@ def _around(entries: Iterable[Entry]) -> Any:
                 table.c.lon.between(min(lons) - _SEARCH_MARGIN, max(lons) + _SEARCH_MARGIN))
 
 
-def mark_for_check(
-    *, session: Session, organisation_ids: Sequence[int], new: bool = False
-) -> None:
-    """Remember structures written by an import until their duplicate check has run.
+def mark_for_check(*, session: Session, organisation_ids: Sequence[int]) -> None:
+    """Remember structures an import updated until their duplicate check has run.
 
-    `new` says the structures were just inserted, so none of them can be marked already.
+    (Inserted structures need no mark: their ids are above the checked ones.)
     """
     table = table_of(DuplicateCheckPending)
     connection = session.connection()
-    for start in range(0, len(organisation_ids) if not new else 0, 900):
+    for start in range(0, len(organisation_ids), 900):
         chunk = list(organisation_ids[start : start + 900])
         connection.execute(table.delete().where(table.c.organisation_id.in_(chunk)))
     bulk_insert(connection, table, ("organisation_id",), [(i,) for i in organisation_ids])
@@ -244,12 +257,26 @@ def queue_pairs(*, session: Session, pairs: Sequence[Pair], ids: Mapping[str, in
     return len(rows)
 
 
+def checked_through(*, session: Session) -> int:
+    """Every structure up to this id has been through the duplicate check."""
+    table = table_of(DuplicateCheckState)
+    found = session.connection().execute(sa_select(table.c.checked_through)).scalar()
+    return int(found or 0)
+
+
+def _record_checked_through(session: Session, last_id: int) -> None:
+    table = table_of(DuplicateCheckState)
+    connection = session.connection()
+    if connection.execute(table.update().values(checked_through=last_id)).rowcount == 0:
+        connection.execute(table.insert().values(id=1, checked_through=last_id))
+
+
 class DuplicateCheck:
     """The duplicate check of one import: its own rows as they are written, then the others.
 
     Rows written by the run are filed one batch at a time (so the check overlaps the
-    import); `finish` then compares them with the structures stored before the run, and
-    with rows a killed run left pending.
+    import); `finish` then files the rows an interrupted import left unchecked and
+    compares everything filed with the structures stored around it.
     """
 
     def __init__(self) -> None:
@@ -267,9 +294,9 @@ class DuplicateCheck:
             self.filed_ids.add(row_id)
 
     def compare_with_stored(self, session: Session, *, stored_up_to: int | None = None) -> None:
-        """Pair the run's rows with stored structures around them that the run did not write.
+        """Pair the filed rows with the other stored structures around them.
 
-        `stored_up_to` skips ids above it (rows this run inserted, already filed).
+        `stored_up_to` leaves out ids above it (rows inserted since, all filed already).
         """
         if not self.index.entries:
             return
@@ -282,12 +309,21 @@ class DuplicateCheck:
                 self.names[entry.key] = entry.name
                 self.pairs.extend(self.index.pairs_with(entry))
 
-    def add_pending(self, session: Session) -> None:
-        """File the rows an earlier, interrupted import wrote but never checked."""
-        query = sa_select(table_of(DuplicateCheckPending).c.organisation_id)
-        pending = [i for (i,) in session.connection().execute(query) if i not in self.filed_ids]
-        for start in range(0, len(pending), 900):
-            chunk = pending[start : start + 900]
+    def _unchecked_ids(self, session: Session, last_id: int) -> list[int]:
+        """Inserted since the last check, or updated and marked, and not filed by this run."""
+        table, pending = table_of(Organisation), table_of(DuplicateCheckPending)
+        since = checked_through(session=session)
+        connection = session.connection()
+        inserted = connection.execute(sa_select(table.c.id).where(
+            table.c.id > since, table.c.id <= last_id)).scalars()
+        marked = connection.execute(sa_select(pending.c.organisation_id)).scalars()
+        return [i for i in dict.fromkeys((*inserted, *marked)) if i not in self.filed_ids]
+
+    def add_unchecked(self, session: Session, last_id: int) -> None:
+        """File the rows earlier imports wrote but never checked (an interrupted run's)."""
+        unchecked = self._unchecked_ids(session, last_id)
+        for start in range(0, len(unchecked), 900):
+            chunk = unchecked[start : start + 900]
             for row_id, entry in _entries_where(session, table_of(Organisation).c.id.in_(chunk)):
                 self.add(entry, row_id)
 
@@ -297,11 +333,16 @@ class DuplicateCheck:
         return entry.name if entry is not None else self.names.get(key, "")
 
     def finish(self, session: Session, *, stored_up_to: int) -> int:
-        """Complete the check, queue the new pairs, clear the pending marks; count new pairs."""
-        self.add_pending(session)
+        """Complete the check, queue the new pairs, record how far it went; count new pairs.
+
+        `stored_up_to` is the largest id stored when the run started.
+        """
+        last_id = max_organisation_id(session=session)
+        self.add_unchecked(session, last_id)
         self.compare_with_stored(session, stored_up_to=stored_up_to)
         queued = queue_pairs(session=session, pairs=self.pairs, ids=self.ids)
         session.connection().execute(table_of(DuplicateCheckPending).delete())
+        _record_checked_through(session, last_id)
         return queued
 
 
@@ -310,13 +351,6 @@ def max_organisation_id(*, session: Session) -> int:
     table = table_of(Organisation)
     found = session.connection().execute(sa_select(func.max(table.c.id))).scalar()
     return int(found or 0)
-
-
-def check_pending(*, session: Session) -> list[Pair]:
-    """Run the duplicate check left pending by interrupted imports; return what it found."""
-    check = DuplicateCheck()
-    check.finish(session, stored_up_to=max_organisation_id(session=session))
-    return check.pairs
 
 
 # --- the review: list, merge, dismiss ------------------------------------------------

@@ -9,10 +9,11 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import Table, bindparam, func, insert, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 from sqlmodel import Session, SQLModel, col, delete, select
 
 from app.models import (
@@ -103,7 +104,25 @@ class BatchWrite:
 
 def normalise_name(text: str) -> str:
     """A name's comparison key: no accents, case or punctuation ("L'Atelier" -> "l atelier")."""
-    return " ".join(_NOT_ALPHANUMERIC.sub(" ", fold(text)).split())
+    return normalise_folded_name(fold(text))
+
+
+def normalise_folded_name(folded: str) -> str:
+    """`normalise_name` of a name already passed through `fold`."""
+    return " ".join(_NOT_ALPHANUMERIC.sub(" ", folded).split())
+
+
+@lru_cache(maxsize=8192)
+def _folded(text: str) -> str:
+    """`fold` for the values that repeat from row to row (sources, communes)."""
+    return fold(text)
+
+
+def search_text(folded_name: str, description: str | None, city: str | None) -> str:
+    """fold(name + description + city), from the folded name (folding is word by word)."""
+    parts = (folded_name, fold(description) if description else "",
+             _folded(city) if city else "")
+    return " ".join(part for part in parts if part)
 
 
 def key_for(values: Mapping[str, Any], citycode: str | None, name_key: str | None = None) -> str:
@@ -115,7 +134,7 @@ def key_for(values: Mapping[str, Any], citycode: str | None, name_key: str | Non
     if siret:
         return f"siret:{siret}"
     if source and source_id:
-        return f"source:{fold(source)}:{source_id.strip()}"
+        return f"source:{_folded(source)}:{source_id.strip()}"
     place = citycode or normalise_name(f"{values.get('postcode') or ''} {values.get('city') or ''}")
     return f"name:{name_key or normalise_name(values['name'])}@{place}"
 
@@ -127,36 +146,29 @@ def record_key(record: OrganisationCreate, citycode: str | None) -> str:
 
 
 def organisation_row(
-    fields: Mapping[str, Any], categories: Sequence[str], place: Placement
+    fields: Mapping[str, Any], categories: Sequence[str], place: Placement, *,
+    folded_name: str | None = None,
 ) -> tuple[Any, ...]:
-    """The stored row (STORED_COLUMNS order) of a record placed at `place`."""
+    """The stored row (STORED_COLUMNS order) of a record placed at `place`.
+
+    `folded_name` is `fold(fields["name"])` when the caller has it already.
+    """
     descriptive = [fields.get(column) for column in RECORD_COLUMNS]
     descriptive[_COUNTRY] = descriptive[_COUNTRY] or "FR"
-    text = " ".join(filter(None, (fields.get("name"), fields.get("description"),
-                                  fields.get("city"))))
+    if folded_name is None:
+        folded_name = fold(fields.get("name") or "")
+    text = search_text(folded_name, fields.get("description"), fields.get("city"))
     return (
         *descriptive, "|".join(dict.fromkeys(categories)), round(place.lat, 7),
         round(place.lon, 7), place.citycode, place.departement, place.region, place.precision,
-        place.source, fold(text),
+        place.source, text,
     )
-
-
-def organisation_values(
-    fields: Mapping[str, Any], categories: Sequence[str], place: Placement
-) -> dict[str, Any]:
-    """The stored row of a record by column name."""
-    return dict(zip(STORED_COLUMNS, organisation_row(fields, categories, place), strict=True))
 
 
 def content_hash(row: Sequence[object]) -> str:
     """A digest of a stored row, to tell a real change from a re-import."""
     canonical = _CANONICAL_JSON.encode(list(row)).encode("utf-8", "surrogatepass")
     return hashlib.blake2b(canonical, digest_size=32).hexdigest()
-
-
-def stored_record(key: str, row: tuple[Any, ...], categories: Sequence[str]) -> StoredRecord:
-    """Bundle a record's key, row and sectors with its content digest."""
-    return StoredRecord(key, row, tuple(dict.fromkeys(categories)), content_hash(row))
 
 
 def is_suppressed(*, session: Session, key: str) -> bool:
@@ -282,11 +294,16 @@ def bulk_insert(
     # Only quoted identifiers of our own tables are interpolated; values are bound.
     sql = (f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, columns))}) "  # noqa: S608
            f"VALUES ({', '.join('?' * len(columns))})")
-    processors = [(index, process) for index, name in enumerate(columns) if name not in ready
-                  and (process := table.c[name].type.bind_processor(dialect)) is not None]
+    processors = [(index, process) for index, name in enumerate(columns)
+                  if name not in ready and (process := _bind_processor(table, name, dialect))]
     if processors:
         rows = [_processed(row, processors) for row in rows]
     connection.exec_driver_sql(sql, list(rows))
+
+
+def _bind_processor(table: Table, column: str, dialect: Dialect) -> Any:
+    """What SQLAlchemy applies to a value of this column before the driver sees it."""
+    return table.c[column].type.dialect_impl(dialect).bind_processor(dialect)
 
 
 def _processed(row: tuple[Any, ...], processors: list[tuple[int, Any]]) -> tuple[Any, ...]:
@@ -304,7 +321,7 @@ def _insert_rows(
     table = ORGANISATION_TABLE
     before = connection.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
     if connection.dialect.paramstyle == "qmark":
-        process = table.c.created_at.type.bind_processor(connection.dialect)
+        process = _bind_processor(table, "created_at", connection.dialect)
         stamp = process(now) if process else now
         rows = [(*r.row, r.key, r.digest, stamp, stamp) for r in records]
         bulk_insert(connection, table, _INSERTED_COLUMNS, rows, ready=_TIMESTAMPS)

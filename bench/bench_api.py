@@ -35,12 +35,21 @@ from app.models import Organisation, OrganisationCategory  # noqa: E402
 from geocode.gazetteer import COMMUNE, default_gazetteer  # noqa: E402
 
 RESULTS = REPO / "bench" / "results.md"
-SECTORS = ["alimentation", "habitat", "insertion-emploi", "reemploi", "environnement",
-           "culture-education-populaire", "cooperatives-activite", "mediation-numerique"]
+SECTORS = [
+    "alimentation",
+    "habitat",
+    "insertion-emploi",
+    "reemploi",
+    "environnement",
+    "culture-education-populaire",
+    "cooperatives-activite",
+    "mediation-numerique",
+]
+ORGS = "/api/organisations"
 QUERIES = {
-    "viewport Paris (zoom 12), limit 5000": "/api/organisations?bbox=2.25,48.81,2.42,48.90&limit=5000",
-    "viewport France (zoom 6), limit 5000": "/api/organisations?bbox=-5.5,41.2,9.8,51.2&limit=5000",
-    "viewport Lyon + 1 sector": "/api/organisations?bbox=4.77,45.70,4.92,45.80&category=habitat&limit=5000",
+    "viewport Paris (zoom 12), limit 5000": f"{ORGS}?bbox=2.25,48.81,2.42,48.90&limit=5000",
+    "viewport France (zoom 6), limit 5000": f"{ORGS}?bbox=-5.5,41.2,9.8,51.2&limit=5000",
+    "viewport Lyon + 1 sector": f"{ORGS}?bbox=4.77,45.70,4.92,45.80&category=habitat&limit=5000",
     "text search q=solidaire, limit 100": "/api/organisations?q=solidaire%2042&limit=100",
     "nearby 10 km Lyon, limit 100": "/api/nearby?lat=45.76&lon=4.84&radius_km=10&limit=100",
     "categories with counts": "/api/categories",
@@ -57,15 +66,27 @@ def synthetic_rows(count: int) -> tuple[list[dict[str, object]], list[dict[str, 
     rows, links = [], []
     for index, commune in enumerate(rng.choices(communes, weights, k=count), start=1):
         sector = rng.choice(SECTORS)
-        rows.append({
-            "id": index, "key": f"bench:{index}", "name": f"Structure solidaire {index}",
-            "categories": sector, "lat": commune.lat + rng.uniform(-0.01, 0.01),
-            "lon": commune.lon + rng.uniform(-0.01, 0.01), "citycode": commune.code,
-            "departement": commune.departement, "region": commune.region, "country": "FR",
-            "city": commune.name, "search_text": f"structure solidaire {index} {commune.name}",
-            "geocode_precision": "municipality", "geocode_source": "gazetteer",
-            "content_hash": "", "created_at": now, "updated_at": now,
-        })
+        rows.append(
+            {
+                "id": index,
+                "key": f"bench:{index}",
+                "name": f"Structure solidaire {index}",
+                "categories": sector,
+                "lat": commune.lat + rng.uniform(-0.01, 0.01),
+                "lon": commune.lon + rng.uniform(-0.01, 0.01),
+                "citycode": commune.code,
+                "departement": commune.departement,
+                "region": commune.region,
+                "country": "FR",
+                "city": commune.name,
+                "search_text": f"structure solidaire {index} {commune.name}",
+                "geocode_precision": "municipality",
+                "geocode_source": "gazetteer",
+                "content_hash": "",
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
         links.append({"organisation_id": index, "category": sector})
     return rows, links
 
@@ -107,7 +128,9 @@ def measure(client: httpx.Client, path: str, repeat: int) -> tuple[float, float,
         timings.append((time.perf_counter() - started) * 1000)
         response.raise_for_status()
         body = response.json()
-        features = len(body["features"]) if isinstance(body, dict) and "features" in body else len(body)
+        features = (
+            len(body["features"]) if isinstance(body, dict) and "features" in body else len(body)
+        )
     return statistics.median(timings), max(timings), features
 
 

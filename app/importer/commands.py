@@ -34,7 +34,8 @@ from app.errors import AtlasError
 from app.importer.columns import ColumnMapping, load_mapping
 from app.importer.context import close_context, import_context
 from app.importer.lock import ImportInProgress
-from app.importer.pipeline import BatchReceipt, ImportMode, ImportOptions, import_paths
+from app.importer.pipeline import ImportMode, ImportOptions, import_paths
+from app.importer.progress import BatchReceipt
 from app.importer.report import ImportReport, rejected_rows_csv
 from app.importer.runs import new_run_id
 
@@ -113,7 +114,9 @@ def summary_lines(report: ImportReport) -> list[str]:
     """The closing summary of an import, as plain lines."""
     title = {"default": "Import", "strict": "Import (strict)", "dry_run": "Dry run (nothing "
              "written)"}[report.mode]
-    lines = [f"{title}: {len(report.files)} files, {len(report.files_rejected)} rejected"]
+    count = len(report.files)
+    lines = [f"{title}: {count} file{'s' if count != 1 else ''}, "
+             f"{len(report.files_rejected)} rejected"]
     lines += [f"  {name:<17}{count:>8}" for name, count in report.totals().items()]
     if report.message:
         lines.append(report.message)

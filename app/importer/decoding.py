@@ -18,6 +18,8 @@ _BYTE_ORDER_MARKS = (
     (codecs.BOM_UTF16_LE, "utf-16", "UTF-16 LE with BOM"),
     (codecs.BOM_UTF16_BE, "utf-16", "UTF-16 BE with BOM"),
 )
+# Zip (.xlsx, .ods) and OLE2 (.xls) signatures: a workbook saved under a .csv name.
+_WORKBOOK_SIGNATURES = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
 # A French accented letter in UTF-8 ("é" is C3 A9): proof that some of the file is UTF-8.
 _UTF8_ACCENT = re.compile(rb"\xc3[\x80-\xbf]")
 
@@ -73,6 +75,9 @@ def _windows_1252(data: bytes, utf8_error: UnicodeDecodeError) -> DecodedText:
 
 def decode_csv_bytes(data: bytes) -> DecodedText:
     """Detect the encoding of a CSV file and decode it; raise FileRejected if it is not text."""
+    if data.startswith(_WORKBOOK_SIGNATURES):
+        raise FileRejected("this is a spreadsheet workbook (.xlsx, .ods or .xls), not a CSV "
+                           "file: export it as 'CSV UTF-8'", code="not_csv")
     decoded = _with_byte_order_mark(data)
     if decoded is None:
         if b"\x00" in data:

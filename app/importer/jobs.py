@@ -12,16 +12,10 @@ from sqlalchemy import Engine
 
 from app.importer.context import close_context
 from app.importer.lock import HeldImportLock
-from app.importer.pipeline import (
-    BatchReceipt,
-    ImportContext,
-    ImportOptions,
-    estimate_rows,
-    import_paths,
-    open_run,
-    source_files,
-)
+from app.importer.pipeline import ImportContext, ImportOptions, import_paths, open_run
+from app.importer.progress import BatchReceipt
 from app.importer.runs import FAILED, finish_run, record_processed
+from app.importer.sources import estimate_rows, source_files
 
 logger = logging.getLogger(__name__)
 

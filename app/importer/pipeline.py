@@ -7,11 +7,12 @@ Each batch is one transaction, counted in the run log inside that same transacti
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import NamedTuple, Protocol
+from typing import NamedTuple
 
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -24,6 +25,7 @@ from app.importer.faults import FileRejected
 from app.importer.lock import HeldImportLock, acquire_import_lock
 from app.importer.place import PlaceIndexes, ReverseLookup
 from app.importer.prepare import Chunk, ChunkResult, Prepared, Preparer, prepare_in_order
+from app.importer.progress import BatchReceipt, ImportObserver, SilentObserver
 from app.importer.reader import ParsedFile, read_csv_file
 from app.importer.report import FileReport, ImportReport, Notice, rejected_rows_csv
 from app.importer.runs import (
@@ -35,6 +37,7 @@ from app.importer.runs import (
     record_batch,
     start_run,
 )
+from app.importer.sources import SourceFile, estimate_rows, source_files
 from app.storage import (
     UpsertOutcome,
     classify_batch,
@@ -64,7 +67,7 @@ class ImportContext:
     geocoder: Geocoder
     gazetteer: Gazetteer
     reverse: ReverseLookup
-    batch_size: int = 1000
+    batch_size: int = 2000
 
 
 @dataclass(frozen=True)
@@ -78,89 +81,11 @@ class ImportOptions:
     prepare_in_worker: bool = False
 
 
-@dataclass(frozen=True)
-class SourceFile:
-    """A file to import and the name reports give it."""
-
-    path: Path
-    name: str
-
-
 class Batch(NamedTuple):
     """Rows of one file to write in one transaction."""
 
     file: str
     rows: list[Prepared]
-
-
-@dataclass(frozen=True)
-class BatchReceipt:
-    """A committed batch: its number, size, first and last rows, and outcomes."""
-
-    number: int
-    rows: int
-    first: tuple[str, int]
-    last: tuple[str, int]
-    outcomes: dict[str, int]
-
-
-class ImportObserver(Protocol):
-    """Whoever shows an import's progress (a progress bar, the run log)."""
-
-    def rows_expected(self, total: int) -> None:
-        """About how many rows the files hold."""
-
-    def rows_processed(self, count: int) -> None:
-        """`count` more rows were read and checked."""
-
-    def batch_committed(self, receipt: BatchReceipt) -> None:
-        """A batch is durably in the database."""
-
-
-class SilentObserver:
-    """An observer that shows nothing."""
-
-    def rows_expected(self, total: int) -> None:
-        """Ignore."""
-
-    def rows_processed(self, count: int) -> None:
-        """Ignore."""
-
-    def batch_committed(self, receipt: BatchReceipt) -> None:
-        """Ignore."""
-
-
-def _is_candidate(path: Path) -> bool:
-    """A CSV file that is not hidden nor an office suite's lock file."""
-    return path.suffix.lower() == ".csv" and not path.name.startswith((".", "~$"))
-
-
-def source_files(paths: Iterable[Path]) -> list[SourceFile]:
-    """The files named, and every *.csv below the directories named, in a stable order."""
-    found: list[SourceFile] = []
-    for path in paths:
-        if path.is_dir():
-            below = sorted(p for p in path.rglob("*") if p.is_file() and _is_candidate(p))
-            found.extend(SourceFile(p, p.relative_to(path.parent).as_posix()) for p in below)
-        else:
-            found.append(SourceFile(path, path.name))
-    return found
-
-
-def csv_files(paths: Iterable[Path]) -> list[Path]:
-    """The paths of `source_files`."""
-    return [source.path for source in source_files(paths)]
-
-
-def estimate_rows(files: Sequence[SourceFile]) -> int:
-    """About how many data rows the files hold (line count minus headers)."""
-    total = 0
-    for source in files:
-        try:
-            total += max(0, source.path.read_bytes().count(b"\n") - 1)
-        except OSError:
-            continue
-    return total
 
 
 class Importer:
@@ -176,7 +101,7 @@ class Importer:
         indexes = PlaceIndexes(context.geocoder, context.gazetteer, context.reverse)
         self.preparer = Preparer(context.taxonomy, indexes, options.mapping)
         self.first_seen: dict[str, tuple[str, int]] = {}
-        self.duplicates = duplicates.DuplicateCheck()
+        self.duplicate_check = duplicates.DuplicateCheck()
 
     # --------------------------------------------------------------- reading
 
@@ -258,9 +183,12 @@ class Importer:
 
     # --------------------------------------------------------------- writing
 
-    def run(self, files: Sequence[SourceFile]) -> ImportReport:
-        """Go through every file in this importer's mode and return the report."""
-        expected = estimate_rows(files)
+    def run(self, files: Sequence[SourceFile], expected: int | None = None) -> ImportReport:
+        """Go through every file in this importer's mode and return the report.
+
+        `expected` is `estimate_rows(files)` when the caller has it already.
+        """
+        expected = estimate_rows(files) if expected is None else expected
         self.observer.rows_expected(expected)
         with Session(self.engine) as session:
             stored_up_to = duplicates.max_organisation_id(session=session)
@@ -282,10 +210,9 @@ class Importer:
         return self.report
 
     def _count(self, outcomes: Sequence[UpsertOutcome]) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        for outcome in outcomes:
-            self.report.outcomes[outcome.value] += 1
-            counts[outcome.value] = counts.get(outcome.value, 0) + 1
+        """Add a batch's outcomes to the report; return them counted."""
+        counts = {str(outcome): count for outcome, count in Counter(outcomes).items()}
+        self.report.outcomes.update(counts)
         return counts
 
     def _write(self, batch: Batch) -> None:
@@ -294,7 +221,6 @@ class Importer:
             return
         with session_scope(self.engine) as session:
             written = write_batch(session=session, records=[p.record for p in rows])
-            duplicates.mark_for_check(session=session, organisation_ids=written.new_ids, new=True)
             duplicates.mark_for_check(session=session, organisation_ids=written.updated_ids)
             if self.run_id:
                 record_batch(session=session, run_id=self.run_id, rows=len(rows))
@@ -303,7 +229,7 @@ class Importer:
         for prepared in rows:
             row_id = written.written.get(prepared.record.key)
             if row_id is not None:
-                self.duplicates.add(prepared.entry, row_id)
+                self.duplicate_check.add(prepared.entry, row_id)
         receipt = BatchReceipt(self.report.batches_committed, len(rows),
                                (batch.file, rows[0].line), (batch.file, rows[-1].line),
                                self._count(written.outcomes))
@@ -316,25 +242,26 @@ class Importer:
         changed = (UpsertOutcome.INSERTED, UpsertOutcome.UPDATED)
         for prepared, outcome in zip(batch.rows, outcomes, strict=True):
             if outcome in changed:
-                self.duplicates.add(prepared.entry)
+                self.duplicate_check.add(prepared.entry)
 
     def _dry_run_duplicates(self) -> None:
         with Session(self.engine) as session:
-            self.duplicates.compare_with_stored(session)
+            self.duplicate_check.compare_with_stored(session)
         self._report_pairs()
 
     def _check_duplicates(self, stored_up_to: int) -> None:
         with session_scope(self.engine) as session:
-            self.duplicates.finish(session, stored_up_to=stored_up_to)
+            self.duplicate_check.finish(session, stored_up_to=stored_up_to)
         self._report_pairs()
 
     def _report_pairs(self) -> None:
-        name_of = self.duplicates.name_of
+        name_of = self.duplicate_check.name_of
         self.report.duplicates = [
             {"first": pair.first, "first_name": name_of(pair.first), "second": pair.second,
              "second_name": name_of(pair.second), "rule": pair.rule,
              "distance_m": pair.distance_m}
-            for pair in sorted(self.duplicates.pairs, key=lambda pair: (pair.first, pair.second))
+            for pair in sorted(self.duplicate_check.pairs,
+                               key=lambda pair: (pair.first, pair.second))
         ]
 
 
@@ -356,13 +283,13 @@ def open_run(
 
 
 def _logged_run(
-    importer: Importer, files: Sequence[SourceFile], held: HeldImportLock
+    importer: Importer, files: Sequence[SourceFile], expected: int, held: HeldImportLock
 ) -> ImportReport:
     """Run while holding the lock; store the outcome in the run log either way."""
     engine = importer.engine
     with held:
         try:
-            report = importer.run(files)
+            report = importer.run(files, expected)
         except BaseException as error:
             finish_run(engine, held.run_id, status=FAILED, report=importer.report.to_dict(),
                        rejected_csv=None, message=f"{type(error).__name__}: {error}")
@@ -385,10 +312,12 @@ def import_paths(
     """
     options = options or ImportOptions()
     files = source_files(paths)
+    expected = estimate_rows(files)
     observer = progress or SilentObserver()
     needs_log = lock is not None or options.mode is not ImportMode.DRY_RUN or options.log_dry_run
     if not needs_log:
-        return Importer(engine, context, options, observer, None).run(files)
+        return Importer(engine, context, options, observer, None).run(files, expected)
     held = lock or open_run(engine, origin=options.origin, mode=options.mode,
-                            files=[f.name for f in files], rows_expected=estimate_rows(files))
-    return _logged_run(Importer(engine, context, options, observer, held.run_id), files, held)
+                            files=[f.name for f in files], rows_expected=expected)
+    importer = Importer(engine, context, options, observer, held.run_id)
+    return _logged_run(importer, files, expected, held)

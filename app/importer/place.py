@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 from app.geocoding import commune_level_only
 from app.importer.faults import RowInvalid
 from app.importer.validate import CleanRow
 from app.storage import Placement
 from geocode.base import AddressQuery, GeocodeError, Geocoder, GeocodeResult
+from geocode.chain import BatchGeocoder
 from geocode.gazetteer import Commune, Gazetteer
 from geocode.reverse import Location
 
@@ -30,15 +31,6 @@ OVERSEAS_COLLECTIVITIES = (
     ("987", "Polynésie française", -28.0, -7.5, -155.0, -134.0),
     ("988", "Nouvelle-Calédonie", -23.0, -19.5, 163.5, 168.3),
 )
-
-
-@runtime_checkable
-class BatchGeocoder(Protocol):
-    """A geocoder that answers many queries at once (errors returned, not raised)."""
-
-    def geocode_many(self, queries: Sequence[AddressQuery]) -> list[GeocodeResult | GeocodeError]:
-        """One answer or error per query, in order."""
-        ...
 
 
 class ReverseLookup(Protocol):
@@ -134,11 +126,6 @@ def place_from_coordinates(
 
 QueryKey = tuple[str | None, str | None, str | None, str | None, str]
 _ADDRESS_FIELDS = ("street", "postcode", "city", "citycode")
-
-
-def address_query(row: CleanRow) -> AddressQuery:
-    """The address parts of a row."""
-    return AddressQuery(*_query_key(row, with_street=True))
 
 
 def _query_key(row: CleanRow, *, with_street: bool) -> QueryKey:

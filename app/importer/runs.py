@@ -80,10 +80,10 @@ class RunView:
     run: ImportRun
     status: str
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON form: status, progress, and the report once the run is over."""
+    def to_dict(self, *, with_report: bool = True) -> dict[str, Any]:
+        """The JSON form: status, progress, and (if asked) the report once the run is over."""
         run = self.run
-        return {
+        summary = {
             "id": run.id, "origin": run.origin, "mode": run.mode, "status": self.status,
             "files": json.loads(run.files), "started_at": run.started_at.isoformat(),
             "finished_at": run.finished_at.isoformat() if run.finished_at else None,
@@ -91,9 +91,11 @@ class RunView:
                          "rows_committed": run.rows_committed,
                          "batches_committed": run.batches_committed},
             "message": run.message,
-            "report": json.loads(run.report) if run.report else None,
             "has_rejected_rows": bool(run.rejected_csv),
         }
+        if with_report:
+            summary["report"] = json.loads(run.report) if run.report else None
+        return summary
 
 
 def _effective_status(engine: Engine, run: ImportRun) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from app import validation
@@ -125,6 +126,7 @@ def _coordinates(values: dict[str, Any]) -> tuple[float | None, float | None]:
     return parse_coordinate(lat_text, "lat", -90, 90), parse_coordinate(lon_text, "lon", -180, 180)
 
 
+@lru_cache(maxsize=4096)
 def legal_family(text: str) -> LegalForm | None:
     """The ESS family a legal form or status names ("SCOP SA" -> cooperative), or None."""
     folded = fold(text)

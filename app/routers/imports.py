@@ -152,8 +152,8 @@ async def create_import(
 @router.get("", dependencies=[Depends(admin_only), Depends(only_parameters())])
 def list_imports(request: Request) -> dict[str, Any]:
     """The latest imports, newest first (without their full reports)."""
-    runs = [view.to_dict() for view in recent_runs(request.app.state.engine)]
-    return {"imports": [{k: v for k, v in run.items() if k != "report"} for run in runs]}
+    views = recent_runs(request.app.state.engine)
+    return {"imports": [view.to_dict(with_report=False) for view in views]}
 
 
 @router.get("/{run_id}", dependencies=[Depends(admin_only), Depends(only_parameters())],

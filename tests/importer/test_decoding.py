@@ -64,3 +64,12 @@ def test_an_empty_file_is_refused(data: bytes) -> None:
     with pytest.raises(FileRejected) as caught:
         decode_csv_bytes(data)
     assert (caught.value.code, caught.value.message) == ("empty_file", "the file is empty")
+
+
+@pytest.mark.parametrize("start", [b"PK\x03\x04\x14\x00", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00"])
+def test_a_workbook_saved_under_a_csv_name_is_named_as_such(start: bytes) -> None:
+    with pytest.raises(FileRejected) as caught:
+        decode_csv_bytes(start + b"\x00" * 64)
+    assert (caught.value.code, caught.value.message) == (
+        "not_csv", "this is a spreadsheet workbook (.xlsx, .ods or .xls), not a CSV file: "
+        "export it as 'CSV UTF-8'")

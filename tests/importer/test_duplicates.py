@@ -149,3 +149,15 @@ def test_decisions_name_what_is_wrong(
         dismiss_candidate(session=session, candidate_id=1)
         with pytest.raises(Conflict, match="duplicate candidate 1 is already dismissed"):
             dismiss_candidate(session=session, candidate_id=1)
+
+
+def test_a_large_commune_still_finds_one_letter_typos(
+    run_import: Importer, write_csv: CsvWriter, engine: Engine
+) -> None:
+    words = ["Atelier", "Jardin", "Cantine", "Verger", "Fabrique", "Ressourcerie", "Épicerie",
+             "Maison", "Rucher", "Café"]
+    rows = [f"{i};tl;{words[i % 10]} solidaire {i};69001;Lyon;;;habitat;\n" for i in range(80)]
+    rows.append("99;tl;Ressourcerie solidare 75;69001;Lyon;;;habitat;\n")
+    run_import(write_csv("a.csv", HEADER + "".join(rows)))
+    assert queued(engine) == [("Ressourcerie solidaire 75", "Ressourcerie solidare 75",
+                               "similar_name_same_commune", "pending")]

@@ -1,0 +1,43 @@
+"""Which files an import reads, and the names its reports give them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file to import and the name reports give it."""
+
+    path: Path
+    name: str
+
+
+def _is_candidate(path: Path) -> bool:
+    """A CSV file that is not hidden nor an office suite's lock file."""
+    return path.suffix.lower() == ".csv" and not path.name.startswith((".", "~$"))
+
+
+def source_files(paths: Iterable[Path]) -> list[SourceFile]:
+    """The files named, and every *.csv below the directories named, in a stable order."""
+    found: list[SourceFile] = []
+    for path in paths:
+        if path.is_dir():
+            below = sorted(p for p in path.rglob("*") if p.is_file() and _is_candidate(p))
+            found.extend(SourceFile(p, p.relative_to(path.parent).as_posix()) for p in below)
+        else:
+            found.append(SourceFile(path, path.name))
+    return found
+
+
+def estimate_rows(files: Sequence[SourceFile]) -> int:
+    """About how many data rows the files hold (line count minus headers)."""
+    total = 0
+    for source in files:
+        try:
+            total += max(0, source.path.read_bytes().count(b"\n") - 1)
+        except OSError:
+            continue
+    return total

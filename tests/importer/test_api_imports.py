@@ -1,0 +1,240 @@
+"""POST /api/imports and GET /api/imports[/{id}[/rejected.csv]]: auth, limits, background runs."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from import_helpers import MESSY, REPOSITORY, VARIANTS
+
+from app.config import Settings
+from app.importer.lock import acquire_import_lock
+from app.main import create_app
+
+TOKEN = "a-long-enough-admin-token"  # noqa: S105  (a test token)
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+LIMIT = 64 * 1024
+
+
+@pytest.fixture
+def client(make_settings: Callable[..., Settings]) -> Iterator[TestClient]:
+    """A started app with an admin token and a small upload limit."""
+    settings = make_settings(admin_token=TOKEN, load_default_directory=False,
+                             max_upload_bytes=LIMIT)
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def upload(
+    client: TestClient, *paths: Path, mode: str = "default", **fields: Any
+) -> httpx.Response:
+    """POST files to /api/imports."""
+    files = [("files", (path.name, path.read_bytes(), "text/csv")) for path in paths]
+    return client.post(f"/api/imports?mode={mode}", files=files, data=fields, headers=AUTH)
+
+
+def finished(client: TestClient, run_id: str) -> dict[str, Any]:
+    """Poll the run until it is no longer running; return its last state."""
+    for _ in range(600):
+        state: dict[str, Any] = client.get(f"/api/imports/{run_id}", headers=AUTH).json()
+        if state["status"] != "running":
+            return state
+        time.sleep(0.05)
+    raise AssertionError(f"import {run_id} still running")
+
+
+def test_an_upload_is_imported_in_the_background_and_its_report_is_served(
+    client: TestClient,
+) -> None:
+    response = upload(client, VARIANTS / "utf8-comma-lf.csv", MESSY / "cress-aura.csv")
+    assert response.status_code == 202
+    body = response.json()
+    assert (body["status"], response.headers["location"]) == ("running",
+                                                              f"/api/imports/{body['id']}")
+    state = finished(client, body["id"])
+    assert (state["status"], state["origin"], state["mode"]) == ("done", "http", "default")
+    assert state["files"] == ["utf8-comma-lf.csv", "cress-aura.csv"]
+    assert state["progress"] == {"rows_expected": 24, "rows_processed": 21,
+                                 "rows_committed": 8, "batches_committed": 2}
+    report = state["report"]
+    assert (report["inserted"], report["rejected"], report["duplicate_in_run"]) == (8, 11, 2)
+    assert state["has_rejected_rows"] is True
+    listed = client.get("/api/imports", headers=AUTH).json()["imports"]
+    assert [(run["id"], run["status"]) for run in listed] == [(body["id"], "done")]
+
+
+def test_the_rejected_rows_come_back_as_a_csv_to_fix(client: TestClient) -> None:
+    run_id = upload(client, MESSY / "cress-aura.csv").json()["id"]
+    finished(client, run_id)
+    response = client.get(f"/api/imports/{run_id}/rejected.csv", headers=AUTH)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
+    lines = response.text.splitlines()
+    assert lines[0] == ("\ufeffrejected_file;rejected_line;rejected_field;rejected_reason;name;"
+                        "street;postcode;city;lat;lon;siret;siren;rna;categories;website;email;"
+                        "phone;legal_status")
+    assert lines[1] == ("cress-aura.csv;4;name;a name is required;;3 rue Sans Nom;69002;Lyon;;;;;;"
+                        "alimentation;;;;")
+    assert len(lines) == 12
+
+
+def test_a_dry_run_over_http_writes_no_structure(client: TestClient) -> None:
+    run_id = upload(client, VARIANTS / "utf8-comma-lf.csv", mode="dry_run").json()["id"]
+    state = finished(client, run_id)
+    assert (state["mode"], state["report"]["inserted"], state["report"]["written"]) == (
+        "dry_run", 4, False)
+    features = client.get("/api/organisations").json()["features"]
+    assert features == []
+
+
+def test_a_mapping_file_and_a_source_can_be_uploaded(client: TestClient, tmp_path: Path) -> None:
+    data = tmp_path / "adherents.csv"
+    data.write_text("Adhérent;Lieu;CP\nAtelier;Lyon;69001\n", encoding="utf-8")
+    mapping = ("mapping", ("m.yaml", b"columns:\n  Adherent: name\n  Lieu: city\n", "text/yaml"))
+    files = [("files", ("adherents.csv", data.read_bytes(), "text/csv")), mapping]
+    response = client.post("/api/imports", files=files, headers=AUTH,
+                           data={"source": "cress", "default_category": "habitat"})
+    report = finished(client, response.json()["id"])["report"]
+    assert (report["inserted"], report["files"][0]["columns"]) == (
+        1, {"Adhérent": "name", "Lieu": "city", "CP": "postcode"})
+
+
+@pytest.mark.parametrize(("headers", "message"), [
+    ({}, "missing admin token: send 'Authorization: Bearer <token>'"),
+    ({"Authorization": "Bearer not-the-admin-token"}, "wrong admin token"),
+    ({"Authorization": f"Basic {TOKEN}"},
+     "missing admin token: send 'Authorization: Bearer <token>'"),
+])
+def test_admin_routes_refuse_a_missing_or_wrong_token(
+    client: TestClient, headers: dict[str, str], message: str
+) -> None:
+    for method, path in (("POST", "/api/imports"), ("GET", "/api/imports"),
+                         ("GET", "/api/imports/0123"), ("GET", "/api/imports/0123/rejected.csv")):
+        response = client.request(method, path, headers=headers)
+        assert response.status_code == 401
+        assert response.json() == {"error": {"status": 401, "code": "unauthorized",
+                                             "message": message}}
+
+
+def test_admin_routes_are_closed_when_no_token_is_configured(
+    make_settings: Callable[..., Settings]
+) -> None:
+    with TestClient(create_app(make_settings(load_default_directory=False))) as client:
+        response = client.get("/api/imports", headers=AUTH)
+    assert response.status_code == 401
+    assert response.json()["error"]["message"] == (
+        "admin routes are disabled: no admin token is configured")
+
+
+def test_an_upload_over_the_limit_is_413(client: TestClient) -> None:
+    big = b"nom;commune\n" + b"Atelier;Lyon\n" * (LIMIT // 12)
+    response = client.post("/api/imports", files={"files": ("big.csv", big, "text/csv")},
+                           headers=AUTH)
+    assert response.status_code == 413
+    message = f"upload larger than the limit of {LIMIT} bytes"
+    assert response.json() == {"error": {"status": 413, "code": "payload_too_large",
+                                         "message": message}}
+
+
+def test_a_second_import_while_one_runs_is_409(client: TestClient) -> None:
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    with acquire_import_lock(engine, "c" * 32):
+        response = upload(client, VARIANTS / "utf8-comma-lf.csv")
+    assert response.status_code == 409
+    error = response.json()["error"]
+    assert error["code"] == "conflict"
+    assert error["message"].startswith(f"another import is running (run {'c' * 32}, process ")
+
+
+def test_an_upload_without_files_is_422(client: TestClient) -> None:
+    response = client.post("/api/imports", data={"source": "x"}, headers=AUTH)
+    assert response.status_code == 422
+    assert response.json()["error"]["message"] == (
+        "no file: send the CSV files in the multipart field 'files'")
+
+
+def test_an_unknown_mode_or_parameter_is_400(client: TestClient) -> None:
+    assert upload(client, VARIANTS / "utf8-comma-lf.csv", mode="fast").status_code == 400
+    response = client.get("/api/imports?verbose=1", headers=AUTH)
+    assert response.status_code == 400
+
+
+def test_an_unknown_import_is_404(client: TestClient) -> None:
+    response = client.get("/api/imports/0123", headers=AUTH)
+    assert response.status_code == 404
+    assert response.json()["error"]["message"] == "no import 0123"
+
+
+# --- a real server, to show the 413 comes before the body is read -----------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[int]:
+    """A real uvicorn serving the app on loopback; yields its port."""
+    port = _free_port()
+    environment = {**os.environ, "ESS_DATABASE_URL": f"sqlite:///{tmp_path / 'server.sqlite3'}",
+                   "ESS_ADMIN_TOKEN": TOKEN, "ESS_MAX_UPLOAD_BYTES": str(LIMIT),
+                   "ESS_LOAD_DEFAULT_DIRECTORY": "false"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--port", str(port),
+         "--log-level", "warning"], env=environment, cwd=REPOSITORY)
+    try:
+        _wait_until_up(port)
+        yield port
+    finally:
+        process.terminate()
+        process.wait()
+
+
+def _wait_until_up(port: int) -> None:
+    for _ in range(300):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise AssertionError("the server did not start")
+
+
+def _send_headers(port: int, extra: str) -> socket.socket:
+    connection = socket.create_connection(("127.0.0.1", port), timeout=30)
+    connection.sendall((f"POST /api/imports HTTP/1.1\r\nHost: localhost\r\n"
+                        f"Authorization: Bearer {TOKEN}\r\n"
+                        "Content-Type: multipart/form-data; boundary=xyz\r\n"
+                        f"{extra}\r\n").encode())
+    return connection
+
+
+def test_a_declared_size_over_the_limit_is_refused_before_any_body_byte_is_sent(
+    server: int,
+) -> None:
+    with _send_headers(server, "Content-Length: 1073741824\r\n") as connection:
+        answer = connection.recv(4096).decode()
+    assert answer.startswith("HTTP/1.1 413 ")
+
+
+def test_a_chunked_body_is_cut_off_once_it_passes_the_limit(server: int) -> None:
+    chunk = b"x" * 16384
+    with _send_headers(server, "Transfer-Encoding: chunked\r\n") as connection:
+        sent = 0
+        for _ in range(LIMIT // len(chunk) + 2):
+            connection.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            sent += len(chunk)
+        answer = connection.recv(4096).decode()
+    assert answer.startswith("HTTP/1.1 413 ")
+    assert sent <= LIMIT + 2 * len(chunk)

@@ -1,0 +1,76 @@
+"""Bulk writes store exactly what the ORM would, and one record gets one digest either way."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from sqlalchemy import Engine, text
+
+from app.db import session_scope
+from app.models import OrganisationCreate
+from app.storage import (
+    Placement,
+    StoredRecord,
+    UpsertOutcome,
+    content_hash,
+    key_for,
+    organisation_row,
+    search_text,
+    upsert_organisation,
+    write_batch,
+)
+from app.taxonomy import LegalForm
+from geocode.normalize import fold
+
+PLACE = Placement(45.7676, 4.8344, "69381", "69", "84", "given", "input")
+FIELDS = {"name": "Café « L’Œuf »", "description": "Cantine\nsolidaire", "city": "Lyon",
+          "postcode": "69001", "legal_form": LegalForm.ASSOCIATION, "siret": "73282932000074",
+          "categories": ["alimentation", "habitat"]}
+
+
+@pytest.mark.parametrize(("name", "description", "city"), list(itertools.product(
+    ["Œuvre  Café", "  ", "A\u0301b", "Straße", ""], ["L’Atelier  ", "x\u0308", ""], ["Évry", ""])))
+def test_search_text_from_the_folded_name_is_fold_of_the_whole_text(
+    name: str, description: str, city: str
+) -> None:
+    expected = fold(" ".join(part for part in (name, description, city) if part))
+    assert search_text(fold(name), description or None, city or None) == expected
+
+
+def stored(engine: Engine) -> list[tuple[object, ...]]:
+    with engine.connect() as connection:
+        return [tuple(row) for row in connection.execute(text(
+            "SELECT key, name, legal_form, lat, categories, search_text, content_hash, "
+            "typeof(created_at), length(created_at) FROM organisation"))]
+
+
+def test_a_bulk_write_and_the_orm_upsert_store_the_same_row(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        outcome, _ = upsert_organisation(session=session, record=OrganisationCreate(**FIELDS),
+                                         place=PLACE)
+    assert outcome is UpsertOutcome.INSERTED
+    by_orm = stored(engine)
+    with session_scope(engine) as session:
+        session.exec(text("DELETE FROM organisation"))  # type: ignore[call-overload]
+    row = organisation_row(FIELDS, FIELDS["categories"], PLACE)
+    record = StoredRecord(key_for(FIELDS, PLACE.citycode), row, ("alimentation", "habitat"),
+                          content_hash(row))
+    with session_scope(engine) as session:
+        written = write_batch(session=session, records=[record])
+    assert written.outcomes == [UpsertOutcome.INSERTED]
+    assert stored(engine) == by_orm
+    assert by_orm[0][:6] == ("siret:73282932000074", "Café « L’Œuf »", "ASSOCIATION", 45.7676,
+                             "alimentation|habitat", "cafe « l’oeuf » cantine solidaire lyon")
+    assert by_orm[0][7:] == ("text", 26)
+
+
+def test_the_same_record_through_the_api_and_an_import_is_unchanged(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        upsert_organisation(session=session, record=OrganisationCreate(**FIELDS), place=PLACE)
+    row = organisation_row(FIELDS, FIELDS["categories"], PLACE)
+    record = StoredRecord("siret:73282932000074", row, ("alimentation", "habitat"),
+                          content_hash(row))
+    with session_scope(engine) as session:
+        assert write_batch(session=session, records=[record]).outcomes == [
+            UpsertOutcome.UNCHANGED]
