@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from addok_fixtures import addok_service_fixture, addok_url_fixture  # noqa: F401  (one addok a session)
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 

@@ -6,7 +6,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from addok_fixtures import addok_service_fixture, addok_url_fixture  # noqa: F401  (fixtures)
 from fastapi.testclient import TestClient
 
 from app.config import Settings

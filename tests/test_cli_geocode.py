@@ -9,11 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from addok_fixtures import (  # noqa: F401  (fixtures)
+from addok_fixtures import (
     AddokService,
     addok_requests,
-    addok_service_fixture,
-    addok_url_fixture,
 )
 from typer.testing import CliRunner, Result
 

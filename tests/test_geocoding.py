@@ -6,7 +6,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from addok_fixtures import addok_service_fixture, addok_url_fixture  # noqa: F401  (fixtures)
 from pydantic import ValidationError
 
 from app.config import Settings

@@ -10,11 +10,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from addok_fixtures import (  # noqa: F401  (fixtures)
+from addok_fixtures import (
     AddokService,
     addok_requests,
-    addok_service_fixture,
-    addok_url_fixture,
 )
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
