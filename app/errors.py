@@ -19,10 +19,17 @@ class AtlasError(Exception):
     status_code = 500
     code = "internal_error"
 
-    def __init__(self, message: str, *, parameter: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, parameter: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.parameter = parameter
+        self.headers = {**self.default_headers(), **(headers or {})}
+
+    def default_headers(self) -> dict[str, str]:
+        """Headers every answer of this error carries."""
+        return {}
 
     def to_body(self) -> dict[str, Any]:
         """The JSON error body of this error."""
@@ -55,6 +62,10 @@ class Unauthorized(AtlasError):
 
     status_code = 401
     code = "unauthorized"
+
+    def default_headers(self) -> dict[str, str]:
+        """RFC 9110: a 401 names the scheme to authenticate with."""
+        return {"WWW-Authenticate": 'Bearer realm="ess-atlas admin"'}
 
 
 class Conflict(AtlasError):

@@ -19,7 +19,7 @@ _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_la
 async def _atlas_error(_request: Request, exc: Exception) -> JSONResponse:
     """A domain error: its own status and public message."""
     assert isinstance(exc, AtlasError)  # noqa: S101
-    return JSONResponse(exc.to_body(), status_code=exc.status_code)
+    return JSONResponse(exc.to_body(), status_code=exc.status_code, headers=exc.headers)
 
 
 def _parameter_message(error: dict[str, object]) -> str:

@@ -7,7 +7,6 @@ import threading
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from app.deps import SettingsDep, only_parameters
@@ -59,12 +58,12 @@ def place_text(
     return text
 
 
-def too_many_requests(wait_seconds: float) -> JSONResponse:
-    """The 429 answer, in the one error shape, saying when to come back."""
+def too_many_requests(wait_seconds: float) -> TooManyRequests:
+    """The 429 error, saying when to come back."""
     retry_after = max(1, math.ceil(wait_seconds))
-    error = TooManyRequests("too many place searches from this client; see Retry-After")
-    return JSONResponse(
-        error.to_body(), status_code=error.status_code, headers={"Retry-After": str(retry_after)}
+    return TooManyRequests(
+        "too many place searches from this client; see Retry-After",
+        headers={"Retry-After": str(retry_after)},
     )
 
 
@@ -80,10 +79,10 @@ def geocode(
     limiter: Annotated[ClientRateLimiter, Depends(get_rate_limiter)],
     q: Annotated[str, Depends(place_text)],
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Maximum number of places")] = 10,
-) -> PlaceSearchAnswer | Response:
+) -> PlaceSearchAnswer:
     """Communes and postcodes (offline), and addresses when a BAN/addok URL is configured."""
     wait = limiter.take(request.client.host if request.client else "unknown")
     if wait > 0:
-        return too_many_requests(wait)
+        raise too_many_requests(wait)
     found = search.search(q, limit)
     return PlaceSearchAnswer(query=q, results=list(found.hits), warnings=list(found.warnings))

@@ -121,6 +121,7 @@ def test_admin_routes_refuse_a_missing_or_wrong_token(
                          ("GET", "/api/imports/0123"), ("GET", "/api/imports/0123/rejected.csv")):
         response = client.request(method, path, headers=headers)
         assert response.status_code == 401
+        assert response.headers["www-authenticate"] == 'Bearer realm="ess-atlas admin"'
         assert response.json() == {"error": {"status": 401, "code": "unauthorized",
                                              "message": message}}
 
