@@ -31,10 +31,10 @@ from app.models import (
     Organisation,
     utc_now,
 )
+from app.queries import haversine_m
 from app.storage import bulk_insert, delete_organisation, normalise_name, table_of
 
 NEARBY_METRES = 200.0
-EARTH_RADIUS_METRES = 6_371_000.0
 MIN_TYPO_LENGTH = 6
 _LAT_BAND = 0.002  # about 222 m
 SMALL_COMMUNE = 64  # up to this many structures, a commune is compared name by name
@@ -84,14 +84,6 @@ class Pair:
     second: str
     rule: str
     distance_m: float
-
-
-def distance_metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance between two points (haversine)."""
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    half_dphi, half_dlambda = (phi2 - phi1) / 2, math.radians(lon2 - lon1) / 2
-    a = math.sin(half_dphi) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(half_dlambda) ** 2
-    return 2 * EARTH_RADIUS_METRES * math.asin(math.sqrt(a))
 
 
 def within_one_edit(first: str, second: str) -> bool:
@@ -171,13 +163,13 @@ class DuplicateIndex:
         band = _band(entry.lat)
         for other_band in (band - 1, band, band + 1):
             for other in self._by_name_band.get((entry.name_key, other_band), ()):
-                distance = distance_metres(entry.lat, entry.lon, other.lat, other.lon)
+                distance = haversine_m(entry.lat, entry.lon, other.lat, other.lon)
                 if distance <= NEARBY_METRES and other.key != entry.key:
                     found[other.key] = _pair(entry, other, SAME_NAME_NEARBY, distance)
         for other in self._same_commune(entry) if entry.citycode else ():
             if (other.key not in found and other.key != entry.key
                     and near_identical(entry.skeleton, other.skeleton)):
-                distance = distance_metres(entry.lat, entry.lon, other.lat, other.lon)
+                distance = haversine_m(entry.lat, entry.lon, other.lat, other.lon)
                 found[other.key] = _pair(entry, other, SIMILAR_NAME_SAME_COMMUNE, distance)
         return list(found.values())
 
