@@ -11,15 +11,10 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+
+from geocode.ratelimit import TokenBucket
 
 DEFAULT_MAX_CLIENTS = 10_000
-
-
-@dataclass
-class _Bucket:
-    tokens: float
-    updated: float
 
 
 class ClientRateLimiter:
@@ -41,7 +36,7 @@ class ClientRateLimiter:
         self.burst = burst
         self.max_clients = max_clients
         self._clock = clock
-        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
+        self._buckets: OrderedDict[str, TokenBucket] = OrderedDict()
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -52,22 +47,16 @@ class ClientRateLimiter:
     def take(self, client: str) -> float:
         """Take a token for `client`: 0.0 when allowed, else the seconds until one is free."""
         with self._lock:
-            bucket = self._bucket(client, self._clock())
-            if bucket.tokens >= 1.0:
-                bucket.tokens -= 1.0
-                return 0.0
-            return (1.0 - bucket.tokens) / self.rate
+            bucket = self._bucket(client)
+        return bucket.reserve()
 
-    def _bucket(self, client: str, now: float) -> _Bucket:
-        """The client's bucket refilled up to `now` (a new one starts full)."""
+    def _bucket(self, client: str) -> TokenBucket:
+        """The client's bucket, most recently seen last (a new one starts full)."""
         bucket = self._buckets.get(client)
-        if bucket is None:
-            bucket = self._buckets[client] = _Bucket(float(self.burst), now)
-            if len(self._buckets) > self.max_clients:
-                self._buckets.popitem(last=False)
+        if bucket is not None:
+            self._buckets.move_to_end(client)
             return bucket
-        self._buckets.move_to_end(client)
-        elapsed = max(0.0, now - bucket.updated)
-        bucket.tokens = min(float(self.burst), bucket.tokens + elapsed * self.rate)
-        bucket.updated = now
+        bucket = self._buckets[client] = TokenBucket(self.rate, self.burst, clock=self._clock)
+        if len(self._buckets) > self.max_clients:
+            self._buckets.popitem(last=False)
         return bucket

@@ -32,15 +32,15 @@ class TokenBucket:
 
     def try_acquire(self) -> bool:
         """Take a token if one is available now; never waits."""
-        return self._reserve() == 0.0
+        return self.reserve() == 0.0
 
     def acquire(self) -> None:
         """Take a token, sleeping until one is available."""
-        while (wait := self._reserve()) > 0.0:
+        while (wait := self.reserve()) > 0.0:
             self._sleep(wait)
 
-    def _reserve(self) -> float:
-        """Take a token and return 0.0, or return how long until one is free."""
+    def reserve(self) -> float:
+        """Take a token and return 0.0, or return how long until one is free (never waits)."""
         with self._lock:
             self._refill()
             if self._tokens >= 1.0:
