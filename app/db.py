@@ -24,11 +24,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def is_sqlite(engine: Engine) -> bool:
-    """True when the engine talks to SQLite."""
-    return engine.dialect.name == "sqlite"
-
-
 def make_engine(database_url: str) -> Engine:
     """Create the engine for a database URL (creating the SQLite folder if needed)."""
     url = make_url(database_url)

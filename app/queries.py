@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -120,12 +120,6 @@ def organisation_by_id(*, session: Session, organisation_id: int) -> PublicRow |
     return rows[0] if rows else None
 
 
-def count_organisations(*, session: Session, filters: OrganisationFilter) -> int:
-    """How many structures match the filter."""
-    statement = select(func.count()).select_from(Organisation).where(*filter_conditions(filters))
-    return int(session.exec(statement).one())
-
-
 def organisations_page(
     *, session: Session, filters: OrganisationFilter, limit: int, after: int | None = None
 ) -> Page:
@@ -136,19 +130,6 @@ def organisations_page(
     rows = _public_rows(session, statement.order_by(col(Organisation.id)).limit(limit + 1))
     next_after = int(rows[limit - 1]["id"]) if len(rows) > limit else None
     return Page(rows=rows[:limit], next_after=next_after)
-
-
-def iter_organisations(
-    *, session: Session, filters: OrganisationFilter, batch_size: int = 1000
-) -> Iterator[PublicRow]:
-    """Every matching structure in id order (public columns), read in bounded batches."""
-    after: int | None = None
-    while True:
-        page = organisations_page(session=session, filters=filters, limit=batch_size, after=after)
-        yield from page.rows
-        if page.next_after is None:
-            return
-        after = page.next_after
 
 
 def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
