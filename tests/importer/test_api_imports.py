@@ -19,6 +19,7 @@ from import_helpers import MESSY, REPOSITORY, VARIANTS
 from app.config import Settings
 from app.importer.lock import acquire_import_lock
 from app.main import create_app
+from tests.browser import free_port
 
 TOKEN = "a-long-enough-admin-token"  # noqa: S105  (a test token)
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -178,16 +179,10 @@ def test_an_unknown_import_is_404(client: TestClient) -> None:
 # --- a real server, to show the 413 comes before the body is read -----------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[int]:
     """A real uvicorn serving the app on loopback; yields its port."""
-    port = _free_port()
+    port = free_port()
     environment = {**os.environ, "ESS_DATABASE_URL": f"sqlite:///{tmp_path / 'server.sqlite3'}",
                    "ESS_ADMIN_TOKEN": TOKEN, "ESS_MAX_UPLOAD_BYTES": str(LIMIT),
                    "ESS_LOAD_DEFAULT_DIRECTORY": "false"}
