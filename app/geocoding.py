@@ -20,8 +20,6 @@ from functools import cache
 from pathlib import Path
 from typing import IO
 
-import shapely
-
 from app.config import DEFAULT_VAR_DIR, Settings
 from app.importer.columns import ColumnMapping, normalise_header
 from app.importer.faults import FileRejected
@@ -30,9 +28,9 @@ from geocode.ban import ARRONDISSEMENT_CODES, QUERY_MIN_LENGTH, BanGeocoder, Ban
 from geocode.base import AddressQuery, GeocodeError, GeocodeResult
 from geocode.cache import GeocodeCache
 from geocode.chain import Answer, GeocoderChain, describe_error
-from geocode.gazetteer import DATA_DIR, Commune, Gazetteer, default_gazetteer
+from geocode.gazetteer import Commune, Gazetteer, default_gazetteer
 from geocode.normalize import normalize_place_name, normalize_postcode
-from geocode.reverse import POLYGONS_FILE, decode_polygons, default_reverse_index
+from geocode.reverse import default_reverse_index
 
 logger = logging.getLogger(__name__)
 
@@ -147,9 +145,7 @@ def looks_like_address(text: str) -> bool:
 @cache
 def commune_bounds() -> dict[str, BBox]:
     """Bounding boxes of the shipped commune polygons by INSEE code (Paris, Lyon, Marseille too)."""
-    codes, polygons = decode_polygons((DATA_DIR / POLYGONS_FILE).read_bytes())
-    rows: list[list[float]] = shapely.bounds(polygons).tolist()
-    bounds = {code: _rounded_box(row) for code, row in zip(codes, rows, strict=True)}
+    bounds = {code: _rounded_box(box) for code, box in default_reverse_index().bounds()}
     for city, arrondissements in ARRONDISSEMENT_CODES.items():
         parts = [bounds[code] for code in arrondissements if code in bounds]
         if parts:

@@ -65,6 +65,14 @@ class ReverseIndex:
         """Number of polygons (communes and arrondissements)."""
         return len(self._locations)
 
+    def bounds(self) -> list[tuple[str, tuple[float, float, float, float]]]:
+        """(INSEE code, (min lon, min lat, max lon, max lat)) of every polygon."""
+        boxes: list[list[float]] = shapely.bounds(self._tree.geometries).tolist()
+        return [
+            (location.citycode, (box[0], box[1], box[2], box[3]))
+            for location, box in zip(self._locations, boxes, strict=True)
+        ]
+
     def locate(self, lat: float, lon: float) -> Location | None:
         """The commune containing (lat, lon), or None outside France (or for a non-number)."""
         if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):

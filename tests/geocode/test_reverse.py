@@ -141,3 +141,14 @@ def test_index_needs_one_location_per_polygon() -> None:
             [Location("1", "a", "01", "84")],
             np.array([shapely.box(0, 0, 1, 1), shapely.box(1, 1, 2, 2)]),
         )
+
+
+def test_bounds_cover_each_commune_polygon(index: ReverseIndex) -> None:
+    bounds = dict(index.bounds())
+    assert len(bounds) == len(index)
+    min_lon, min_lat, max_lon, max_lat = bounds["75104"]
+    assert min_lon < 2.3522 < max_lon
+    assert min_lat < 48.8566 < max_lat
+    location = index.locate(48.8566, 2.3522)
+    assert location is not None
+    assert location.citycode == "75104"
