@@ -4,13 +4,18 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# Debian packages the suite drives for real: a browser, Redis for addok, compilers for
+# addok's dependencies, GDAL and the sqlite3 shell for the data-client tests.
+TEST_DEBIAN_PACKAGES := chromium fonts-liberation redis-server build-essential python3-dev \
+	gdal-bin sqlite3
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench clean test-system-packages
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ess-atlas needs Python >= 3.11")'
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || scripts/debian-packages python3-venv
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
@@ -21,14 +26,18 @@ install: $(STAMP) ## create .venv and install ess-atlas with its dev tools
 run: install ## serve the map on http://$(HOST):$(PORT)/ (SQLite, default directory preloaded)
 	$(BIN)/ess-atlas serve --host $(HOST) --port $(PORT)
 
-test: install ## the whole suite, browser and addok tests included
+test-system-packages: ## the Debian packages the suite needs (installed when root, else the apt-get line)
+	@scripts/debian-packages $(TEST_DEBIAN_PACKAGES)
+
+test: test-system-packages install ## the whole suite, browser and addok tests included
 	$(BIN)/pytest
 
 lint: install ## ruff + mypy --strict
 	$(BIN)/ruff check app geocode tests bench data/scripts
 	$(BIN)/mypy
 
-bench: install ## benchmarks: print a table and append to bench/results.md
+bench: test-system-packages install ## benchmarks: print a table and append to bench/results.md
+	@scripts/debian-packages wrk
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
