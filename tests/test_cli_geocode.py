@@ -282,3 +282,19 @@ def test_a_metadata_geocoder_url_is_exit_2(tmp_path: Path) -> None:
         "error: invalid settings: ESS_GEOCODER_URL: geocoder URL points at a link-local or "
         "metadata address: 'http://169.254.169.254/'\n",
     )
+
+
+def test_formula_cells_are_neutralised_and_negative_longitudes_kept(tmp_path: Path) -> None:
+    source, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    source.write_text("nom,adresse,code postal,ville\n"
+                      "=cmd|' /C calc'!A0,@SUM(1+1),44200,Nantes\n", encoding="utf-8")
+
+    result = run(tmp_path, str(source), "-o", str(out))
+
+    assert result.exit_code == 0, result.output
+    assert output_lines(out, bom=False) == [
+        "nom,adresse,code postal,ville,latitude,longitude,geocode_label,geocode_score,"
+        "geocode_precision,geocode_source,geocode_citycode,geocode_note",
+        "'=cmd|' /C calc'!A0,'@SUM(1+1),44200,Nantes,47.23209,-1.54818,Nantes (44200),1.0,"
+        "municipality,gazetteer,44109,",
+    ]
