@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
@@ -23,7 +22,12 @@ from starlette.types import Message
 from app.auth import require_admin
 from app.deps import SettingsDep, only_parameters
 from app.errors import InvalidBody, NotFound, PayloadTooLarge
-from app.importer.columns import ColumnMapping, mapping_from_document
+from app.importer.columns import (
+    MAX_MAPPING_BYTES,
+    ColumnMapping,
+    mapping_from_document,
+    read_mapping_document,
+)
 from app.importer.context import import_context
 from app.importer.jobs import start_background_import
 from app.importer.pipeline import ImportMode, ImportOptions
@@ -102,13 +106,9 @@ async def _mapping(form: FormData) -> ColumnMapping:
     upload = form.get("mapping")
     if isinstance(upload, UploadFile):
         try:
-            parsed = yaml.safe_load(await upload.read())
-        except yaml.YAMLError as error:
-            raise InvalidBody(f"mapping: not YAML or JSON: {error}", parameter="mapping") from None
-        if not isinstance(parsed, dict):
-            raise InvalidBody("mapping: expected a mapping with a 'columns' key",
-                              parameter="mapping")
-        document = parsed
+            document = read_mapping_document(await upload.read(MAX_MAPPING_BYTES + 1), "mapping")
+        except ValueError as error:
+            raise InvalidBody(str(error), parameter="mapping") from None
     for name in ("source", "default_category"):
         value = form.get(name)
         if isinstance(value, str) and value.strip():
