@@ -6,7 +6,6 @@ over the limit gets 413 at once, and a chunked body is cut off as soon as it pas
 
 from __future__ import annotations
 
-import re
 import shutil
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -32,11 +31,11 @@ from app.importer.context import import_context
 from app.importer.jobs import start_background_import
 from app.importer.pipeline import ImportMode, ImportOptions
 from app.importer.runs import get_run, recent_runs
+from app.importer.sources import safe_file_name
 
 router = APIRouter(prefix="/api/imports", tags=["imports"])
 
 MAX_FILES = 200
-_UNSAFE_NAME = re.compile(r"[^\w.\- ]+")
 _COPY_CHUNK = 1024 * 1024
 
 
@@ -76,11 +75,6 @@ async def _read_form(request: Request, limit: int) -> FormData:
     return await limited.form(max_files=MAX_FILES + 1, max_fields=10)
 
 
-def _safe_name(filename: str | None) -> str:
-    """The base name of an uploaded file, safe to create on disk."""
-    return _UNSAFE_NAME.sub("_", Path(filename or "").name).strip(" .") or "upload.csv"
-
-
 async def _save_uploads(form: FormData, folder: Path) -> list[Path]:
     """Copy every file of the `files` field into its own subfolder; return their paths."""
     uploads = [item for item in form.getlist("files") if isinstance(item, UploadFile)]
@@ -91,7 +85,7 @@ async def _save_uploads(form: FormData, folder: Path) -> list[Path]:
         raise InvalidBody(f"at most {MAX_FILES} files per import", parameter="files")
     saved = []
     for index, upload in enumerate(uploads):
-        path = folder / f"{index:03d}" / _safe_name(upload.filename)
+        path = folder / f"{index:03d}" / safe_file_name(upload.filename)
         path.parent.mkdir()
         with path.open("wb") as target:
             while chunk := await upload.read(_COPY_CHUNK):

@@ -127,6 +127,20 @@ def test_a_mapping_with_aliases_too_large_or_unreadable_is_refused_at_once(
     assert client.get("/api/imports", headers=AUTH).json() == {"imports": []}
 
 
+@pytest.mark.parametrize(("filename", "stored"), [
+    ("a" * 252 + ".csv", "a" * 116 + ".csv"),
+    ("é" * 200 + ".csv", "é" * 58 + ".csv"),
+])
+def test_a_very_long_file_name_is_cut_safely(
+    client: TestClient, filename: str, stored: str
+) -> None:
+    files = [("files", (filename, b"nom;commune;secteur\nAtelier;Lyon;habitat\n", "text/csv"))]
+    response = client.post("/api/imports", files=files, headers=AUTH)
+    assert response.status_code == 202, response.text
+    state = finished(client, response.json()["id"])
+    assert (state["status"], state["files"], state["report"]["inserted"]) == ("done", [stored], 1)
+
+
 def test_a_mapping_over_its_size_cap_is_refused(make_settings: Callable[..., Settings]) -> None:
     settings = make_settings(admin_token=TOKEN, load_default_directory=False)
     files = [("files", ("a.csv", b"nom;commune\nAtelier;Lyon\n", "text/csv")),
