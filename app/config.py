@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from app.auth import hash_token, parse_token_hash
+from app.auth import hash_random_token, parse_token_hash
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_DIR = REPO_ROOT / "data"
@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     geocoder_rate_limit: float = 50.0
     admin_token_hash: SecretStr | None = None
     admin_token: SecretStr | None = Field(default=None, exclude=True)
+    admin_failure_burst: int = Field(default=5, ge=1)
+    admin_failure_rate: float = Field(default=0.1, gt=0)
     max_page_size: int = 5000
     default_page_size: int = 100
     max_nearby_radius_km: float = 100.0
@@ -72,9 +74,14 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _hash_plain_admin_token(self) -> Settings:
-        """Keep only a hash of a plain ESS_ADMIN_TOKEN, never the token itself."""
+        """Keep only a hash of a plain ESS_ADMIN_TOKEN, never the token itself.
+
+        The hash stays in memory, beside where the token itself was, so a fast sha256
+        serves: a slow hash would only slow every check down.
+        """
         if self.admin_token is not None and self.admin_token.get_secret_value():
-            self.admin_token_hash = SecretStr(hash_token(self.admin_token.get_secret_value()))
+            token = self.admin_token.get_secret_value()
+            self.admin_token_hash = SecretStr(hash_random_token(token))
         self.admin_token = None
         return self
 

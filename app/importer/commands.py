@@ -27,7 +27,7 @@ from rich.text import Text
 from sqlalchemy import Engine
 
 from app import duplicates
-from app.auth import hash_token
+from app.auth import hash_random_token, hash_token
 from app.config import Settings
 from app.db import create_schema, make_engine, session_scope
 from app.errors import AtlasError
@@ -283,14 +283,16 @@ def duplicates_dismiss(
 
 
 def hash_token_command(
-    generate: Annotated[bool, typer.Option("--generate", help="Make a new random token")] = False,
+    generate: Annotated[bool, typer.Option(
+        "--generate", help="Make a new 256-bit random token (stored as sha256$…)")] = False,
 ) -> None:
-    """Print the ESS_ADMIN_TOKEN_HASH of a token read from stdin (or of a new one)."""
+    """Print the ESS_ADMIN_TOKEN_HASH of a token read from stdin (scrypt), or of a new one."""
     if generate:
         token = secrets.token_urlsafe(32)
         typer.echo(f"token (give it to the admins, store it nowhere else): {token}")
-    else:
-        token = typer.prompt("admin token", hide_input=True).strip()
+        typer.echo(f"ESS_ADMIN_TOKEN_HASH={hash_random_token(token)}")
+        return
+    token = typer.prompt("admin token", hide_input=True).strip()
     try:
         typer.echo(f"ESS_ADMIN_TOKEN_HASH={hash_token(token)}")
     except ValueError as error:

@@ -18,7 +18,8 @@ from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import FormData, UploadFile
 from starlette.types import Message
 
-from app.auth import require_admin
+from app.auth import AdminGate
+from app.config import Settings
 from app.deps import SettingsDep, only_parameters
 from app.errors import InvalidBody, NotFound, PayloadTooLarge
 from app.importer.columns import (
@@ -32,6 +33,7 @@ from app.importer.jobs import start_background_import
 from app.importer.pipeline import ImportMode, ImportOptions
 from app.importer.runs import get_run, recent_runs
 from app.importer.sources import safe_file_name
+from app.ratelimit import ClientRateLimiter
 
 router = APIRouter(prefix="/api/imports", tags=["imports"])
 
@@ -39,12 +41,23 @@ MAX_FILES = 200
 _COPY_CHUNK = 1024 * 1024
 
 
-def admin_only(
-    settings: SettingsDep, authorization: Annotated[str | None, Header()] = None
+def _admin_gate(request: Request, settings: Settings) -> AdminGate:
+    """The application's admin check, created on first use."""
+    gate: AdminGate | None = getattr(request.app.state, "admin_gate", None)
+    if gate is None:
+        stored = settings.admin_token_hash.get_secret_value() if settings.admin_token_hash else None
+        failures = ClientRateLimiter(settings.admin_failure_rate, settings.admin_failure_burst)
+        gate = request.app.state.admin_gate = AdminGate(stored, failures)
+    return gate
+
+
+async def admin_only(
+    request: Request, settings: SettingsDep,
+    authorization: Annotated[str | None, Header()] = None,
 ) -> None:
-    """Refuse the request (401) unless it carries the admin token."""
-    stored = settings.admin_token_hash.get_secret_value() if settings.admin_token_hash else None
-    require_admin(authorization, stored)
+    """Refuse the request unless it carries the admin token (401; 429 after failures)."""
+    client = request.client.host if request.client else "unknown"
+    await _admin_gate(request, settings).check(authorization, client)
 
 
 def _too_large(limit: int) -> PayloadTooLarge:
@@ -117,7 +130,7 @@ async def _mapping(form: FormData) -> ColumnMapping:
     "",
     status_code=202,
     dependencies=[Depends(admin_only), Depends(only_parameters("mode"))],
-    responses={401: {}, 409: {}, 413: {}, 422: {}},
+    responses={401: {}, 409: {}, 413: {}, 422: {}, 429: {}},
 )
 async def create_import(
     request: Request, settings: SettingsDep,

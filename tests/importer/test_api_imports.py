@@ -152,6 +152,22 @@ def test_a_mapping_over_its_size_cap_is_refused(make_settings: Callable[..., Set
         "message": "mapping: larger than the limit of 65536 bytes"}})
 
 
+def test_after_five_failed_authentications_a_client_gets_429_with_retry_after(
+    client: TestClient,
+) -> None:
+    wrong = {"Authorization": "Bearer not-the-admin-token"}
+    statuses = [client.get("/api/imports", headers=wrong).status_code for _ in range(5)]
+    assert statuses == [401] * 5
+    for headers in (wrong, AUTH):
+        response = client.get("/api/imports", headers=headers)
+        assert (response.status_code, response.headers["retry-after"], response.json()) == (
+            429, "10", {"error": {"status": 429, "code": "too_many_requests", "message":
+                                  "too many failed admin authentications from this client; "
+                                  "see Retry-After"}})
+    other = TestClient(client.app, client=("192.0.2.7", 50000))
+    assert other.get("/api/imports", headers=AUTH).status_code == 200
+
+
 @pytest.mark.parametrize(("headers", "message"), [
     ({}, "missing admin token: send 'Authorization: Bearer <token>'"),
     ({"Authorization": "Bearer not-the-admin-token"}, "wrong admin token"),

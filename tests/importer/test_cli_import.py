@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -168,7 +169,9 @@ def test_hash_token_prints_a_hash_of_the_token_read_from_stdin(invoke: Invoker) 
     assert verify_token("a-long-enough-admin-token", line.removeprefix("ESS_ADMIN_TOKEN_HASH="))
 
 
-def test_hash_token_can_make_a_new_token(invoke: Invoker) -> None:
+def test_hash_token_makes_a_random_token_stored_as_a_fast_sha256(invoke: Invoker) -> None:
     lines = invoke("hash-token", "--generate").stdout.splitlines()
     token = lines[0].rsplit(": ", 1)[1]
-    assert verify_token(token, lines[1].removeprefix("ESS_ADMIN_TOKEN_HASH="))
+    stored = lines[1].removeprefix("ESS_ADMIN_TOKEN_HASH=")
+    assert (len(token), stored) == (43, "sha256$" + hashlib.sha256(token.encode()).hexdigest())
+    assert verify_token(token, stored)
