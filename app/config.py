@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     import_batch_size: int = Field(default=2000, ge=1, le=50_000)
     geocode_api_rate_limit: float = Field(default=10.0, gt=0)
     geocode_api_burst: int = Field(default=20, ge=1)
+    health_integrity_interval: float = Field(default=60.0, ge=0)
 
     @field_validator("geocoder_url")
     @classmethod

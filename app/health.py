@@ -1,0 +1,95 @@
+"""Database health: reachable, with the schema the models expect, and intact.
+
+The schema check compares every table and column of SQLModel.metadata with the database
+(a few catalogue reads). The integrity check is SQLite's `PRAGMA quick_check`, which
+reads every page: it runs on a connection of its own (so no page cached by the server's
+connections hides a damaged file), at most once every `integrity_interval` seconds, and
+never twice at once; between runs its last verdict is served.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from sqlalchemy import Engine, create_engine, inspect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import NullPool
+from sqlmodel import SQLModel
+
+from app import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+
+logger = logging.getLogger(__name__)
+
+
+def _first_line(error: DBAPIError) -> str:
+    """The database's own complaint, without SQLAlchemy's statement and link."""
+    return str(error.orig).splitlines()[0] if error.orig else type(error).__name__
+
+
+def schema_problems(engine: Engine) -> list[str]:
+    """The tables and columns of the models that the database lacks."""
+    inspector = inspect(engine)
+    existing = set(inspector.get_table_names())
+    problems: list[str] = []
+    for table in SQLModel.metadata.sorted_tables:
+        if table.name not in existing:
+            problems.append(f"table {table.name} is missing")
+            continue
+        columns = {column["name"] for column in inspector.get_columns(table.name)}
+        problems += [f"table {table.name} lacks column {column.name}"
+                     for column in table.columns if column.name not in columns]
+    return problems
+
+
+def integrity_problem(engine: Engine) -> str | None:
+    """None when SQLite's quick_check finds the file intact, else its first complaint."""
+    if engine.dialect.name != "sqlite":
+        return None
+    try:
+        with engine.connect() as connection:
+            verdict = connection.exec_driver_sql("PRAGMA quick_check(1)").scalar()
+    except DBAPIError as error:
+        return _first_line(error)
+    return None if verdict == "ok" else " ".join(str(verdict).split())
+
+
+class DatabaseHealth:
+    """Answers what is wrong with one database now; rate-limits the costly integrity check."""
+
+    def __init__(
+        self, engine: Engine, integrity_interval: float,
+        *, clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.engine = engine
+        self.integrity_interval = integrity_interval
+        self._clock = clock
+        self._checker = create_engine(engine.url, poolclass=NullPool)
+        self._lock = threading.Lock()
+        self._checked_at: float | None = None
+        self._integrity: str | None = None
+
+    def problems(self) -> list[str]:
+        """Every problem found (empty when the database is healthy)."""
+        try:
+            schema = schema_problems(self.engine)
+        except DBAPIError as error:
+            return [f"database unreachable: {_first_line(error)}"]
+        integrity = self._integrity_verdict()
+        return schema + ([f"integrity check failed: {integrity}"] if integrity else [])
+
+    def _integrity_verdict(self) -> str | None:
+        """The latest quick_check verdict, run again when older than the interval."""
+        now = self._clock()
+        due = self._checked_at is None or now - self._checked_at >= self.integrity_interval
+        if due and self._lock.acquire(blocking=False):
+            try:
+                self._integrity = integrity_problem(self._checker)
+                self._checked_at = now
+                if self._integrity:
+                    logger.error("database integrity check failed: %s", self._integrity)
+            finally:
+                self._lock.release()
+        return self._integrity
