@@ -1,13 +1,22 @@
-"""Settings, read in one place from the environment (prefix ESS_)."""
+"""Settings, read in one place from the environment (prefix ESS_).
+
+`load_settings` is how commands read them: a wrong value, or an ESS_ variable that is
+no setting (a misspelling, most likely), stops the command with one line naming the
+variable and never its value, and exit status EXIT_CONFIG.
+"""
 
 from __future__ import annotations
 
+import difflib
+import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from app.auth import hash_random_token, parse_token_hash
+from app.auth import MIN_TOKEN_LENGTH, hash_random_token, parse_token_hash
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_DIR = REPO_ROOT / "data"
@@ -16,6 +25,12 @@ DEFAULT_TILES_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 DEFAULT_TILES_ATTRIBUTION = (
     '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
 )
+ENV_PREFIX = "ESS_"
+EXIT_CONFIG = 78  # EX_CONFIG of sysexits.h: the configuration is wrong
+
+
+class ConfigurationError(Exception):
+    """A configuration that cannot work: one line naming the variable, nothing secret."""
 
 
 def default_database_url() -> str:
@@ -26,7 +41,7 @@ def default_database_url() -> str:
 class Settings(BaseSettings):
     """Everything configurable about an ess-atlas instance."""
 
-    model_config = SettingsConfigDict(env_prefix="ESS_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
     database_url: str = Field(default_factory=default_database_url)
     data_dir: Path = DEFAULT_DATA_DIR
@@ -64,6 +79,43 @@ class Settings(BaseSettings):
         except GeocoderConfigError as error:  # pydantic reports ValueErrors with the field
             raise ValueError(str(error)) from None
 
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        """Refuse a URL SQLAlchemy cannot use (unknown kind, driver not installed)."""
+        from app.db import database_url_problem
+
+        problem = database_url_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("data_dir")
+    @classmethod
+    def _check_data_dir(cls, value: Path) -> Path:
+        """The data folder must exist and hold the sector taxonomy."""
+        if not value.is_dir():
+            raise ValueError(f"{value} is not a directory")
+        if not (value / "categories.yaml").is_file():
+            raise ValueError(f"{value} holds no categories.yaml")
+        return value
+
+    @field_validator("default_directory")
+    @classmethod
+    def _check_default_directory(cls, value: Path | None) -> Path | None:
+        """The default directory, when named, must be a file."""
+        if value is not None and not value.is_file():
+            raise ValueError(f"{value} is not a file")
+        return value
+
+    @field_validator("admin_token")
+    @classmethod
+    def _check_admin_token(cls, value: SecretStr | None) -> SecretStr | None:
+        """Refuse a short plain admin token (the message never repeats it)."""
+        if value is not None and 0 < len(value.get_secret_value()) < MIN_TOKEN_LENGTH:
+            raise ValueError(f"an admin token needs at least {MIN_TOKEN_LENGTH} characters")
+        return value
+
     @field_validator("admin_token_hash")
     @classmethod
     def _check_admin_token_hash(cls, value: SecretStr | None) -> SecretStr | None:
@@ -95,3 +147,35 @@ class Settings(BaseSettings):
     def categories_yaml(self) -> Path:
         """The sector taxonomy file."""
         return self.data_dir / "categories.yaml"
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """One line for each ESS_ variable that is no setting, naming the closest setting."""
+    known = [f"{ENV_PREFIX}{name.upper()}" for name in Settings.model_fields]
+    lines = []
+    for name in sorted(environ):
+        upper = name.upper()
+        if upper.startswith(ENV_PREFIX) and upper not in known:
+            closest = difflib.get_close_matches(upper, known, n=1, cutoff=0.6)
+            hint = f" (did you mean {closest[0]}?)" if closest else ""
+            lines.append(f"{name} is not a setting{hint}")
+    return lines
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    """A validation problem as `ESS_NAME: message` (pydantic's message, never the value)."""
+    location = ".".join(str(part) for part in error["loc"])
+    name = f"{ENV_PREFIX}{location.upper()}" if location else "settings"
+    return f"{name}: {str(error['msg']).removeprefix('Value error, ')}"
+
+
+def load_settings() -> Settings:
+    """The settings from the environment; ConfigurationError naming what is wrong."""
+    problems = unknown_variables(os.environ)
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        problems += [_describe(problem) for problem in error.errors()]
+    if problems:
+        raise ConfigurationError("; ".join(problems))
+    return settings

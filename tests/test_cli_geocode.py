@@ -268,7 +268,7 @@ def test_an_output_in_a_missing_folder_is_exit_1_and_writes_nothing(tmp_path: Pa
     assert not out.parent.exists()
 
 
-def test_a_metadata_geocoder_url_is_exit_2(tmp_path: Path) -> None:
+def test_a_metadata_geocoder_url_is_a_configuration_error_exit_78(tmp_path: Path) -> None:
     result = run(
         tmp_path,
         str(ADDRESSES),
@@ -278,7 +278,7 @@ def test_a_metadata_geocoder_url_is_exit_2(tmp_path: Path) -> None:
     )
 
     assert (result.exit_code, result.stderr) == (
-        2,
+        78,
         "error: invalid settings: ESS_GEOCODER_URL: geocoder URL points at a link-local or "
         "metadata address: 'http://169.254.169.254/'\n",
     )

@@ -175,3 +175,20 @@ def test_hash_token_makes_a_random_token_stored_as_a_fast_sha256(invoke: Invoker
     stored = lines[1].removeprefix("ESS_ADMIN_TOKEN_HASH=")
     assert (len(token), stored) == (43, "sha256$" + hashlib.sha256(token.encode()).hexdigest())
     assert verify_token(token, stored)
+
+
+def test_duplicates_show_escape_sequences_of_names_as_text(
+    invoke: Invoker, write_csv: CsvWriter
+) -> None:
+    path = write_csv("echappement.csv", (
+        "id,source,nom,cp,commune,lat,lng,secteur\n"
+        "e-1,esc,La Fabrique\x1b]0;pwned\x07\x1b[2J,44000,Nantes,47.2110,-1.5640,habitat\n"
+        "e-2,esc,La Fabrique\x1b]0;pwned\x07\x1b[2J,44000,Nantes,47.2113,-1.5645,habitat\n"))
+    invoke("import", str(path))
+    listed = invoke("duplicates")
+    assert listed.stdout.splitlines() == [
+        "#1 same_name_nearby, 50 m apart [pending]",
+        "    1: La Fabrique\\x1b]0;pwned\\x07\\x1b[2J — 44000 Nantes (source:esc:e-1)",
+        "    2: La Fabrique\\x1b]0;pwned\\x07\\x1b[2J — 44000 Nantes (source:esc:e-2)",
+    ]
+    assert "\x1b" not in listed.output
