@@ -1,10 +1,12 @@
 """Database health: reachable, with the schema the models expect, and intact.
 
 The schema check compares every table and column of SQLModel.metadata with the database
-(a few catalogue reads). The integrity check is SQLite's `PRAGMA quick_check`, which
-reads every page: it runs on a connection of its own (so no page cached by the server's
-connections hides a damaged file), at most once every `integrity_interval` seconds, and
-never twice at once; between runs its last verdict is served.
+(a few catalogue reads, 2-10 ms). The integrity check is SQLite's `PRAGMA quick_check`,
+which reads every page (2.3 s for 1,000,000 structures, a 419 MB file): it runs in a
+background thread on a connection of its own (so no page cached by the server's
+connections hides a damaged file), at most once every `integrity_interval` seconds and
+never twice at once. A request waits at most INTEGRITY_WAIT_SECONDS for a check it
+started, then answers with the last verdict (none yet counts as intact).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from sqlmodel import SQLModel
 from app import models  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 logger = logging.getLogger(__name__)
+INTEGRITY_WAIT_SECONDS = 0.5
 
 
 def _first_line(error: DBAPIError) -> str:
@@ -70,6 +73,7 @@ class DatabaseHealth:
         self._lock = threading.Lock()
         self._checked_at: float | None = None
         self._integrity: str | None = None
+        self._running: threading.Thread | None = None
 
     def problems(self) -> list[str]:
         """Every problem found (empty when the database is healthy)."""
@@ -81,15 +85,29 @@ class DatabaseHealth:
         return schema + ([f"integrity check failed: {integrity}"] if integrity else [])
 
     def _integrity_verdict(self) -> str | None:
-        """The latest quick_check verdict, run again when older than the interval."""
-        now = self._clock()
-        due = self._checked_at is None or now - self._checked_at >= self.integrity_interval
-        if due and self._lock.acquire(blocking=False):
-            try:
-                self._integrity = integrity_problem(self._checker)
+        """The latest quick_check verdict; starts a new check when the last is too old."""
+        started = None
+        with self._lock:
+            now = self._clock()
+            due = self._checked_at is None or now - self._checked_at >= self.integrity_interval
+            if due and self._running is None:
                 self._checked_at = now
-                if self._integrity:
-                    logger.error("database integrity check failed: %s", self._integrity)
-            finally:
-                self._lock.release()
-        return self._integrity
+                started = self._running = threading.Thread(
+                    target=self._check, name="integrity-check", daemon=True)
+                started.start()
+        if started is not None:
+            started.join(INTEGRITY_WAIT_SECONDS)
+        with self._lock:
+            return self._integrity
+
+    def _check(self) -> None:
+        """Run quick_check and keep its verdict (in the background thread)."""
+        try:
+            verdict = integrity_problem(self._checker)
+        except Exception as error:  # a crashed check must not stop the later ones
+            verdict = f"the check could not run: {type(error).__name__}"
+        if verdict:
+            logger.error("database integrity check failed: %s", verdict)
+        with self._lock:
+            self._integrity = verdict
+            self._running = None
