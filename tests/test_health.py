@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import SettingsFactory
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
@@ -15,6 +14,8 @@ from app.config import Settings
 from app.db import make_engine
 from app.health import DatabaseHealth
 from app.main import create_app
+
+SettingsFactory = Callable[..., Settings]
 
 
 class ManualClock:
