@@ -153,11 +153,16 @@ class AdminGate:
         self._failures = failures
         self._slow_checks = anyio.CapacityLimiter(MAX_SLOW_CHECKS)
 
+    def refusal(self, client: str) -> TooManyRequests | None:
+        """The 429 for a client past its failed authentications, or None."""
+        wait = self._failures.wait(client)
+        return too_many_failures(wait) if wait > 0 else None
+
     async def check(self, authorization: str | None, client: str) -> None:
         """Return when the header carries the admin token; else raise 401, or 429 when limited."""
-        wait = self._failures.wait(client)
-        if wait > 0:
-            raise too_many_failures(wait)
+        refusal = self.refusal(client)
+        if refusal is not None:
+            raise refusal
         problem = await self._problem(authorization)
         if problem is not None:
             self._failures.take(client)
