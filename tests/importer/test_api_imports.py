@@ -168,6 +168,15 @@ def test_after_five_failed_authentications_a_client_gets_429_with_retry_after(
     assert other.get("/api/imports", headers=AUTH).status_code == 200
 
 
+def test_a_limited_client_is_refused_before_routing(client: TestClient) -> None:
+    wrong = {"Authorization": "Bearer not-the-admin-token"}
+    for _ in range(5):
+        client.get("/api/imports", headers=wrong)
+    assert client.get("/api/imports/a/b/c", headers=AUTH).status_code == 429
+    assert client.get("/api/organisations?limit=1").status_code == 200
+    assert client.get("/api/nothing-here").status_code == 404
+
+
 @pytest.mark.parametrize(("headers", "message"), [
     ({}, "missing admin token: send 'Authorization: Bearer <token>'"),
     ({"Authorization": "Bearer not-the-admin-token"}, "wrong admin token"),
