@@ -3,22 +3,22 @@
 A stored hash reads `sha256$<digest hex>` (what `ess-atlas hash-token --generate` prints
 for the 256-bit random token it makes: such a token needs no salt nor slow hash) or
 `scrypt$<n>$<r>$<p>$<salt hex>$<digest hex>` (for a token a person chose). Checking a
-scrypt hash costs about 37 ms of CPU and 16 MiB, so it runs in a worker thread, at most
-MAX_SLOW_CHECKS at a time, and only until one token passes it: that token's HMAC under
-a key drawn at start is then kept, and every later token, right or wrong, is answered
-by one HMAC. Failed authentications are limited per client (ClientRateLimiter): past
+scrypt hash costs about 37 ms of CPU and 16 MiB, so it runs in a pool of its own of
+MAX_SLOW_CHECKS threads (few threads also keep few malloc arenas holding those 16 MiB),
+and only until one token passes it: that token's HMAC under a key drawn at start is
+then kept, and every later token, right or wrong, is answered by one HMAC. Failed authentications are limited per client (ClientRateLimiter): past
 the burst, a client gets 429 with Retry-After before any hash is computed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import math
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-
-import anyio
 
 from app.errors import TooManyRequests, Unauthorized
 from app.ratelimit import ClientRateLimiter
@@ -151,7 +151,7 @@ class AdminGate:
     def __init__(self, stored_hash: str | None, failures: ClientRateLimiter) -> None:
         self._verifier = TokenVerifier(stored_hash) if stored_hash else None
         self._failures = failures
-        self._slow_checks = anyio.CapacityLimiter(MAX_SLOW_CHECKS)
+        self._slow_checks = ThreadPoolExecutor(MAX_SLOW_CHECKS, thread_name_prefix="scrypt")
 
     def refusal(self, client: str) -> TooManyRequests | None:
         """The 429 for a client past its failed authentications, or None."""
@@ -177,6 +177,6 @@ class AdminGate:
             return "missing admin token: send 'Authorization: Bearer <token>'"
         verdict = self._verifier.quick_verdict(token)
         if verdict is None:
-            verdict = await anyio.to_thread.run_sync(
-                self._verifier.slow_verdict, token, limiter=self._slow_checks)
+            verdict = await asyncio.get_running_loop().run_in_executor(
+                self._slow_checks, self._verifier.slow_verdict, token)
         return None if verdict else "wrong admin token"

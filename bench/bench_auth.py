@@ -3,8 +3,10 @@
 Starts the real app under uvicorn on a loopback port with a scrypt admin hash (the slow
 case), then runs wrk on /api/organisations/1 alone, and again beside a wrk flood of wrong
 Bearer tokens on /api/imports: once with the default per-client failure limit, once with
-the limit lifted (every wrong token then reaches scrypt, at most two at a time). Prints a
-table and appends its rows to bench/results.md.
+the limit lifted (every wrong token then reaches scrypt, at most two at a time). For a
+yardstick, the same reads beside a flood of requests for a path that does not exist (404):
+on a shared machine any closed-loop flood takes its share. Prints a table and appends its
+rows to bench/results.md.
 
     python bench/bench_auth.py [--rows 10000] [--seconds 5]
 """
@@ -53,15 +55,18 @@ def rss_mib() -> float:
     return int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024  # type: ignore[union-attr]
 
 
-def reads(base: str, seconds: int, flood_headers: list[str] | None) -> tuple[float, float]:
+def reads(
+    base: str, seconds: int, flood_headers: list[str] | None, flood_path: str = "/api/imports"
+) -> tuple[float, float]:
     """Public reads per second, and flood requests per second (0 without a flood)."""
-    flood = wrk(f"{base}/api/imports", seconds, 32, *flood_headers) if flood_headers else None
+    flood = wrk(f"{base}{flood_path}", seconds, 32, *flood_headers) if flood_headers is not None \
+        else None
     public = requests_per_second(wrk(f"{base}/api/organisations/1", seconds, 8))
     return public, requests_per_second(flood) if flood else 0.0
 
 
-def scenario(url: str, seconds: int, burst: int) -> tuple[float, float, float, float]:
-    """(reads alone, reads beside the flood, flood req/s, memory growth MiB) for one limit."""
+def scenario(url: str, seconds: int, burst: int) -> tuple[float, float, float, float, float]:
+    """Reads alone, beside the flood, beside a 404 flood; flood req/s; memory growth MiB."""
     settings = Settings(database_url=url, load_default_directory=False,
                         admin_token_hash=hash_token(TOKEN), admin_failure_burst=burst)
     port = free_port()
@@ -71,8 +76,9 @@ def scenario(url: str, seconds: int, burst: int) -> tuple[float, float, float, f
     before = rss_mib()
     flooded, flood = reads(base, seconds, [WRONG])
     grown = rss_mib() - before
+    beside_404, _ = reads(base, seconds, [], "/no-such-page")
     server.should_exit = True
-    return alone, flooded, flood, grown
+    return alone, flooded, beside_404, flood, grown
 
 
 def main() -> None:
@@ -86,13 +92,16 @@ def main() -> None:
         url = f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
         fill(url, args.rows)
         for label, burst in (("failure limit on", 5), ("failure limit off", 10**9)):
-            alone, flooded, flood, grown = scenario(url, args.seconds, burst)
+            alone, flooded, beside_404, flood, grown = scenario(url, args.seconds, burst)
             print(f"{label}: reads alone {alone:.0f}/s, beside the flood {flooded:.0f}/s "
-                  f"({flooded / alone:.0%}), flood {flood:.0f} wrong tokens/s, "
+                  f"({flooded / alone:.0%}), beside a 404 flood {beside_404:.0f}/s "
+                  f"({beside_404 / alone:.0%}), flood {flood:.0f} wrong tokens/s, "
                   f"memory +{grown:.0f} MiB")
             results += [(f"public reads beside a wrong-token flood, {label}", flooded / alone
                          * 100, "% of alone"),
                         (f"public reads alone ({label} run)", alone, "req/s"),
+                        (f"public reads beside a 404 flood ({label} run)", beside_404 / alone
+                         * 100, "% of alone"),
                         (f"wrong-token flood answered, {label}", flood, "req/s"),
                         (f"server memory growth under the flood, {label}", grown, "MiB")]
     if not args.no_record:
