@@ -6,8 +6,9 @@ for the 256-bit random token it makes: such a token needs no salt nor slow hash)
 scrypt hash costs about 37 ms of CPU and 16 MiB, so it runs in a pool of its own of
 MAX_SLOW_CHECKS threads (few threads also keep few malloc arenas holding those 16 MiB),
 and only until one token passes it: that token's HMAC under a key drawn at start is
-then kept, and every later token, right or wrong, is answered by one HMAC. Failed authentications are limited per client (ClientRateLimiter): past
-the burst, a client gets 429 with Retry-After before any hash is computed.
+then kept, and every later token, right or wrong, is answered by one HMAC. Failed
+authentications are limited per client (ClientRateLimiter): past the burst, a client
+gets 429 with Retry-After before any hash is computed.
 """
 
 from __future__ import annotations
