@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (organisations, nearby, taxonomy, health, imports, geocode):
         app.include_router(module.router)
     mount_map(app)
+    app.add_middleware(imports.AdminFailureShield)
     return app
 
 
