@@ -6,11 +6,13 @@ Unknown query parameters are an error, never ignored.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
+from pydantic import BeforeValidator
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -19,6 +21,31 @@ from app.config import Settings
 from app.errors import InvalidParameter
 from app.queries import BBox, OrganisationFilter
 from app.taxonomy import LegalForm, Taxonomy
+
+# SQLite stores integers in 64 bits: anything outside is refused before any query.
+SQLITE_INTEGER_MIN = -(2**63)
+SQLITE_INTEGER_MAX = 2**63 - 1
+_INTEGER_TEXT = re.compile(r"[+-]?[0-9]{1,20}")
+_NUMBER_TEXT = re.compile(r"[+-]?([0-9]{1,30}(\.[0-9]{0,30})?|\.[0-9]{1,30})([eE][+-]?[0-9]{1,3})?")
+
+
+def integer_text(value: object) -> object:
+    """Only ASCII digits make an integer: refuse `1_0`, other scripts' digits and spaces."""
+    if isinstance(value, str) and not _INTEGER_TEXT.fullmatch(value):
+        raise ValueError("must be an integer written with the ASCII digits 0-9")
+    return value
+
+
+def number_text(value: object) -> object:
+    """Only ASCII decimal notation makes a number: no `1_0`, `inf`, `nan` or other digits."""
+    if isinstance(value, str) and not _NUMBER_TEXT.fullmatch(value):
+        raise ValueError("must be a decimal number written with the ASCII digits 0-9")
+    return value
+
+
+# Every numeric request parameter is one of these, so the rule above holds everywhere.
+Integer = Annotated[int, BeforeValidator(integer_text)]
+Number = Annotated[float, BeforeValidator(number_text)]
 
 
 def get_settings(request: Request) -> Settings:
@@ -68,7 +95,7 @@ def only_parameters(*allowed: str) -> Callable[[Request], None]:
 def _finite_number(text: str, parameter: str) -> float:
     """Parse one finite number or name the parameter that is wrong."""
     try:
-        value = float(text)
+        value = float(str(number_text(text)))
     except ValueError:
         raise InvalidParameter(
             f"{parameter}: {text!r} is not a number", parameter=parameter
@@ -86,7 +113,7 @@ def parse_bbox(text: str) -> BBox:
             f"bbox must be 4 comma-separated numbers minLon,minLat,maxLon,maxLat; got {len(parts)}",
             parameter="bbox",
         )
-    min_lon, min_lat, max_lon, max_lat = (_finite_number(p.strip(), "bbox") for p in parts)
+    min_lon, min_lat, max_lon, max_lat = (_finite_number(p.strip(" "), "bbox") for p in parts)
     if not all(-180 <= v <= 180 for v in (min_lon, max_lon)):
         raise InvalidParameter("bbox longitudes must be within [-180, 180]", parameter="bbox")
     if not all(-90 <= v <= 90 for v in (min_lat, max_lat)):
@@ -146,8 +173,11 @@ class Paging:
 
 def paging(
     settings: SettingsDep,
-    limit: Annotated[int | None, Query(ge=1, description="Page size")] = None,
-    after: Annotated[int | None, Query(ge=0, description="Last id of the previous page")] = None,
+    limit: Annotated[Integer | None, Query(ge=1, description="Page size")] = None,
+    after: Annotated[
+        Integer | None,
+        Query(ge=0, le=SQLITE_INTEGER_MAX, description="Last id of the previous page"),
+    ] = None,
 ) -> Paging:
     """Parse the paging parameters, bounded by the settings."""
     if limit is not None and limit > settings.max_page_size:

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
-from app.deps import SettingsDep, only_parameters
+from app.deps import Integer, SettingsDep, only_parameters
 from app.errors import InvalidParameter, TooManyRequests
 from app.geocoding import PlaceHit, PlaceSearch, place_search
 from app.ratelimit import ClientRateLimiter
@@ -78,7 +78,9 @@ def geocode(
     search: Annotated[PlaceSearch, Depends(get_place_search)],
     limiter: Annotated[ClientRateLimiter, Depends(get_rate_limiter)],
     q: Annotated[str, Depends(place_text)],
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Maximum number of places")] = 10,
+    limit: Annotated[
+        Integer, Query(ge=1, le=MAX_LIMIT, description="Maximum number of places")
+    ] = 10,
 ) -> PlaceSearchAnswer:
     """Communes and postcodes (offline), and addresses when a BAN/addok URL is configured."""
     wait = limiter.take(request.client.host if request.client else "unknown")

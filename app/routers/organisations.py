@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 
 from app import queries
-from app.deps import FILTER_PARAMETERS, FilterDep, PagingDep, SessionDep, only_parameters
+from app.deps import (
+    FILTER_PARAMETERS,
+    SQLITE_INTEGER_MAX,
+    FilterDep,
+    Integer,
+    PagingDep,
+    SessionDep,
+    only_parameters,
+)
 from app.errors import NotFound
 from app.geojson import (
     GEOJSON_MEDIA_TYPE,
@@ -53,7 +61,9 @@ def list_organisations(
     responses={404: {"description": "No structure with this id"}},
     dependencies=[Depends(only_parameters())],
 )
-def get_organisation(organisation_id: int, session: SessionDep) -> GeoJSONResponse:
+def get_organisation(
+    organisation_id: Annotated[Integer, Path(ge=1, le=SQLITE_INTEGER_MAX)], session: SessionDep
+) -> GeoJSONResponse:
     """One structure as a GeoJSON Feature."""
     row = queries.organisation_by_id(session=session, organisation_id=organisation_id)
     if row is None:
