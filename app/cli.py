@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
-import uvicorn
 from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import (
@@ -46,13 +46,26 @@ console = Console(stderr=True)
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Worker processes (default: number of cores)")
+    ] = os.cpu_count() or 1,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(help="Proxy addresses whose X-Forwarded-* headers are trusted, comma-"
+                     "separated (default: ESS_FORWARDED_ALLOW_IPS, else nobody)"),
+    ] = None,
 ) -> None:
     """Serve the map and the API; an empty database gets the default directory."""
+    from app import server
     from app.main import create_app
 
     settings = Settings()
     console.print(f"ess-atlas on http://{host}:{port}/  (database: {settings.database_url})")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    if workers > 1:
+        server.prepare_database(settings)  # once, not raced by every worker
+    app = server.APP_IMPORT_STRING if workers > 1 else create_app(settings)
+    server.run_server(server.server_config(app, settings, host=host, port=port, workers=workers,
+                                           forwarded_allow_ips=forwarded_allow_ips))
 
 
 cli.command("import")(import_command)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -46,6 +47,11 @@ class Settings(BaseSettings):
     import_batch_size: int = Field(default=2000, ge=1, le=50_000)
     geocode_api_rate_limit: float = Field(default=10.0, gt=0)
     geocode_api_burst: int = Field(default=20, ge=1)
+    # HTTP server (app/server.py): who may set X-Forwarded-*, links, timeouts.
+    forwarded_allow_ips: str = ""
+    public_url: str | None = None
+    header_timeout: float = Field(default=10.0, gt=0, le=300)
+    keep_alive_timeout: int = Field(default=5, ge=1, le=300)
 
     @field_validator("geocoder_url")
     @classmethod
@@ -60,6 +66,19 @@ class Settings(BaseSettings):
             return validate_base_url(value)
         except GeocoderConfigError as error:  # pydantic reports ValueErrors with the field
             raise ValueError(str(error)) from None
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        """An absolute http(s) base URL without query or fragment, kept without its final /."""
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an absolute http:// or https:// URL")
+        if parts.query or parts.fragment or "@" in parts.netloc:
+            raise ValueError("must have no query, fragment or user name")
+        return value.rstrip("/")
 
     @field_validator("admin_token_hash")
     @classmethod

@@ -13,6 +13,7 @@ from app.db import create_schema, make_engine
 from app.handlers import install_error_handlers
 from app.loading import load_default_directory
 from app.mapview.routes import mount_map
+from app.middleware import HeadMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
 from app.routers import geocode, health, imports, nearby, organisations, taxonomy
 from app.taxonomy import load_taxonomy
 
@@ -49,6 +50,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (organisations, nearby, taxonomy, health, imports, geocode):
         app.include_router(module.router)
     mount_map(app)
+    # Added innermost first: security headers wrap everything, even a 500.
+    app.add_middleware(HeadMiddleware)
+    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
     return app
 
 
