@@ -51,7 +51,7 @@ def nearby(
     hits = queries.organisations_nearby(
         session=session, lat=lat, lon=lon, radius_m=radius_km * 1000, filters=filters, limit=limit
     )
-    features = [
+    features = (
         organisation_feature(h.organisation, distance_m=round(h.distance_m, 1)) for h in hits
-    ]
-    return streamed_feature_collection(features, {"numberReturned": len(features)})
+    )
+    return streamed_feature_collection(features, {"numberReturned": len(hits)})

@@ -51,7 +51,7 @@ def list_organisations(
     if page.next_after is not None:
         links.append(_next_link(request, page.next_after))
     members = {"numberReturned": len(page.rows), "links": links}
-    features = [organisation_feature(row) for row in page.rows]
+    features = (organisation_feature(row) for row in page.rows)
     return streamed_feature_collection(features, members)
 
 
