@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 
 from app import queries
+from app.config import Settings
 from app.deps import (
     FILTER_PARAMETERS,
     SQLITE_INTEGER_MAX,
@@ -15,6 +16,7 @@ from app.deps import (
     Integer,
     PagingDep,
     SessionDep,
+    SettingsDep,
     only_parameters,
 )
 from app.errors import NotFound
@@ -24,14 +26,15 @@ from app.geojson import (
     organisation_feature,
     streamed_feature_collection,
 )
+from app.links import same_route_href
 
 router = APIRouter(prefix="/api/organisations", tags=["organisations"])
 
 
-def _next_link(request: Request, after: int) -> dict[str, str]:
+def _next_link(request: Request, settings: Settings, after: int) -> dict[str, str]:
     """The link to the page after the id `after`, keeping every other parameter."""
-    url = request.url.remove_query_params("after").include_query_params(after=after)
-    return {"rel": "next", "type": GEOJSON_MEDIA_TYPE, "href": str(url)}
+    href = same_route_href(request, settings, after=after)
+    return {"rel": "next", "type": GEOJSON_MEDIA_TYPE, "href": href}
 
 
 @router.get(
@@ -41,7 +44,11 @@ def _next_link(request: Request, after: int) -> dict[str, str]:
     dependencies=[Depends(only_parameters(*FILTER_PARAMETERS, "limit", "after"))],
 )
 def list_organisations(
-    request: Request, session: SessionDep, filters: FilterDep, page_request: PagingDep
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    filters: FilterDep,
+    page_request: PagingDep,
 ) -> Response:
     """Structures matching the filters, in id order, as a GeoJSON FeatureCollection."""
     page = queries.organisations_page(
@@ -49,7 +56,7 @@ def list_organisations(
     )
     links: list[dict[str, Any]] = []
     if page.next_after is not None:
-        links.append(_next_link(request, page.next_after))
+        links.append(_next_link(request, settings, page.next_after))
     members = {"numberReturned": len(page.rows), "links": links}
     features = (organisation_feature(row) for row in page.rows)
     return streamed_feature_collection(features, members)
