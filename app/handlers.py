@@ -9,10 +9,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
+from starlette.routing import Match, Mount
 
 from app.errors import AtlasError, error_body
 
+_CANDIDATE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
 
@@ -45,12 +46,17 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 def allowed_methods(request: Request) -> str:
-    """Every method some route accepts on this path (Starlette names only the first route's)."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches({**request.scope, "method": "GET"})
-        if match is not Match.NONE:
-            methods.update(getattr(route, "methods", None) or ())
+    """Every method some route accepts on this path (Starlette names only the first route's).
+
+    Mounted static files take GET and HEAD only.
+    """
+    routes = [route for route in request.app.router.routes if not isinstance(route, Mount)]
+    methods = {
+        method
+        for method in _CANDIDATE_METHODS
+        if any(route.matches({**request.scope, "method": method})[0] is Match.FULL
+               for route in routes)
+    } or {"GET"}
     if "GET" in methods:
         methods.add("HEAD")  # app.middleware.HeadMiddleware answers HEAD wherever GET
     return ", ".join(sorted(methods))

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from app.apidocs import mount_docs
 from app.config import Settings
 from app.db import create_schema, make_engine
 from app.handlers import install_error_handlers
@@ -42,6 +43,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Map and open data of the French social and solidarity economy",
         version="0.1.0",
         lifespan=_lifespan(settings),
+        docs_url=None,  # app.apidocs serves /docs from local files
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings.database_url)
@@ -50,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (organisations, nearby, taxonomy, health, imports, geocode):
         app.include_router(module.router)
     mount_map(app)
+    mount_docs(app)
     # Added innermost first: security headers wrap everything, even a 500.
     app.add_middleware(HeadMiddleware)
     app.add_middleware(RequestIdMiddleware)
