@@ -38,11 +38,12 @@ def multiply_rows(database: str, copies: int) -> int:
     return int(count)
 
 
-def drop_after_first_bytes(port: int, target: str) -> None:
+def drop_after_first_bytes(port: int, target: str, encoding: str = "identity") -> None:
     """Ask for `target`, read the first bytes, then close with the rest unread (a reset)."""
     with socket.create_connection(("127.0.0.1", port)) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        sock.sendall(f"GET {target} HTTP/1.1\r\nHost: test\r\n\r\n".encode())
+        request = f"GET {target} HTTP/1.1\r\nHost: test\r\nAccept-Encoding: {encoding}\r\n\r\n"
+        sock.sendall(request.encode())
         assert sock.recv(1024).startswith(b"HTTP/1.1 200")
 
 
@@ -58,11 +59,12 @@ def big_server(settings: Settings, log_records: Records) -> Iterator[int]:  # no
         yield port
 
 
+@pytest.mark.parametrize("encoding", ["identity", "gzip"])
 def test_dropped_downloads_leave_no_trail_in_the_log(
-    big_server: int, log_records: Records  # noqa: F811
+    big_server: int, log_records: Records, encoding: str  # noqa: F811
 ) -> None:
     for _ in range(5):
-        drop_after_first_bytes(big_server, "/api/organisations?limit=5000")
+        drop_after_first_bytes(big_server, "/api/organisations?limit=5000", encoding)
     time.sleep(1.0)
     lines = log_records.lines(logging.WARNING)
     assert not [line for line in lines if "socket.send() raised exception" in line]
@@ -88,12 +90,15 @@ class CountingFeatures:
             self.closed.set()
 
 
-def test_the_feature_generator_stops_when_the_client_goes_away(settings: Settings) -> None:
+@pytest.mark.parametrize("encoding", ["identity", "gzip"])
+def test_the_feature_generator_stops_when_the_client_goes_away(
+    settings: Settings, encoding: str
+) -> None:
     features = CountingFeatures()
     app: FastAPI = create_app(settings)
     app.add_api_route("/test/million", lambda: streamed_feature_collection(features, {}))
     port = free_port()
     with running_server(app, port):
-        drop_after_first_bytes(port, "/test/million")
+        drop_after_first_bytes(port, "/test/million", encoding)
         assert features.closed.wait(timeout=120)
     assert features.produced < CountingFeatures.TOTAL // 10

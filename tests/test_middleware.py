@@ -221,3 +221,17 @@ def test_405_names_every_method_of_the_path(failing_client: TestClient) -> None:
     assert response.status_code == 405
     assert response.headers["allow"] == "GET, HEAD, POST"
     assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+@pytest.mark.parametrize("path", ["/api/organisations?limit=5000", "/api/categories",
+                                  "/api/regions", "/openapi.json"])
+def test_answers_are_gzipped_when_the_client_accepts_it(plain_server: str, path: str) -> None:
+    with httpx.Client(base_url=plain_server, timeout=60) as client:
+        plain = client.get(path, headers={"Accept-Encoding": "identity"})
+        zipped = client.get(path, headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in plain.headers
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert zipped.headers["vary"] == "Accept-Encoding"
+    assert zipped.headers["content-type"] == plain.headers["content-type"]
+    assert zipped.json() == plain.json()
+    assert int(zipped.headers.get("content-length", 0)) < len(plain.content)
