@@ -16,6 +16,7 @@ from app.handlers import install_error_handlers
 from app.loading import load_default_directory
 from app.mapview.routes import mount_map
 from app.middleware import HeadMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
+from app.openapi import install_openapi
 from app.routers import geocode, health, imports, nearby, organisations, taxonomy
 from app.taxonomy import load_taxonomy
 
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = make_engine(settings.database_url)
     app.state.taxonomy = load_taxonomy(settings.categories_yaml)
     install_error_handlers(app)
+    install_openapi(app, settings, app.state.taxonomy)
     for module in (organisations, nearby, taxonomy, health, imports, geocode):
         app.include_router(module.router)
     mount_map(app)
