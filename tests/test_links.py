@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import SettingsFactory
 from fastapi.testclient import TestClient
 
+from app.config import Settings
 from app.main import create_app
+
+SettingsFactory = Callable[..., Settings]
 
 
 def next_href(client: TestClient, **headers: str) -> str:

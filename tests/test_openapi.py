@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 from browser import free_port, running_server
-from conftest import API_DIRECTORY
 from fastapi.testclient import TestClient
 
 from app.config import Settings
 from app.main import create_app
 
+API_DIRECTORY = Path(__file__).parent / "fixtures" / "api_directory.csv"
 EXAMPLES_PER_OPERATION = 200
 SCHEMATHESIS_TIMEOUT_S = 300
 

@@ -7,17 +7,19 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 from browser import free_port, running_server
-from conftest import SettingsFactory
 from test_cli_serve import wait_until_up
 
+from app.config import Settings
 from app.main import create_app
+
+SettingsFactory = Callable[..., Settings]
 
 
 @contextmanager
@@ -89,7 +91,7 @@ def test_serve_with_two_workers_shares_one_sqlite_file(tmp_path: Path) -> None:
 
 @pytest.fixture
 def timeout_server(make_settings: SettingsFactory) -> Iterator[int]:
-    settings = make_settings(header_timeout=1.0, keep_alive_timeout=2)
+    settings = make_settings(header_timeout=1.0, keep_alive_timeout=1)
     port = free_port()
     with running_server(create_app(settings), port):
         yield port
@@ -107,7 +109,7 @@ def seconds_until_closed(sock: socket.socket) -> float:
 def test_half_a_request_line_is_closed_after_the_header_timeout(timeout_server: int) -> None:
     with socket.create_connection(("127.0.0.1", timeout_server)) as sock:
         sock.sendall(b"GET /healthz HT")
-        assert 0.8 < seconds_until_closed(sock) < 4
+        assert 0.8 < seconds_until_closed(sock) < 8
 
 
 def test_headers_trickling_in_are_closed_after_the_header_timeout(timeout_server: int) -> None:
@@ -124,7 +126,7 @@ def test_headers_trickling_in_are_closed_after_the_header_timeout(timeout_server
                 continue
             except OSError:
                 break
-        assert 0.8 < time.monotonic() - start < 4
+        assert 0.8 < time.monotonic() - start < 8
 
 
 def test_half_a_second_request_on_a_keep_alive_connection_is_closed(timeout_server: int) -> None:
@@ -132,7 +134,7 @@ def test_half_a_second_request_on_a_keep_alive_connection_is_closed(timeout_serv
         sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
         assert sock.recv(4096).startswith(b"HTTP/1.1 200")
         sock.sendall(b"GET /hea")
-        assert 0.8 < seconds_until_closed(sock) < 4
+        assert 0.8 < seconds_until_closed(sock) < 8
 
 
 def test_an_idle_keep_alive_connection_is_closed(timeout_server: int) -> None:
@@ -142,10 +144,25 @@ def test_an_idle_keep_alive_connection_is_closed(timeout_server: int) -> None:
         assert 0.8 < seconds_until_closed(sock) < 4
 
 
+def read_response(sock: socket.socket) -> bytes:
+    """One whole HTTP response with a Content-Length: its status line, headers and body."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(4096)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                      if line.lower().startswith(b"content-length:")))
+    while len(body) < length:
+        body += sock.recv(4096)
+    assert len(body) == length
+    return head + b"\r\n\r\n" + body
+
+
 def test_requests_in_time_are_served_one_after_another(timeout_server: int) -> None:
     with socket.create_connection(("127.0.0.1", timeout_server)) as sock:
+        sock.settimeout(10)
         for _ in range(3):
             sock.sendall(b"GET /healthz HTTP/1.1\r\n")
             time.sleep(0.5)
             sock.sendall(b"Host: x\r\n\r\n")
-            assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+            assert read_response(sock).startswith(b"HTTP/1.1 200")
