@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
-import uvicorn
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -55,15 +55,28 @@ def check_settings() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Worker processes (default: number of cores)")
+    ] = os.cpu_count() or 1,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(help="Proxy addresses whose X-Forwarded-* headers are trusted, comma-"
+                     "separated (default: ESS_FORWARDED_ALLOW_IPS, else nobody)"),
+    ] = None,
 ) -> None:
     """Serve the map and the API; an empty database gets the default directory."""
+    from app import server
     from app.main import create_app
 
     settings = load_settings()
     open_database(settings.database_url).dispose()
     typer.echo(f"ess-atlas on http://{host}:{port}/  (database: "
                f"{masked_url(settings.database_url)})", err=True)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    if workers > 1:
+        server.prepare_database(settings)  # once, not raced by every worker
+    app = server.APP_IMPORT_STRING if workers > 1 else create_app(settings)
+    server.run_server(server.server_config(app, settings, host=host, port=port, workers=workers,
+                                           forwarded_allow_ips=forwarded_allow_ips))
 
 
 cli.command("import")(exits_on_configuration_error(import_command))

@@ -12,6 +12,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -64,6 +65,11 @@ class Settings(BaseSettings):
     geocode_api_rate_limit: float = Field(default=10.0, gt=0)
     geocode_api_burst: int = Field(default=20, ge=1)
     health_integrity_interval: float = Field(default=60.0, ge=0)
+    # HTTP server (app/server.py): who may set X-Forwarded-*, links, timeouts.
+    forwarded_allow_ips: str = ""
+    public_url: str | None = None
+    header_timeout: float = Field(default=10.0, gt=0, le=300)
+    keep_alive_timeout: int = Field(default=5, ge=1, le=300)
 
     @field_validator("geocoder_url")
     @classmethod
@@ -115,6 +121,18 @@ class Settings(BaseSettings):
         if value is not None and 0 < len(value.get_secret_value()) < MIN_TOKEN_LENGTH:
             raise ValueError(f"an admin token needs at least {MIN_TOKEN_LENGTH} characters")
         return value
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        """An absolute http(s) base URL without query or fragment, kept without its final /."""
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an absolute http:// or https:// URL")
+        if parts.query or parts.fragment or "@" in parts.netloc:
+            raise ValueError("must have no query, fragment or user name")
+        return value.rstrip("/")
 
     @field_validator("admin_token_hash")
     @classmethod
