@@ -1,0 +1,195 @@
+"""SQLite: an R*Tree for points, FTS5 (trigram) for text, kept in step by triggers.
+
+`organisation_rtree` holds one box per structure (its point, rounded outward to the
+32-bit floats R*Tree stores); `organisation_fts` indexes `organisation_document`, a view
+of the folded `search_text` plus the sector slugs as words. Triggers on `organisation`
+update both inside the writing transaction, whatever writes: bulk inserts, upserts,
+deletes, merges, a killed import (its transaction rolls back with them).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Float,
+    Integer,
+    MetaData,
+    Select,
+    String,
+    Table,
+    and_,
+    func,
+)
+from sqlalchemy import select as core_select
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+
+from app.dialects.elements import TextMatch, WithinBox, box_condition
+from app.models import Organisation
+from app.spatial import Circle, bbox_around, haversine_m
+
+ORGANISATION = Organisation.__table__  # type: ignore[attr-defined]
+# The virtual tables live outside SQLModel.metadata: create_all must not make them.
+_VIRTUAL = MetaData()
+RTREE = Table(
+    "organisation_rtree", _VIRTUAL, Column("id", Integer, primary_key=True),
+    *(Column(name, Float) for name in ("min_lat", "max_lat", "min_lon", "max_lon")),
+)
+FTS = Table(
+    "organisation_fts", _VIRTUAL, Column("rowid", Integer), Column("rank", Float),
+    Column("organisation_fts", String),  # FTS5's hidden column, left of MATCH
+)
+NearbyRows = tuple[list[tuple[Sequence[Any], float]], int]
+HAVERSINE_FUNCTION = "ess_haversine_m"
+
+_DOCUMENT = "{row}.search_text || ' ' || replace(replace({row}.categories, '|', ' '), '-', ' ')"
+_RTREE_ROW = "{row}.id, {row}.lat, {row}.lat, {row}.lon, {row}.lon"
+_RTREE_DDL = ("CREATE VIRTUAL TABLE organisation_rtree "
+              "USING rtree(id, min_lat, max_lat, min_lon, max_lon)")
+_FTS_DDL = ("CREATE VIRTUAL TABLE organisation_fts USING fts5(document, "
+            "content='organisation_document', content_rowid='id', tokenize='trigram')")
+_VIEW_DDL = (f"CREATE VIEW IF NOT EXISTS organisation_document AS "
+             f"SELECT id, {_DOCUMENT.format(row='organisation')} AS document FROM organisation")
+_FTS_ADD = (f"INSERT INTO organisation_fts(rowid, document) "
+            f"VALUES (new.id, {_DOCUMENT.format(row='new')});")
+_FTS_REMOVE = (f"INSERT INTO organisation_fts(organisation_fts, rowid, document) "
+               f"VALUES ('delete', old.id, {_DOCUMENT.format(row='old')});")
+_RTREE_ADD = f"INSERT INTO organisation_rtree VALUES ({_RTREE_ROW.format(row='new')});"
+_RTREE_REMOVE = "DELETE FROM organisation_rtree WHERE id = old.id;"
+TRIGGERS = {
+    "organisation_index_insert": f"AFTER INSERT ON organisation BEGIN {_RTREE_ADD} {_FTS_ADD} END",
+    "organisation_index_delete":
+        f"AFTER DELETE ON organisation BEGIN {_RTREE_REMOVE} {_FTS_REMOVE} END",
+    "organisation_place_update":
+        f"AFTER UPDATE OF id, lat, lon ON organisation BEGIN {_RTREE_REMOVE} {_RTREE_ADD} END",
+    "organisation_text_update": (f"AFTER UPDATE OF id, search_text, categories ON organisation "
+                                 f"BEGIN {_FTS_REMOVE} {_FTS_ADD} END"),
+}
+# Filling a new index from the rows already stored (a database made before it existed).
+_BACKFILLS = {
+    "organisation_rtree": (_RTREE_DDL, "INSERT INTO organisation_rtree "
+                           "SELECT id, lat, lat, lon, lon FROM organisation"),
+    "organisation_fts": (_FTS_DDL, "INSERT INTO organisation_fts(organisation_fts) "
+                         "VALUES ('rebuild')"),
+}
+# How much wider than the expected reach of the `limit` nearest the first search goes.
+_FIRST_REACH_FACTOR = 1.5
+
+
+def register_functions(dbapi_connection: Any) -> None:
+    """Give a new SQLite connection the SQL functions the queries use."""
+    dbapi_connection.create_function(HAVERSINE_FUNCTION, 4, _haversine_or_none,
+                                      deterministic=True)
+
+
+def _haversine_or_none(lat1: float | None, lon1: float | None, lat2: float | None,
+                       lon2: float | None) -> float | None:
+    """`haversine_m` for SQL: NULL in, NULL out."""
+    if lat1 is None or lon1 is None or lat2 is None or lon2 is None:
+        return None
+    return haversine_m(lat1, lon1, lat2, lon2)
+
+
+@compiles(WithinBox, "sqlite")
+def _within_box(element: WithinBox, compiler: SQLCompiler, **kw: Any) -> str:
+    """R*Tree candidates, then the exact comparison on the stored lat/lon."""
+    min_lat, max_lat, min_lon, max_lon = element.clauses
+    # R*Tree rounds each point's box outward, so overlap with the asked box is a superset.
+    candidates = core_select(RTREE.c.id).where(
+        RTREE.c.max_lat >= min_lat, RTREE.c.min_lat <= max_lat,
+        RTREE.c.max_lon >= min_lon, RTREE.c.min_lon <= max_lon,
+    )
+    table = ORGANISATION
+    # "+ 0" keeps the planner on the R*Tree rather than the lat/lon B-tree.
+    exact = and_(table.c.id.in_(candidates), (table.c.lat + 0).between(min_lat, max_lat),
+                 (table.c.lon + 0).between(min_lon, max_lon))
+    return compiler.process(exact, **kw)
+
+
+def _fts_match(text: Any) -> ColumnElement[bool]:
+    """FTS5 MATCH of a literal substring: one quoted phrase, its quotes doubled."""
+    phrase = '"' + func.replace(text, '"', '""', type_=String) + '"'
+    return FTS.c.organisation_fts.op("MATCH")(phrase)  # type: ignore[no-any-return]
+
+
+@compiles(TextMatch, "sqlite")
+def _text_match(element: TextMatch, compiler: SQLCompiler, **kw: Any) -> str:
+    """Ids whose FTS5 document holds the text."""
+    (text,) = element.clauses
+    ids = core_select(FTS.c.rowid).where(_fts_match(text))
+    return compiler.process(ORGANISATION.c.id.in_(ids), **kw)
+
+
+class SqliteStrategy:
+    """Whole-query strategies on SQLite's R*Tree and FTS5."""
+
+    def install(self, connection: Connection) -> None:
+        """Create the virtual tables, view and triggers once; fill new indexes from the rows."""
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        existing = {name for (name,) in connection.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE name LIKE 'organisation%'")}
+        connection.exec_driver_sql(_VIEW_DDL)
+        for name, (create, backfill) in _BACKFILLS.items():
+            if name not in existing:
+                connection.exec_driver_sql(create)
+                connection.exec_driver_sql(backfill)
+        for name, body in TRIGGERS.items():
+            connection.exec_driver_sql(f"CREATE TRIGGER IF NOT EXISTS {name} {body}")
+        connection.exec_driver_sql("COMMIT")
+
+    def ranked(self, statement: Select[Any], folded_text: str) -> Select[Any]:
+        """Best bm25 rank first (then id), joined from the FTS5 query."""
+        matches = core_select(FTS.c.rowid, FTS.c.rank).where(
+            _fts_match(folded_text)).subquery("text_rank")
+        return statement.join(matches, matches.c.rowid == ORGANISATION.c.id).order_by(
+            matches.c.rank, ORGANISATION.c.id)
+
+    def nearby(
+        self, connection: Connection, circle: Circle, columns: Sequence[ColumnElement[Any]],
+        conditions: Sequence[ColumnElement[bool]], limit: int,
+    ) -> NearbyRows:
+        """Count within the circle, then search growing circles until `limit` are certain."""
+        total = connection.execute(
+            core_select(func.count()).select_from(ORGANISATION)
+            .where(*_within(circle, circle.radius_m), *conditions)).scalar_one()
+        if total == 0:
+            return [], 0
+        reach = circle.radius_m
+        if total > limit:
+            # Were the points spread evenly, the `limit` nearest would lie within this reach.
+            reach = min(reach, reach * math.sqrt(limit / total) * _FIRST_REACH_FACTOR)
+        while True:
+            rows = _nearest(connection, circle, reach, columns, conditions, limit)
+            if len(rows) == limit or reach >= circle.radius_m:
+                return rows, int(total)
+            reach = min(circle.radius_m, reach * 2)
+
+
+def _distance(circle: Circle) -> ColumnElement[float]:
+    """SQL: metres from the circle's centre to the structure."""
+    table = ORGANISATION
+    return func.ess_haversine_m(circle.lat, circle.lon, table.c.lat, table.c.lon,
+                                type_=Float)  # type: ignore[no-any-return]
+
+
+def _within(circle: Circle, reach: float) -> tuple[ColumnElement[bool], ...]:
+    """SQL: within `reach` metres of the centre, the R*Tree narrowing to the box."""
+    return (box_condition(bbox_around(circle.lat, circle.lon, reach)),
+            _distance(circle) <= reach)
+
+
+def _nearest(
+    connection: Connection, circle: Circle, reach: float,
+    columns: Sequence[ColumnElement[Any]], conditions: Sequence[ColumnElement[bool]], limit: int,
+) -> list[tuple[Sequence[Any], float]]:
+    """The `limit` nearest within `reach`, by distance then id."""
+    distance = _distance(circle)
+    statement = (core_select(*columns, distance).where(*_within(circle, reach), *conditions)
+                 .order_by(distance, ORGANISATION.c.id).limit(limit))
+    return [(row[:-1], float(row[-1])) for row in connection.execute(statement)]
