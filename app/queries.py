@@ -132,10 +132,12 @@ def organisations_page(
     *, session: Session, filters: OrganisationFilter, limit: int, after: int | None = None
 ) -> Page:
     """One page in id order, starting after the id `after` (keyset paging)."""
-    statement = _public_select().where(*filter_conditions(filters))
-    if after is not None:
-        statement = statement.where(col(Organisation.id) > after)
-    rows = _public_rows(session, statement.order_by(col(Organisation.id)).limit(limit + 1))
+    connection = session.connection()
+    others = filter_conditions(replace(filters, text=None, bbox=None))
+    statement = strategy_for(connection.dialect.name).id_ordered(
+        connection, _public_select().where(*others), bbox=filters.bbox, after=after,
+        folded_text=fold(filters.text) if filters.text else None)
+    rows = _public_rows(session, statement.limit(limit + 1))
     next_after = int(rows[limit - 1]["id"]) if len(rows) > limit else None
     return Page(rows=rows[:limit], next_after=next_after)
 

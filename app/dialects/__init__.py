@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 
 from app.dialects.portable import PortableStrategy
 from app.dialects.sqlite import SqliteStrategy
-from app.spatial import Circle
+from app.spatial import BBox, Circle
 
 NearbyRows = tuple[list[tuple[Sequence[Any], float]], int]
 
@@ -29,6 +29,12 @@ class Strategy(Protocol):
 
     def install(self, connection: Connection) -> None:
         """Create the dialect's index structures once (idempotent), filling them if new."""
+
+    def id_ordered(
+        self, connection: Connection, statement: Select[Any], *, folded_text: str | None,
+        bbox: BBox | None, after: int | None,
+    ) -> Select[Any]:
+        """The statement narrowed to the text and box, after the id `after`, in id order."""
 
     def ranked(self, statement: Select[Any], folded_text: str) -> Select[Any]:
         """The statement ordered by relevance to the text, best first, then by id."""

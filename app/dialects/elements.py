@@ -23,6 +23,13 @@ class WithinBox(FunctionElement[bool]):
     type = Boolean()
 
 
+class CheckedBox(WithinBox):
+    """`WithinBox` checked on each row a plan reads anyway (driven by another index or id order)."""
+
+    name = "ess_checked_box"
+    inherit_cache = True
+
+
 class TextMatch(FunctionElement[bool]):
     """The structure's folded text contains the folded query text (3+ characters)."""
 
@@ -31,9 +38,9 @@ class TextMatch(FunctionElement[bool]):
     type = Boolean()
 
 
-def within_box(box: BBox) -> WithinBox:
-    """`WithinBox` for a box that does not cross the antimeridian (see `BBox.parts`)."""
-    return WithinBox(box.min_lat, box.max_lat, box.min_lon, box.max_lon)
+def within_box(box: BBox, kind: type[WithinBox] = WithinBox) -> WithinBox:
+    """`WithinBox` (or `CheckedBox`) for a box that does not cross the antimeridian."""
+    return kind(box.min_lat, box.max_lat, box.min_lon, box.max_lon)
 
 
 def text_match(folded_text: str) -> TextMatch:
@@ -41,9 +48,9 @@ def text_match(folded_text: str) -> TextMatch:
     return TextMatch(folded_text)
 
 
-def box_condition(bbox: BBox) -> ColumnElement[bool]:
+def box_condition(bbox: BBox, kind: type[WithinBox] = WithinBox) -> ColumnElement[bool]:
     """Points inside the box (two boxes when it crosses the antimeridian)."""
     parts = bbox.parts()
     if len(parts) == 1:
-        return within_box(parts[0])
-    return or_(*(within_box(part) for part in parts))
+        return within_box(parts[0], kind)
+    return or_(*(within_box(part, kind) for part in parts))

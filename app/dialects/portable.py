@@ -16,9 +16,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from app.dialects.elements import TextMatch, WithinBox, box_condition
+from app.dialects.elements import TextMatch, WithinBox, box_condition, text_match
 from app.models import Organisation
-from app.spatial import Circle, haversine_m
+from app.spatial import BBox, Circle, haversine_m
 
 ORGANISATION = Organisation.__table__  # type: ignore[attr-defined]
 NearbyRows = tuple[list[tuple[Sequence[Any], float]], int]
@@ -58,6 +58,20 @@ class PortableStrategy:
 
     def install(self, connection: Connection) -> None:
         """Nothing beyond the tables and indexes of the models."""
+
+    def id_ordered(
+        self, connection: Connection, statement: Select[Any], *, folded_text: str | None,
+        bbox: BBox | None, after: int | None,
+    ) -> Select[Any]:
+        """The statement narrowed to the text and box, after the id `after`, in id order."""
+        table = ORGANISATION
+        if folded_text:
+            statement = statement.where(text_match(folded_text))
+        if bbox:
+            statement = statement.where(box_condition(bbox))
+        if after is not None:
+            statement = statement.where(table.c.id > after)
+        return statement.order_by(table.c.id)
 
     def ranked(self, statement: Select[Any], folded_text: str) -> Select[Any]:
         """Texts that start with the query first, then by id."""

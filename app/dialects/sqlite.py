@@ -30,9 +30,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from app.dialects.elements import TextMatch, WithinBox, box_condition
+from app.dialects.elements import CheckedBox, TextMatch, WithinBox, box_condition
 from app.models import Organisation
-from app.spatial import Circle, bbox_around, haversine_m
+from app.spatial import BBox, Circle, bbox_around, haversine_m
 
 ORGANISATION = Organisation.__table__  # type: ignore[attr-defined]
 # The virtual tables live outside SQLModel.metadata: create_all must not make them.
@@ -78,6 +78,9 @@ _BACKFILLS = {
     "organisation_fts": (_FTS_DDL, "INSERT INTO organisation_fts(organisation_fts) "
                          "VALUES ('rebuild')"),
 }
+# A box with this many points is read in id order (a page fills fast); a smaller one
+# through the R*Tree (its ids sorted in a temporary index).
+_DENSE_BOX_ROWS = 10_000
 # How much wider than the expected reach of the `limit` nearest the first search goes.
 _FIRST_REACH_FACTOR = 1.5
 
@@ -96,6 +99,15 @@ def _haversine_or_none(lat1: float | None, lon1: float | None, lat2: float | Non
     return haversine_m(lat1, lon1, lat2, lon2)
 
 
+@compiles(CheckedBox, "sqlite")
+def _checked_box(element: CheckedBox, compiler: SQLCompiler, **kw: Any) -> str:
+    """lat and lon compared on the row, no index ("+ 0" keeps the planner off the B-tree)."""
+    min_lat, max_lat, min_lon, max_lon = element.clauses
+    table = ORGANISATION
+    return compiler.process(and_((table.c.lat + 0).between(min_lat, max_lat),
+                                 (table.c.lon + 0).between(min_lon, max_lon)), **kw)
+
+
 @compiles(WithinBox, "sqlite")
 def _within_box(element: WithinBox, compiler: SQLCompiler, **kw: Any) -> str:
     """R*Tree candidates, then the exact comparison on the stored lat/lon."""
@@ -105,10 +117,8 @@ def _within_box(element: WithinBox, compiler: SQLCompiler, **kw: Any) -> str:
         RTREE.c.max_lat >= min_lat, RTREE.c.min_lat <= max_lat,
         RTREE.c.max_lon >= min_lon, RTREE.c.min_lon <= max_lon,
     )
-    table = ORGANISATION
-    # "+ 0" keeps the planner on the R*Tree rather than the lat/lon B-tree.
-    exact = and_(table.c.id.in_(candidates), (table.c.lat + 0).between(min_lat, max_lat),
-                 (table.c.lon + 0).between(min_lon, max_lon))
+    exact = and_(ORGANISATION.c.id.in_(candidates),
+                 CheckedBox(min_lat, max_lat, min_lon, max_lon))
     return compiler.process(exact, **kw)
 
 
@@ -143,6 +153,21 @@ class SqliteStrategy:
             connection.exec_driver_sql(f"CREATE TRIGGER IF NOT EXISTS {name} {body}")
         connection.exec_driver_sql("COMMIT")
 
+    def id_ordered(
+        self, connection: Connection, statement: Select[Any], *, folded_text: str | None,
+        bbox: BBox | None, after: int | None,
+    ) -> Select[Any]:
+        """In id order, driven by FTS5 for a text, by the R*Tree for a sparse box, else by id."""
+        if folded_text:
+            return _driven_by_text(statement, folded_text, bbox, after)
+        table = ORGANISATION
+        if bbox:
+            dense = _holds_at_least(connection, bbox, _DENSE_BOX_ROWS)
+            statement = statement.where(box_condition(bbox, CheckedBox if dense else WithinBox))
+        if after is not None:
+            statement = statement.where(table.c.id > after)
+        return statement.order_by(table.c.id)
+
     def ranked(self, statement: Select[Any], folded_text: str) -> Select[Any]:
         """Best bm25 rank first (then id), joined from the FTS5 query."""
         matches = core_select(FTS.c.rowid, FTS.c.rank).where(
@@ -169,6 +194,31 @@ class SqliteStrategy:
             if len(rows) == limit or reach >= circle.radius_m:
                 return rows, int(total)
             reach = min(circle.radius_m, reach * 2)
+
+
+def _driven_by_text(
+    statement: Select[Any], folded_text: str, bbox: BBox | None, after: int | None
+) -> Select[Any]:
+    """FTS5 as the outer loop, in rowid order from `after`: a page stops at its limit."""
+    statement = statement.join_from(FTS, ORGANISATION, ORGANISATION.c.id == FTS.c.rowid).where(
+        _fts_match(folded_text))
+    if bbox:
+        statement = statement.where(box_condition(bbox, CheckedBox))
+    if after is not None:
+        statement = statement.where(FTS.c.rowid > after)
+    return statement.order_by(FTS.c.rowid)
+
+
+def _holds_at_least(connection: Connection, bbox: BBox, rows: int) -> bool:
+    """Whether the R*Tree has at least `rows` points in the box (reading at most that many)."""
+    boxes = []
+    for part in bbox.parts():
+        boxes.append(core_select(RTREE.c.id).where(
+            RTREE.c.max_lat >= part.min_lat, RTREE.c.min_lat <= part.max_lat,
+            RTREE.c.max_lon >= part.min_lon, RTREE.c.min_lon <= part.max_lon).limit(rows))
+    found = sum(connection.execute(core_select(func.count()).select_from(box.subquery()))
+                .scalar_one() for box in boxes)
+    return bool(found >= rows)
 
 
 def _distance(circle: Circle) -> ColumnElement[float]:
