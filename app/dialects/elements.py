@@ -9,7 +9,8 @@ hold them stay in SQLAlchemy's compiled cache.
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, ColumnElement, or_
+from sqlalchemy import ColumnElement, or_
+from sqlalchemy.sql.sqltypes import NULLTYPE
 from sqlalchemy.sql.functions import FunctionElement
 
 from app.spatial import BBox
@@ -20,7 +21,7 @@ class WithinBox(FunctionElement[bool]):
 
     name = "ess_within_box"
     inherit_cache = True
-    type = Boolean()
+    type = NULLTYPE  # a plain SQL condition: no "= 1" appended on SQLite
 
 
 class CheckedBox(WithinBox):
@@ -35,7 +36,7 @@ class TextMatch(FunctionElement[bool]):
 
     name = "ess_text_match"
     inherit_cache = True
-    type = Boolean()
+    type = NULLTYPE  # a plain SQL condition: no "= 1" appended on SQLite
 
 
 def within_box(box: BBox, kind: type[WithinBox] = WithinBox) -> WithinBox:

@@ -9,8 +9,10 @@ deletes, merges, a killed import (its transaction rolls back with them).
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Sequence
+import sqlite3
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -24,6 +26,7 @@ from sqlalchemy import (
     Table,
     and_,
     func,
+    literal,
 )
 from sqlalchemy import select as core_select
 from sqlalchemy.engine import Connection
@@ -32,7 +35,8 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 from app.dialects.elements import CheckedBox, TextMatch, WithinBox, box_condition
 from app.models import Organisation
-from app.spatial import BBox, Circle, bbox_around, haversine_m
+from app.dialects.sqlite_circle import Piece, pieces
+from app.spatial import EARTH_RADIUS_M, BBox, Circle, bbox_around
 
 ORGANISATION = Organisation.__table__  # type: ignore[attr-defined]
 # The virtual tables live outside SQLModel.metadata: create_all must not make them.
@@ -46,7 +50,7 @@ FTS = Table(
     Column("organisation_fts", String),  # FTS5's hidden column, left of MATCH
 )
 NearbyRows = tuple[list[tuple[Sequence[Any], float]], int]
-HAVERSINE_FUNCTION = "ess_haversine_m"
+_MATH_FUNCTIONS = {"sin": 1, "cos": 1, "asin": 1, "sqrt": 1, "radians": 1, "pow": 2}
 
 _DOCUMENT = "{row}.search_text || ' ' || replace(replace({row}.categories, '|', ' '), '-', ' ')"
 _RTREE_ROW = "{row}.id, {row}.lat, {row}.lat, {row}.lon, {row}.lon"
@@ -86,17 +90,22 @@ _FIRST_REACH_FACTOR = 1.5
 
 
 def register_functions(dbapi_connection: Any) -> None:
-    """Give a new SQLite connection the SQL functions the queries use."""
-    dbapi_connection.create_function(HAVERSINE_FUNCTION, 4, _haversine_or_none,
-                                      deterministic=True)
+    """Give a SQLite built without math functions the ones distances use (from Python's)."""
+    try:
+        dbapi_connection.execute("SELECT radians(sin(cos(asin(sqrt(pow(1, 2))))))")
+    except sqlite3.OperationalError:
+        for name, arity in _MATH_FUNCTIONS.items():
+            dbapi_connection.create_function(name, arity, _null_safe(getattr(math, name)),
+                                             deterministic=True)
 
 
-def _haversine_or_none(lat1: float | None, lon1: float | None, lat2: float | None,
-                       lon2: float | None) -> float | None:
-    """`haversine_m` for SQL: NULL in, NULL out."""
-    if lat1 is None or lon1 is None or lat2 is None or lon2 is None:
-        return None
-    return haversine_m(lat1, lon1, lat2, lon2)
+def _null_safe(function: Callable[..., float]) -> Callable[..., float | None]:
+    """A SQL function: NULL in, NULL out."""
+
+    def call(*values: float | None) -> float | None:
+        return None if None in values else function(*values)
+
+    return call
 
 
 @compiles(CheckedBox, "sqlite")
@@ -180,9 +189,7 @@ class SqliteStrategy:
         conditions: Sequence[ColumnElement[bool]], limit: int,
     ) -> NearbyRows:
         """Count within the circle, then search growing circles until `limit` are certain."""
-        total = connection.execute(
-            core_select(func.count()).select_from(ORGANISATION)
-            .where(*_within(circle, circle.radius_m), *conditions)).scalar_one()
+        total = _count_within(connection, circle, conditions)
         if total == 0:
             return [], 0
         reach = circle.radius_m
@@ -222,10 +229,62 @@ def _holds_at_least(connection: Connection, bbox: BBox, rows: int) -> bool:
 
 
 def _distance(circle: Circle) -> ColumnElement[float]:
-    """SQL: metres from the circle's centre to the structure."""
-    table = ORGANISATION
-    return func.ess_haversine_m(circle.lat, circle.lon, table.c.lat, table.c.lon,
-                                type_=Float)  # type: ignore[no-any-return]
+    """SQL: metres from the circle's centre, the very operations of `spatial.haversine_m`."""
+    lat, lon = ORGANISATION.c.lat, ORGANISATION.c.lon
+
+    def squared_sine_of_half(angle: ColumnElement[float]) -> ColumnElement[float]:
+        return func.pow(func.sin(angle / 2, type_=Float), 2, type_=Float)  # type: ignore[no-any-return]
+
+    centre_lat = func.radians(circle.lat, type_=Float)
+    row_lat = func.radians(lat, type_=Float)
+    a = (squared_sine_of_half(row_lat - centre_lat)
+         + func.cos(centre_lat, type_=Float) * func.cos(row_lat, type_=Float)
+         * squared_sine_of_half(func.radians(lon - circle.lon, type_=Float)))
+    half_chord = func.min(1.0, func.sqrt(a, type_=Float), type_=Float)
+    return literal(2 * EARTH_RADIUS_M) * func.asin(half_chord, type_=Float)  # type: ignore[no-any-return]
+
+
+def _count_within(
+    connection: Connection, circle: Circle, conditions: Sequence[ColumnElement[bool]]
+) -> int:
+    """How many structures lie within the circle and meet the conditions (exact)."""
+    parts = pieces(circle)
+    if parts is None:
+        statement = core_select(func.count()).select_from(ORGANISATION).where(
+            *_within(circle, circle.radius_m), *conditions)
+        return int(connection.execute(statement).scalar_one())
+    inner = [piece for piece in parts if piece.inside]
+    edges = [piece for piece in parts if not piece.inside]
+    return (_count_in_pieces(connection, inner, conditions)
+            + _count_in_pieces(connection, edges, conditions, circle))
+
+
+def _count_in_pieces(
+    connection: Connection, parts: Sequence[Piece], conditions: Sequence[ColumnElement[bool]],
+    measured: Circle | None = None,
+) -> int:
+    """Points in the pieces (one JSON list joined to the R*Tree), within `measured` if given."""
+    if not parts:
+        return 0
+    bounds = json.dumps([[p.min_lat, p.max_lat, p.min_lon, p.max_lon] for p in parts])
+    piece = func.json_each(bounds).table_valued("value").alias("piece")
+
+    def bound(index: int) -> ColumnElement[float]:
+        return func.json_extract(piece.c.value, f"$[{index}]", type_=Float)  # type: ignore[no-any-return]
+
+    corner = (RTREE.c.min_lat >= bound(0), RTREE.c.min_lat < bound(1),
+              RTREE.c.min_lon >= bound(2), RTREE.c.min_lon < bound(3))
+    where = list(conditions)
+    if measured is not None:
+        where.append(_distance(measured) <= measured.radius_m)
+    in_piece = core_select(func.count()).select_from(RTREE).where(*corner)
+    if where:
+        in_piece = core_select(func.count()).select_from(
+            RTREE.join(ORGANISATION, ORGANISATION.c.id == RTREE.c.id)).where(*corner, *where)
+    # One R*Tree search per piece: the subquery, correlated to the piece, keeps that order.
+    statement = core_select(func.coalesce(func.sum(in_piece.scalar_subquery()), 0)).select_from(
+        piece)
+    return int(connection.execute(statement).scalar_one())
 
 
 def _within(circle: Circle, reach: float) -> tuple[ColumnElement[bool], ...]:
