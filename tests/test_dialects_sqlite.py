@@ -1,4 +1,4 @@
-"""SQLite's R*Tree and FTS5 indexes: created once, filled for old databases, in step on every write."""
+"""SQLite's R*Tree and FTS5: created once, filled for old databases, in step on every write."""
 
 from __future__ import annotations
 

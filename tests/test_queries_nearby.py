@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -48,7 +47,7 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     database = tmp_path_factory.mktemp("nearby") / "atlas.sqlite3"
     engine = make_engine(f"sqlite:///{database}")
     create_schema(engine)
-    everything = list(records(random.Random(SEED)))
+    everything = list(records(random.Random(SEED)))  # noqa: S311  (reproducible, not secret)
     for start in range(0, ROWS, 5000):
         with session_scope(engine) as session:
             write_batch(session=session, records=everything[start:start + 5000])
@@ -75,7 +74,7 @@ def brute_force(points: list[tuple[int, float, float, str]], lat: float, lon: fl
 
 def asked() -> Iterator[tuple[float, float, float, int, str | None]]:
     """Random (lat, lon, radius, limit, sector), many near the clusters and the antimeridian."""
-    generator = random.Random(SEED + 1)
+    generator = random.Random(SEED + 1)  # noqa: S311  (reproducible, not secret)
     fixed = [(-22.2758, 166.458, 5_000, 10, None), (-13.28, -176.17, 50_000, 100, "habitat"),
              (-16.5, 180.0, 100_000, 100, None), (-16.5, -180.0, 30_000, 7, "reemploi"),
              (64.0, 179.99, 80_000, 50, None), (89.99, 120.0, 100_000, 20, None),

@@ -10,8 +10,8 @@ hold them stay in SQLAlchemy's compiled cache.
 from __future__ import annotations
 
 from sqlalchemy import ColumnElement, or_
-from sqlalchemy.sql.sqltypes import NULLTYPE
 from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.sql.sqltypes import NULLTYPE
 
 from app.spatial import BBox
 
@@ -21,7 +21,8 @@ class WithinBox(FunctionElement[bool]):
 
     name = "ess_within_box"
     inherit_cache = True
-    type = NULLTYPE  # a plain SQL condition: no "= 1" appended on SQLite
+    # A plain SQL condition: typed Boolean, SQLite would get "= 1" appended to it.
+    type = NULLTYPE  # type: ignore[assignment]
 
 
 class CheckedBox(WithinBox):
@@ -36,7 +37,8 @@ class TextMatch(FunctionElement[bool]):
 
     name = "ess_text_match"
     inherit_cache = True
-    type = NULLTYPE  # a plain SQL condition: no "= 1" appended on SQLite
+    # A plain SQL condition: typed Boolean, SQLite would get "= 1" appended to it.
+    type = NULLTYPE  # type: ignore[assignment]
 
 
 def within_box(box: BBox, kind: type[WithinBox] = WithinBox) -> WithinBox:

@@ -31,7 +31,7 @@ def _escape_like(text: str) -> str:
 
 @compiles(WithinBox)
 def _within_box(element: WithinBox, compiler: SQLCompiler, **kw: Any) -> str:
-    """lat and lon BETWEEN the box's bounds."""
+    """Lat and lon BETWEEN the box's bounds."""
     min_lat, max_lat, min_lon, max_lon = element.clauses
     condition = and_(ORGANISATION.c.lat.between(min_lat, max_lat),
                      ORGANISATION.c.lon.between(min_lon, max_lon))

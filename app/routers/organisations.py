@@ -11,13 +11,13 @@ from sqlmodel import Session
 from app import queries
 from app.deps import FILTER_PARAMETERS, FilterDep, PagingDep, SessionDep, only_parameters
 from app.errors import NotFound
-from app.queries import OrganisationFilter, PageOrder
 from app.geojson import (
     GEOJSON_MEDIA_TYPE,
     GeoJSONResponse,
     organisation_feature,
     streamed_feature_collection,
 )
+from app.queries import OrganisationFilter, PageOrder
 
 router = APIRouter(prefix="/api/organisations", tags=["organisations"])
 
