@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    case,
     func,
     literal,
 )
@@ -86,6 +87,9 @@ _BACKFILLS = {
 # A box with this many points is read in id order (a page fills fast); a smaller one
 # through the R*Tree (its ids sorted in a temporary index).
 _DENSE_BOX_ROWS = 10_000
+# The most a distance measured from an R*Tree corner (32-bit floats) can be off, in metres
+# (2.6 m at worst: one float step in latitude and longitude near ±180).
+ROUNDING_M = 5.0
 # How much wider than the expected reach of the `limit` nearest the first search goes.
 _FIRST_REACH_FACTOR = 1.5
 
@@ -229,9 +233,11 @@ def _holds_at_least(connection: Connection, bbox: BBox, rows: int) -> bool:
     return bool(found >= rows)
 
 
-def _distance(circle: Circle) -> ColumnElement[float]:
+def _distance(
+    circle: Circle, lat: ColumnElement[float] = ORGANISATION.c.lat,
+    lon: ColumnElement[float] = ORGANISATION.c.lon,
+) -> ColumnElement[float]:
     """SQL: metres from the circle's centre, the very operations of `spatial.haversine_m`."""
-    lat, lon = ORGANISATION.c.lat, ORGANISATION.c.lon
 
     def squared_sine_of_half(angle: ColumnElement[float]) -> ColumnElement[float]:
         return func.pow(func.sin(angle / 2, type_=Float), 2, type_=Float)
@@ -243,6 +249,11 @@ def _distance(circle: Circle) -> ColumnElement[float]:
          * squared_sine_of_half(func.radians(lon - circle.lon, type_=Float)))
     half_chord = func.min(1.0, func.sqrt(a, type_=Float), type_=Float)
     return literal(2 * EARTH_RADIUS_M) * func.asin(half_chord, type_=Float)
+
+
+def _rough_distance(circle: Circle) -> ColumnElement[float]:
+    """SQL: `_distance` from the R*Tree's rounded corner, within ROUNDING_M of the truth."""
+    return _distance(circle, RTREE.c.min_lat, RTREE.c.min_lon)
 
 
 def _count_within(
@@ -279,13 +290,25 @@ def _count_in_pieces(
     if measured is not None:
         where.append(_distance(measured) <= measured.radius_m)
     in_piece = core_select(func.count()).select_from(RTREE).where(*corner)
-    if where:
+    if measured is not None and not conditions:
+        in_piece = core_select(_measured_on_the_rtree(measured)).select_from(RTREE).where(*corner)
+    elif where:
         in_piece = core_select(func.count()).select_from(
             RTREE.join(ORGANISATION, ORGANISATION.c.id == RTREE.c.id)).where(*corner, *where)
     # One R*Tree search per piece: the subquery, correlated to the piece, keeps that order.
     statement = core_select(func.coalesce(func.sum(in_piece.scalar_subquery()), 0)).select_from(
         piece)
     return int(connection.execute(statement).scalar_one())
+
+
+def _measured_on_the_rtree(circle: Circle) -> ColumnElement[int]:
+    """SQL sum: 1 per point surely within by its rounded corner, the exact test near the edge."""
+    rough = _rough_distance(circle)
+    exact = core_select(func.count()).select_from(ORGANISATION).where(
+        ORGANISATION.c.id == RTREE.c.id, _distance(circle) <= circle.radius_m)
+    return func.sum(case((rough <= circle.radius_m - ROUNDING_M, 1),
+                         (rough <= circle.radius_m + ROUNDING_M, exact.scalar_subquery()),
+                         else_=0))
 
 
 def _within(circle: Circle, reach: float) -> tuple[ColumnElement[bool], ...]:
@@ -300,6 +323,32 @@ def _nearest(
 ) -> list[tuple[Sequence[Any], float]]:
     """The `limit` nearest within `reach`, by distance then id."""
     distance = _distance(circle)
-    statement = (core_select(*columns, distance).where(*_within(circle, reach), *conditions)
+    box = bbox_around(circle.lat, circle.lon, reach)
+    if conditions or len(box.parts()) > 1:
+        candidates = _within(circle, reach)
+    else:
+        candidates = (ORGANISATION.c.id.in_(_rough_candidates(connection, circle, reach, box,
+                                                              limit)),
+                      distance <= reach)
+    statement = (core_select(*columns, distance).where(*candidates, *conditions)
                  .order_by(distance, ORGANISATION.c.id).limit(limit))
     return [(row[:-1], float(row[-1])) for row in connection.execute(statement)]
+
+
+def _rough_candidates(
+    connection: Connection, circle: Circle, reach: float, box: BBox, limit: int
+) -> Select[Any]:
+    """SQL: R*Tree ids that hold the `limit` nearest within `reach`, read without the table.
+
+    Were x among them and its rounded distance beyond the `limit`-th one's plus twice the
+    rounding, `limit` points would be surely nearer than x.
+    """
+    rough = _rough_distance(circle)
+    in_box = (RTREE.c.max_lat >= box.min_lat, RTREE.c.min_lat <= box.max_lat,
+              RTREE.c.max_lon >= box.min_lon, RTREE.c.min_lon <= box.max_lon,
+              rough <= reach + ROUNDING_M)
+    nth = connection.execute(core_select(rough).select_from(RTREE).where(*in_box)
+                             .order_by(rough).limit(1).offset(limit - 1)).scalar()
+    bound = reach + ROUNDING_M if nth is None else min(reach + ROUNDING_M,
+                                                      nth + 2 * ROUNDING_M)
+    return core_select(RTREE.c.id).where(*in_box[:4], rough <= bound)
