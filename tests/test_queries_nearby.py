@@ -16,8 +16,9 @@ from app.storage import Placement, StoredRecord, content_hash, organisation_row,
 ROWS = 20_000
 SEED = 20261201
 # Dense clusters (a city, an overseas town, both sides of the antimeridian) and a sparse world.
+# Lyon is dense enough for the counts in strips (thousands of points in a circle's box).
 CENTRES = [(48.8566, 2.3522, 0.3), (-22.2758, 166.458, 0.2), (-13.28, -176.17, 0.2),
-           (-16.5, 179.9, 0.4), (64.0, -179.95, 0.3), (89.9, 0.0, 0.05)]
+           (-16.5, 179.9, 0.4), (64.0, -179.95, 0.3), (89.9, 0.0, 0.05), (45.76, 4.83, 0.03)]
 SECTORS = ("reemploi", "habitat")
 
 
@@ -78,7 +79,9 @@ def asked() -> Iterator[tuple[float, float, float, int, str | None]]:
     fixed = [(-22.2758, 166.458, 5_000, 10, None), (-13.28, -176.17, 50_000, 100, "habitat"),
              (-16.5, 180.0, 100_000, 100, None), (-16.5, -180.0, 30_000, 7, "reemploi"),
              (64.0, 179.99, 80_000, 50, None), (89.99, 120.0, 100_000, 20, None),
-             (48.8566, 2.3522, 10_000, 100, None), (0.0, 0.0, 1_000, 100, None)]
+             (48.8566, 2.3522, 10_000, 100, None), (0.0, 0.0, 1_000, 100, None),
+             (45.76, 4.83, 5_000, 100, None), (45.77, 4.84, 20_000, 10, None),
+             (45.75, 4.82, 2_500, 1000, None), (45.74, 4.80, 8_000, 1, None)]
     yield from fixed
     for _ in range(40):
         lat, lon = placed(generator)

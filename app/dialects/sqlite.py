@@ -87,6 +87,8 @@ _BACKFILLS = {
 # A box with this many points is read in id order (a page fills fast); a smaller one
 # through the R*Tree (its ids sorted in a temporary index).
 _DENSE_BOX_ROWS = 10_000
+# Below this many points in the circle's box, measuring them all beats cutting it in strips.
+_STRIPS_WORTH = 2_000
 # The most a distance measured from an R*Tree corner (32-bit floats) can be off, in metres
 # (2.6 m at worst: one float step in latitude and longitude near ±180).
 ROUNDING_M = 5.0
@@ -260,22 +262,22 @@ def _count_within(
     connection: Connection, circle: Circle, conditions: Sequence[ColumnElement[bool]]
 ) -> int:
     """How many structures lie within the circle and meet the conditions (exact)."""
-    parts = pieces(circle)
+    # Strips pay off without filters only: a filter is a subquery, run again in every piece.
+    worth_it = not conditions and _holds_at_least(connection, circle.box(), _STRIPS_WORTH)
+    parts = pieces(circle) if worth_it else None
     if parts is None:
         statement = core_select(func.count()).select_from(ORGANISATION).where(
             *_within(circle, circle.radius_m), *conditions)
         return int(connection.execute(statement).scalar_one())
-    inner = [piece for piece in parts if piece.inside]
-    edges = [piece for piece in parts if not piece.inside]
-    return (_count_in_pieces(connection, inner, conditions)
-            + _count_in_pieces(connection, edges, conditions, circle))
+    return (_count_in_pieces(connection, [piece for piece in parts if piece.inside])
+            + _count_in_pieces(connection, [piece for piece in parts if not piece.inside],
+                               circle))
 
 
 def _count_in_pieces(
-    connection: Connection, parts: Sequence[Piece], conditions: Sequence[ColumnElement[bool]],
-    measured: Circle | None = None,
+    connection: Connection, parts: Sequence[Piece], measured: Circle | None = None
 ) -> int:
-    """Points in the pieces (one JSON list joined to the R*Tree), within `measured` if given."""
+    """Points in the pieces (a JSON list, one R*Tree search each), within `measured` if given."""
     if not parts:
         return 0
     bounds = json.dumps([[p.min_lat, p.max_lat, p.min_lon, p.max_lon] for p in parts])
@@ -286,16 +288,9 @@ def _count_in_pieces(
 
     corner = (RTREE.c.min_lat >= bound(0), RTREE.c.min_lat < bound(1),
               RTREE.c.min_lon >= bound(2), RTREE.c.min_lon < bound(3))
-    where = list(conditions)
-    if measured is not None:
-        where.append(_distance(measured) <= measured.radius_m)
-    in_piece = core_select(func.count()).select_from(RTREE).where(*corner)
-    if measured is not None and not conditions:
-        in_piece = core_select(_measured_on_the_rtree(measured)).select_from(RTREE).where(*corner)
-    elif where:
-        in_piece = core_select(func.count()).select_from(
-            RTREE.join(ORGANISATION, ORGANISATION.c.id == RTREE.c.id)).where(*corner, *where)
-    # One R*Tree search per piece: the subquery, correlated to the piece, keeps that order.
+    counted = func.count() if measured is None else _measured_on_the_rtree(measured)
+    in_piece = core_select(counted).select_from(RTREE).where(*corner)
+    # The subquery, correlated to the piece, makes the pieces the outer loop.
     statement = core_select(func.coalesce(func.sum(in_piece.scalar_subquery()), 0)).select_from(
         piece)
     return int(connection.execute(statement).scalar_one())
