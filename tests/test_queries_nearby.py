@@ -10,7 +10,14 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app.db import create_schema, make_engine, session_scope
-from app.queries import OrganisationFilter, haversine_m, organisations_nearby
+from app.dialects.portable import PortableStrategy
+from app.queries import (
+    ORGANISATION_TABLE,
+    OrganisationFilter,
+    haversine_m,
+    organisations_nearby,
+)
+from app.spatial import Circle
 from app.storage import Placement, StoredRecord, content_hash, organisation_row, write_batch
 
 ROWS = 20_000
@@ -101,3 +108,18 @@ def test_nearby_equals_brute_force_haversine(
     expected = brute_force(points, lat, lon, radius_m, sector)
     assert nearby.number_matched == len(expected)
     assert [(h.distance_m, h.organisation["id"]) for h in nearby.hits] == expected[:limit]
+
+
+@pytest.mark.parametrize(("lat", "lon", "radius_m", "limit"), [
+    (-16.5, 180.0, 100_000, 100), (45.76, 4.83, 5_000, 10), (48.8566, 2.3522, 30_000, 3)])
+def test_the_portable_strategy_gives_the_same_answer(
+    engine: Engine, points: list[tuple[int, float, float, str]],
+    lat: float, lon: float, radius_m: float, limit: int,
+) -> None:
+    columns = [ORGANISATION_TABLE.c.id]
+    with engine.connect() as connection:
+        rows, total = PortableStrategy().nearby(connection, Circle(lat, lon, radius_m), columns,
+                                                [], limit)
+    expected = brute_force(points, lat, lon, radius_m, None)
+    assert total == len(expected)
+    assert [(distance, values[0]) for values, distance in rows] == expected[:limit]
