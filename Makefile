@@ -43,7 +43,7 @@ $(BENCH_STAMP): $(STAMP)
 
 # BENCH_SIZES=100000 skips the 1,000,000-structure run of bench/bench_national.py.
 bench: test-system-packages install $(BENCH_STAMP) ## benchmarks: print tables and append to bench/results.md
-	@scripts/debian-packages wrk python3-gdal python3-venv
+	@scripts/debian-packages wrk time python3-gdal python3-venv
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:

@@ -108,6 +108,7 @@ class Outcome:
     raw_bytes: int
     wire_bytes: int
     load: WrkResult | None
+    refusal: str = ""
 
 
 @dataclass(frozen=True)
@@ -185,25 +186,26 @@ def describe_load(load: Loaded) -> str:
 # --- querying -----------------------------------------------------------------------
 
 
-def probe(client: httpx.Client, url: str) -> tuple[int, int, int]:
-    """(status, uncompressed body bytes, bytes on the wire when gzip is accepted)."""
+def probe(client: httpx.Client, url: str) -> tuple[httpx.Response, int]:
+    """The uncompressed answer, and its bytes on the wire when gzip is accepted."""
     raw = client.get(url, headers={"Accept-Encoding": "identity"})
     with client.stream("GET", url, headers={"Accept-Encoding": "gzip"}) as response:
         wire = sum(len(chunk) for chunk in response.iter_raw())
-    return raw.status_code, len(raw.content), wire
+    return raw, wire
 
 
 def measure(client: httpx.Client, base_url: str, template: str, ids: Sequence[int],
             seconds: float) -> Outcome:
     """Probe one query, then load it with wrk (rotating over `ids` when it has `{id}`)."""
     paths = [template.format(id=i) for i in ids] if "{id}" in template else [template]
-    status, raw_bytes, wire_bytes = probe(client, base_url + paths[0])
-    if status != 200:
-        return Outcome(status, raw_bytes, wire_bytes, None)
+    answer, wire_bytes = probe(client, base_url + paths[0])
+    if answer.status_code != 200:
+        return Outcome(answer.status_code, len(answer.content), wire_bytes, None,
+                       answer.text[:200])
     rotation = paths if len(paths) > 1 else ()
     wrk(base_url + paths[0], seconds=WARM_UP_SECONDS, paths=rotation, headers=[GZIP])
     load = wrk(base_url + paths[0], seconds=seconds, paths=rotation, headers=[GZIP])
-    return Outcome(status, raw_bytes, wire_bytes, load)
+    return Outcome(answer.status_code, len(answer.content), wire_bytes, load)
 
 
 def same_rows(client: httpx.Client, atlas: Server, anchor: Server, ids: Sequence[int]) -> bool:
@@ -250,8 +252,9 @@ def query_all(dataset: generate.Dataset, database: Path, folder: Path,
             theirs = (measure(client, anchor.base_url, query.pygeoapi, ids, seconds)
                       if query.pygeoapi else None)
             outcomes[query.name] = (ours, theirs)
-            print(f"  {query.name}: {cell_rate(ours)} req/s"
-                  + (f" (pygeoapi {cell_rate(theirs)})" if theirs else ""), flush=True)
+            print(f"  {query.name}: {cell_rate(ours)} req/s {ours.refusal}"
+                  + (f" (pygeoapi {cell_rate(theirs)} {theirs.refusal})" if theirs else ""),
+                  flush=True)
     return outcomes, " ".join(options) or "1 process", consistent
 
 

@@ -33,6 +33,7 @@ VENV_BIN = Path(sys.executable).parent
 ESS_ATLAS = str(VENV_BIN / "ess-atlas")
 LOOPBACK = "127.0.0.1"
 STOP_GRACE_SECONDS = 10
+GNU_TIME = "/usr/bin/time"  # Debian package `time`
 WRK_SCRIPT = """
 local paths = {}
 local counter = 0
@@ -208,21 +209,24 @@ def _rss(process: psutil.Process) -> int:
 
 def run_measured(command: Sequence[str], *, env: dict[str, str], folder: Path, name: str,
                  timeout: float = 3600) -> Measured:
-    """Run a command to completion: wall time, exact largest-process RSS, sampled tree RSS.
+    """Run a command to completion: wall time, largest-process peak RSS, sampled tree RSS.
 
-    Killed (with its process group) after `timeout` seconds; it then exits -9.
+    The command runs under GNU time, whose report of the largest RSS is exact; the wait4
+    figure of a child forked straight from this (large) Python process would include the
+    pages it had before exec. Killed with its process group after `timeout` seconds.
     """
     stem = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-")
-    stdout, stderr = folder / f"{stem}.out", folder / f"{stem}.err"
+    stdout, stderr, peak = (folder / f"{stem}.{suffix}" for suffix in ("out", "err", "maxrss"))
+    timed = [GNU_TIME, "--format", "%M", "--output", str(peak), *command]
     with stdout.open("wb") as out, stderr.open("wb") as err:
         started = time.perf_counter()
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=err,
+        process = subprocess.Popen(timed, env=env, stdout=out, stderr=err,
                                    stdin=subprocess.DEVNULL, start_new_session=True)
         poller, killer = TreeMemory(process.pid), threading.Timer(timeout, _kill_group, [process])
         poller.start()
         killer.start()
         try:
-            _, status, usage = os.wait4(process.pid, 0)
+            process.wait()
         except BaseException:
             _stop_group(process)
             raise
@@ -230,9 +234,9 @@ def run_measured(command: Sequence[str], *, env: dict[str, str], folder: Path, n
             poller.finished.set()
             killer.cancel()
         seconds = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    # Linux reports ru_maxrss in KiB: the largest RSS of the process or any descendant it reaped.
-    return Measured(seconds, process.returncode, usage.ru_maxrss * 1024, poller.peak, stdout,
+    # GNU time reports KiB (and says "Command exited with non-zero status" first when it did).
+    max_rss_kib = int(peak.read_text().split()[-1])
+    return Measured(seconds, process.returncode, max_rss_kib * 1024, poller.peak, stdout,
                     stderr)
 
 
