@@ -27,6 +27,7 @@ import json
 import os
 import random
 import shutil
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,7 @@ from harness import (
     run_measured,
     serve_options,
     server,
+    settle,
     stop_on_sigterm,
     wrk,
 )
@@ -108,6 +110,7 @@ class Outcome:
     raw_bytes: int
     wire_bytes: int
     load: WrkResult | None
+    alone_ms: float
     refusal: str = ""
 
 
@@ -186,26 +189,34 @@ def describe_load(load: Loaded) -> str:
 # --- querying -----------------------------------------------------------------------
 
 
-def probe(client: httpx.Client, url: str) -> tuple[httpx.Response, int]:
-    """The uncompressed answer, and its bytes on the wire when gzip is accepted."""
+def probe(client: httpx.Client, url: str) -> tuple[httpx.Response, int, float]:
+    """The uncompressed answer; bytes on the wire and ms taken by one request accepting gzip."""
     raw = client.get(url, headers={"Accept-Encoding": "identity"})
+    started = time.perf_counter()
     with client.stream("GET", url, headers={"Accept-Encoding": "gzip"}) as response:
         wire = sum(len(chunk) for chunk in response.iter_raw())
-    return raw, wire
+    return raw, wire, (time.perf_counter() - started) * 1000
 
 
-def measure(client: httpx.Client, base_url: str, template: str, ids: Sequence[int],
+def measure(client: httpx.Client, target: Server, template: str, ids: Sequence[int],
             seconds: float) -> Outcome:
-    """Probe one query, then load it with wrk (rotating over `ids` when it has `{id}`)."""
+    """Probe one query, then load it with wrk (rotating over `ids` when it has `{id}`).
+
+    The server is let go idle after the warm-up and after the run: requests wrk abandons
+    at the end of a run may still be served, and must not weigh on the next figure.
+    """
+    base_url = target.base_url
     paths = [template.format(id=i) for i in ids] if "{id}" in template else [template]
-    answer, wire_bytes = probe(client, base_url + paths[0])
+    answer, wire_bytes, alone_ms = probe(client, base_url + paths[0])
     if answer.status_code != 200:
-        return Outcome(answer.status_code, len(answer.content), wire_bytes, None,
+        return Outcome(answer.status_code, len(answer.content), wire_bytes, None, alone_ms,
                        answer.text[:200])
     rotation = paths if len(paths) > 1 else ()
     wrk(base_url + paths[0], seconds=WARM_UP_SECONDS, paths=rotation, headers=[GZIP])
+    settle(target)
     load = wrk(base_url + paths[0], seconds=seconds, paths=rotation, headers=[GZIP])
-    return Outcome(answer.status_code, len(answer.content), wire_bytes, load)
+    settle(target)
+    return Outcome(answer.status_code, len(answer.content), wire_bytes, load, alone_ms)
 
 
 def same_rows(client: httpx.Client, atlas: Server, anchor: Server, ids: Sequence[int]) -> bool:
@@ -248,8 +259,8 @@ def query_all(dataset: generate.Dataset, database: Path, folder: Path,
             httpx.Client(timeout=120) as client:
         consistent = same_rows(client, atlas, anchor, ids[:5])
         for query in QUERIES:
-            ours = measure(client, atlas.base_url, query.ess_atlas, ids, seconds)
-            theirs = (measure(client, anchor.base_url, query.pygeoapi, ids, seconds)
+            ours = measure(client, atlas, query.ess_atlas, ids, seconds)
+            theirs = (measure(client, anchor, query.pygeoapi, ids, seconds)
                       if query.pygeoapi else None)
             outcomes[query.name] = (ours, theirs)
             print(f"  {query.name}: {cell_rate(ours)} req/s {ours.refusal}"
@@ -295,6 +306,11 @@ def cell_ms(outcome: Outcome | None, attribute: str) -> str:
     return f"{getattr(outcome.load, attribute):,.1f}"
 
 
+def cell_alone(outcome: Outcome | None) -> str:
+    """Latency of the one probe request sent before the load, in ms."""
+    return "—" if outcome is None or outcome.status != 200 else f"{outcome.alone_ms:,.1f}"
+
+
 def cell_ratio(ours: Outcome, theirs: Outcome | None) -> str:
     """ess-atlas req/s over pygeoapi req/s."""
     if not (theirs and ours.load and theirs.load and theirs.load.rate):
@@ -319,17 +335,18 @@ def cell_size(outcome: Outcome | None) -> str:
 
 def query_table(results: Sequence[SizeResult]) -> list[str]:
     """The wrk table, one row per query and size."""
-    lines = ["| query | N | ess-atlas req/s | p50 ms | p99 ms | pygeoapi req/s | p50 ms | "
-             "p99 ms | ess-atlas / pygeoapi | errors (ours / theirs) | size ess-atlas | "
-             "size pygeoapi | target (at 1M) |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|"]
+    lines = ["| query | N | ess-atlas req/s | p50 ms | p99 ms | alone ms | pygeoapi req/s | "
+             "p50 ms | p99 ms | alone ms | ess-atlas / pygeoapi | errors (ours / theirs) | "
+             "size ess-atlas | size pygeoapi | target (at 1M) |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|"]
     for query in QUERIES:
         for result in results:
             ours, theirs = result.outcomes[query.name]
             lines.append(
                 f"| {query.name} | {result.rows:,} | {cell_rate(ours)} | "
-                f"{cell_ms(ours, 'p50_ms')} | {cell_ms(ours, 'p99_ms')} | {cell_rate(theirs)} | "
-                f"{cell_ms(theirs, 'p50_ms')} | {cell_ms(theirs, 'p99_ms')} | "
+                f"{cell_ms(ours, 'p50_ms')} | {cell_ms(ours, 'p99_ms')} | {cell_alone(ours)} | "
+                f"{cell_rate(theirs)} | {cell_ms(theirs, 'p50_ms')} | "
+                f"{cell_ms(theirs, 'p99_ms')} | {cell_alone(theirs)} | "
                 f"{cell_ratio(ours, theirs)} | {cell_errors(ours, theirs)} | {cell_size(ours)} | "
                 f"{cell_size(theirs)} | {query.target} |")
     return lines
@@ -355,7 +372,9 @@ def load_table(results: Sequence[SizeResult]) -> list[str]:
 def notes(results: Sequence[SizeResult], seconds: float) -> list[str]:
     """How the numbers were taken, so the table reads on its own."""
     lines = [f"wrk: 8 connections, 2 threads, {seconds:g} s per query after a "
-             f"{WARM_UP_SECONDS} s warm-up, `{GZIP}`, timeout 30 s. pygeoapi "
+             f"{WARM_UP_SECONDS} s warm-up, `{GZIP}`, timeout 30 s; the server is let go "
+             "idle (< 10 % CPU) after the warm-up and after each run. \"alone\": one "
+             "request before the load, nothing else in flight. pygeoapi "
              f"{pygeoapi_anchor.REQUIREMENTS[0]}, OGR provider on the GeoPackage, gunicorn "
              f"-w {pygeoapi_anchor.WORKERS} (sync workers). The pygeoapi category query "
              "filters `sector` (the first of 1-3 sectors) by equality; ess-atlas's matches "

@@ -120,6 +120,31 @@ def server(command: Sequence[str], *, port: int, ready_path: str, env: dict[str,
         _stop_group(process)
 
 
+def _cpu_seconds(root: psutil.Process) -> float:
+    """CPU time used so far by a process and its descendants."""
+    total = 0.0
+    for process in [root, *root.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            times = process.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+def settle(running: Server, *, idle_share: float = 0.1, window: float = 0.5,
+           timeout: float = 90) -> float:
+    """Wait until the server is idle (it may still be working on requests wrk gave up on).
+
+    Returns the seconds waited; gives up after `timeout` (the next figure is then pessimistic).
+    """
+    root, started = psutil.Process(running.process.pid), time.monotonic()
+    while time.monotonic() - started < timeout:
+        before = _cpu_seconds(root)
+        time.sleep(window)
+        if (_cpu_seconds(root) - before) / window < idle_share:
+            break
+    return time.monotonic() - started
+
+
 def serve_options() -> list[str]:
     """Extra `ess-atlas serve` options this checkout supports (`--workers 2` once it exists)."""
     help_text = subprocess.run([ESS_ATLAS, "serve", "--help"], capture_output=True, text=True,
