@@ -128,7 +128,13 @@ class Loaded:
 def sizes_wanted(argument: str | None) -> list[int]:
     """Sizes from --sizes, else BENCH_SIZES, else both 100k and 1M."""
     text = argument or os.environ.get("BENCH_SIZES") or DEFAULT_SIZES
-    return [int(part.replace("_", "")) for part in text.split(",") if part.strip()]
+    try:
+        sizes = [int(part.replace("_", "")) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise SystemExit(f"sizes must be comma-separated whole numbers, got {text!r}") from None
+    if not sizes or min(sizes) < 1000:
+        raise SystemExit(f"sizes must be at least 1000 (the item query samples 1000 ids): {text!r}")
+    return sizes
 
 
 # --- loading ------------------------------------------------------------------------
@@ -163,7 +169,8 @@ def ogr2ogr_load(csv: Path, target: Path, driver: str, folder: Path, rows: int) 
 def load_all(dataset: generate.Dataset, folder: Path) -> tuple[list[Loaded], Path]:
     """Every load of one dataset; returns them and the ess-atlas database to serve."""
     database = folder / "atlas.sqlite3"
-    assert dataset.bare_csv and dataset.gpkg
+    if dataset.bare_csv is None or dataset.gpkg is None:
+        raise ValueError("the national benchmark needs the CSV without lat/lon and the GeoPackage")
     loads = [ess_atlas_import(dataset.csv, database, folder, "ess-atlas import (lat/lon given)",
                               dataset.rows)]
     print(f"  {describe_load(loads[-1])}", flush=True)
