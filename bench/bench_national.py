@@ -16,6 +16,7 @@ quick run):
    that does not answer 200 (e.g. /api/clusters before it exists) shows "n/a (HTTP 404)".
 
 Prints the tables and appends them to bench/results.md with the date, machine and commit.
+The databases are deleted after each size; the servers' logs stay in var/bench/logs/N/.
 
     python bench/bench_national.py [--sizes 100000,1000000] [--seconds 15] [--no-record]
 """
@@ -54,6 +55,7 @@ from harness import (
 )
 
 WORK = REPO / "var" / "bench" / "national"
+LOGS = REPO / "var" / "bench" / "logs"
 DEFAULT_SIZES = "100000,1000000"
 FRANCE_BBOX = "-5.5,41.2,9.8,51.2"
 PARIS_BBOX = "2.25,48.81,2.42,48.90"
@@ -276,8 +278,18 @@ def query_all(dataset: generate.Dataset, database: Path, folder: Path,
     return outcomes, " ".join(options) or "1 process", consistent
 
 
+def keep_logs(folder: Path, rows: int) -> None:
+    """Move the servers' and commands' logs to var/bench/logs/N/ (the databases go)."""
+    logs = LOGS / str(rows)
+    shutil.rmtree(logs, ignore_errors=True)
+    logs.mkdir(parents=True)
+    for path in folder.iterdir():
+        if path.suffix in (".log", ".err", ".maxrss", ".yml"):
+            shutil.move(path, logs / path.name)
+
+
 def run_size(rows: int, seconds: float) -> SizeResult:
-    """Generate (or reuse), load and query one size; the work folder is removed after."""
+    """Generate (or reuse), load and query one size; only the logs are kept after."""
     dataset = generate.cached_dataset(rows)
     folder = WORK / str(rows)
     shutil.rmtree(folder, ignore_errors=True)
@@ -288,6 +300,7 @@ def run_size(rows: int, seconds: float) -> SizeResult:
         outcomes, workers, consistent = query_all(dataset, database, folder, seconds)
         load_average = f"{before:.1f} → {os.getloadavg()[0]:.1f}"
     finally:
+        keep_logs(folder, rows)
         shutil.rmtree(folder, ignore_errors=True)
     return SizeResult(rows, loads, outcomes, workers, load_average, consistent)
 
