@@ -4,6 +4,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+BENCH_STAMP := $(VENV)/.bench-stamp
 # Debian packages the suite drives for real: a browser, Redis for addok, compilers for
 # addok's dependencies, GDAL and the sqlite3 shell for the data-client tests.
 TEST_DEBIAN_PACKAGES := chromium fonts-liberation redis-server build-essential python3-dev \
@@ -36,8 +37,13 @@ lint: install ## ruff + mypy --strict
 	$(BIN)/ruff check app geocode tests bench data/scripts
 	$(BIN)/mypy
 
-bench: test-system-packages install ## benchmarks: print a table and append to bench/results.md
-	@scripts/debian-packages wrk
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+# BENCH_SIZES=100000 skips the 1,000,000-structure run of bench/bench_national.py.
+bench: test-system-packages install $(BENCH_STAMP) ## benchmarks: print tables and append to bench/results.md
+	@scripts/debian-packages wrk time python3-gdal python3-venv
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:

@@ -1,0 +1,432 @@
+"""National benchmark (issue 8): ess-atlas against pygeoapi 0.21 on the same synthetic data.
+
+For each size N (default 100,000 and 1,000,000; `BENCH_SIZES=100000` or `--sizes` for a
+quick run):
+
+1. the dataset of bench/generate.py, cached under var/bench/data/ (by N, seed, version);
+2. `ess-atlas import` of the CSV with lat/lon, then of the same rows without lat/lon
+   (commune-level geocoding), each into an empty SQLite file: rows/s, peak RSS of the
+   largest process (exact, wait4) and of the whole process tree (sampled every 50 ms);
+3. the anchor: `ogr2ogr` loading the same CSV (points from lat/lon) into SQLite and into a
+   GeoPackage (with its R-tree), same measures;
+4. pygeoapi (own venv, OGR provider on the GeoPackage, gunicorn -w 2) and `ess-atlas serve`
+   (`--workers N` when the command has it) on free loopback ports, then the same wrk
+   queries against both (8 connections, 2 threads, 15 s each, after a 2 s warm-up; wrk
+   sends `Accept-Encoding: gzip` like a browser). ess-atlas-only queries follow. A route
+   that does not answer 200 (e.g. /api/clusters before it exists) shows "n/a (HTTP 404)".
+
+Prints the tables and appends them to bench/results.md with the date, machine and commit.
+The databases are deleted after each size; the servers' logs stay in var/bench/logs/N/.
+
+    python bench/bench_national.py [--sizes 100000,1000000] [--seconds 15] [--no-record]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import generate
+import httpx
+import pygeoapi_anchor
+from harness import (
+    ESS_ATLAS,
+    REPO,
+    Measured,
+    Server,
+    WrkResult,
+    append_section,
+    ess_atlas_env,
+    free_port,
+    human_bytes,
+    run_measured,
+    serve_options,
+    server,
+    settle,
+    stop_on_sigterm,
+    wrk,
+)
+
+WORK = REPO / "var" / "bench" / "national"
+LOGS = REPO / "var" / "bench" / "logs"
+DEFAULT_SIZES = "100000,1000000"
+FRANCE_BBOX = "-5.5,41.2,9.8,51.2"
+PARIS_BBOX = "2.25,48.81,2.42,48.90"
+PARIS = "lat=48.8566&lon=2.3522"
+SECTOR = "alimentation"
+SEARCH_HIT, SEARCH_MISS = "ressourcerie", "xylophone"
+ROTATED_IDS = 1000
+WARM_UP_SECONDS = 2
+GZIP = "Accept-Encoding: gzip"
+ITEMS = f"/collections/{pygeoapi_anchor.COLLECTION}/items"
+
+
+@dataclass(frozen=True)
+class Query:
+    """One wrk query: its ess-atlas path, its pygeoapi path (None: no anchor), a target."""
+
+    name: str
+    ess_atlas: str
+    pygeoapi: str | None = None
+    target: str = ""
+
+
+QUERIES = (
+    Query("first page, limit 100", "/api/organisations?limit=100",
+          f"{ITEMS}?f=json&limit=100", "≥ 5× pygeoapi"),
+    Query("Paris bbox, limit 100", f"/api/organisations?bbox={PARIS_BBOX}&limit=100",
+          f"{ITEMS}?f=json&bbox={PARIS_BBOX}&limit=100", "≥ 5× pygeoapi"),
+    Query(f"one category ({SECTOR}), limit 100", f"/api/organisations?category={SECTOR}&limit=100",
+          f"{ITEMS}?f=json&sector={SECTOR}&limit=100", "≥ 5× pygeoapi"),
+    Query("item by random id", "/api/organisations/{id}", ITEMS + "/{id}?f=json",
+          "≥ 5× pygeoapi"),
+    Query("France viewport, limit 5000", f"/api/organisations?bbox={FRANCE_BBOX}&limit=5000",
+          f"{ITEMS}?f=json&bbox={FRANCE_BBOX}&limit=5000"),
+    Query("nearby 10 km around Paris, limit 100", f"/api/nearby?{PARIS}&radius_km=10&limit=100",
+          target="p50 < 10 ms"),
+    Query("clusters, France, no filter", f"/api/clusters?bbox={FRANCE_BBOX}&zoom=6",
+          target="p50 < 50 ms, < 100 KB raw"),
+    Query(f"clusters, France, category={SECTOR}",
+          f"/api/clusters?bbox={FRANCE_BBOX}&zoom=6&category={SECTOR}",
+          target="p50 < 50 ms, < 100 KB raw"),
+    Query(f"text search, hit (q={SEARCH_HIT}), limit 100",
+          f"/api/organisations?q={SEARCH_HIT}&limit=100", target="p50 < 20 ms"),
+    Query(f"text search, no hit (q={SEARCH_MISS}), limit 100",
+          f"/api/organisations?q={SEARCH_MISS}&limit=100", target="p50 < 20 ms"),
+    Query("facets, France", f"/api/facets?bbox={FRANCE_BBOX}"),
+)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One query against one server: the probe's answer, then wrk's figures if it was 200."""
+
+    status: int
+    raw_bytes: int
+    wire_bytes: int
+    load: WrkResult | None
+    alone_ms: float
+    refusal: str = ""
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """One load of the dataset (an import or an ogr2ogr run)."""
+
+    name: str
+    rows: int
+    run: Measured
+    rejected: int | None = None
+    duplicates: int | None = None
+
+
+def sizes_wanted(argument: str | None) -> list[int]:
+    """Sizes from --sizes, else BENCH_SIZES, else both 100k and 1M."""
+    text = argument or os.environ.get("BENCH_SIZES") or DEFAULT_SIZES
+    try:
+        sizes = [int(part.replace("_", "")) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise SystemExit(f"sizes must be comma-separated whole numbers, got {text!r}") from None
+    if not sizes or min(sizes) < 1000:
+        raise SystemExit(f"sizes must be at least 1000 (the item query samples 1000 ids): {text!r}")
+    return sizes
+
+
+# --- loading ------------------------------------------------------------------------
+
+
+def ess_atlas_import(csv: Path, database: Path, folder: Path, name: str, rows: int) -> Loaded:
+    """`ess-atlas import --json` into `database` (deleted first), measured."""
+    database.unlink(missing_ok=True)
+    command = [ESS_ATLAS, "import", str(csv), "--json", "--report-dir", str(folder / "reports")]
+    run = run_measured(command, env=ess_atlas_env(database), folder=folder, name=name)
+    if run.returncode not in (0, 1):
+        raise RuntimeError(f"{name} failed ({run.returncode}): {run.stderr.read_text()[-3000:]}")
+    report = json.loads(run.stdout.read_text())
+    queued = report.get("duplicates_queued")
+    duplicates = len(queued) if isinstance(queued, list) else queued
+    return Loaded(name, rows, run, int(report["rejected"]), duplicates)
+
+
+def ogr2ogr_load(csv: Path, target: Path, driver: str, folder: Path, rows: int) -> Loaded:
+    """ogr2ogr: the CSV into SQLite or GeoPackage, points built from lat/lon, no validation."""
+    target.unlink(missing_ok=True)
+    command = ["ogr2ogr", "-f", driver, str(target), str(csv), "-nln", "organisations",
+               "-oo", "X_POSSIBLE_NAMES=lon", "-oo", "Y_POSSIBLE_NAMES=lat",
+               "-oo", "KEEP_GEOM_COLUMNS=NO", "-a_srs", "EPSG:4326"]
+    name = f"ogr2ogr -f {driver}"
+    run = run_measured(command, env=dict(os.environ), folder=folder, name=name)
+    if run.returncode != 0:
+        raise RuntimeError(f"{name} failed: {run.stderr.read_text()[-3000:]}")
+    return Loaded(name, rows, run)
+
+
+def load_all(dataset: generate.Dataset, folder: Path) -> tuple[list[Loaded], Path]:
+    """Every load of one dataset; returns them and the ess-atlas database to serve."""
+    database = folder / "atlas.sqlite3"
+    if dataset.bare_csv is None or dataset.gpkg is None:
+        raise ValueError("the national benchmark needs the CSV without lat/lon and the GeoPackage")
+    loads = [ess_atlas_import(dataset.csv, database, folder, "ess-atlas import (lat/lon given)",
+                              dataset.rows)]
+    print(f"  {describe_load(loads[-1])}", flush=True)
+    bare = folder / "atlas-geocoded.sqlite3"
+    loads.append(ess_atlas_import(dataset.bare_csv, bare, folder,
+                                  "ess-atlas import (commune geocoding)", dataset.rows))
+    print(f"  {describe_load(loads[-1])}", flush=True)
+    bare.unlink()
+    for driver, suffix in (("SQLite", "sqlite"), ("GPKG", "gpkg")):
+        target = folder / f"ogr.{suffix}"
+        loads.append(ogr2ogr_load(dataset.csv, target, driver, folder, dataset.rows))
+        print(f"  {describe_load(loads[-1])}", flush=True)
+        target.unlink()
+    return loads, database
+
+
+def describe_load(load: Loaded) -> str:
+    """One line for the progress output."""
+    return (f"{load.name}: {load.rows / load.run.seconds:,.0f} rows/s, "
+            f"{load.run.seconds:.1f} s, peak RSS {human_bytes(load.run.max_rss_bytes)}")
+
+
+# --- querying -----------------------------------------------------------------------
+
+
+def probe(client: httpx.Client, url: str) -> tuple[httpx.Response, int, float]:
+    """The uncompressed answer; bytes on the wire and ms taken by one request accepting gzip."""
+    raw = client.get(url, headers={"Accept-Encoding": "identity"})
+    started = time.perf_counter()
+    with client.stream("GET", url, headers={"Accept-Encoding": "gzip"}) as response:
+        wire = sum(len(chunk) for chunk in response.iter_raw())
+    return raw, wire, (time.perf_counter() - started) * 1000
+
+
+def measure(client: httpx.Client, target: Server, template: str, ids: Sequence[int],
+            seconds: float) -> Outcome:
+    """Probe one query, then load it with wrk (rotating over `ids` when it has `{id}`).
+
+    The server is let go idle after the warm-up and after the run: requests wrk abandons
+    at the end of a run may still be served, and must not weigh on the next figure.
+    """
+    base_url = target.base_url
+    paths = [template.format(id=i) for i in ids] if "{id}" in template else [template]
+    answer, wire_bytes, alone_ms = probe(client, base_url + paths[0])
+    if answer.status_code != 200:
+        return Outcome(answer.status_code, len(answer.content), wire_bytes, None, alone_ms,
+                       answer.text[:200])
+    rotation = paths if len(paths) > 1 else ()
+    wrk(base_url + paths[0], seconds=WARM_UP_SECONDS, paths=rotation, headers=[GZIP])
+    settle(target)
+    load = wrk(base_url + paths[0], seconds=seconds, paths=rotation, headers=[GZIP])
+    settle(target)
+    return Outcome(answer.status_code, len(answer.content), wire_bytes, load, alone_ms)
+
+
+def same_rows(client: httpx.Client, atlas: Server, anchor: Server, ids: Sequence[int]) -> bool:
+    """True when both servers give the same name for the same ids (same data, same ids)."""
+    for number in ids:
+        ours = client.get(f"{atlas.base_url}/api/organisations/{number}").json()
+        theirs = client.get(f"{anchor.base_url}{ITEMS}/{number}?f=json").json()
+        if ours["properties"]["name"] != theirs["properties"]["name"]:
+            return False
+    return True
+
+
+@dataclass(frozen=True)
+class SizeResult:
+    """Everything measured at one size."""
+
+    rows: int
+    loads: list[Loaded]
+    outcomes: dict[str, tuple[Outcome, Outcome | None]]
+    workers: str
+    load_average: str
+    consistent: bool
+
+
+def query_all(dataset: generate.Dataset, database: Path, folder: Path,
+              seconds: float) -> tuple[dict[str, tuple[Outcome, Outcome | None]], str, bool]:
+    """Start both servers, run every query against each, stop them."""
+    ids = random.Random(dataset.rows).sample(range(1, dataset.rows + 1), ROTATED_IDS)
+    atlas_port, anchor_port = free_port(), free_port()
+    options = serve_options()
+    atlas_command = [ESS_ATLAS, "serve", "--host", "127.0.0.1", "--port", str(atlas_port),
+                     *options]
+    anchor_command, anchor_env = pygeoapi_anchor.prepare(dataset.gpkg, anchor_port, folder)
+    outcomes: dict[str, tuple[Outcome, Outcome | None]] = {}
+    with server(atlas_command, port=atlas_port, ready_path="/healthz",
+                env=ess_atlas_env(database), log=folder / "ess-atlas-serve.log") as atlas, \
+            server(anchor_command, port=anchor_port, env=anchor_env,
+                   ready_path=f"/collections/{pygeoapi_anchor.COLLECTION}?f=json",
+                   log=folder / "pygeoapi.log") as anchor, \
+            httpx.Client(timeout=120) as client:
+        consistent = same_rows(client, atlas, anchor, ids[:5])
+        for query in QUERIES:
+            ours = measure(client, atlas, query.ess_atlas, ids, seconds)
+            theirs = (measure(client, anchor, query.pygeoapi, ids, seconds)
+                      if query.pygeoapi else None)
+            outcomes[query.name] = (ours, theirs)
+            print(f"  {query.name}: {cell_rate(ours)} req/s {ours.refusal}"
+                  + (f" (pygeoapi {cell_rate(theirs)} {theirs.refusal})" if theirs else ""),
+                  flush=True)
+    return outcomes, " ".join(options) or "1 process", consistent
+
+
+def keep_logs(folder: Path, rows: int) -> None:
+    """Move the servers' and commands' logs to var/bench/logs/N/ (the databases go)."""
+    logs = LOGS / str(rows)
+    shutil.rmtree(logs, ignore_errors=True)
+    logs.mkdir(parents=True)
+    for path in folder.iterdir():
+        if path.suffix in (".log", ".err", ".maxrss", ".yml"):
+            shutil.move(path, logs / path.name)
+
+
+def run_size(rows: int, seconds: float) -> SizeResult:
+    """Generate (or reuse), load and query one size; only the logs are kept after."""
+    dataset = generate.cached_dataset(rows)
+    folder = WORK / str(rows)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    try:
+        loads, database = load_all(dataset, folder)
+        before = os.getloadavg()[0]
+        outcomes, workers, consistent = query_all(dataset, database, folder, seconds)
+        load_average = f"{before:.1f} → {os.getloadavg()[0]:.1f}"
+    finally:
+        keep_logs(folder, rows)
+        shutil.rmtree(folder, ignore_errors=True)
+    return SizeResult(rows, loads, outcomes, workers, load_average, consistent)
+
+
+# --- reporting ----------------------------------------------------------------------
+
+
+def cell_rate(outcome: Outcome | None) -> str:
+    """req/s, or why there is none."""
+    if outcome is None:
+        return "—"
+    if outcome.load is None:
+        return f"n/a (HTTP {outcome.status})"
+    if outcome.load.requests == 0:
+        return "0 (none completed)"
+    return f"{outcome.load.rate:,.1f}"
+
+
+def cell_ms(outcome: Outcome | None, attribute: str) -> str:
+    """A latency percentile in ms, or a dash."""
+    if outcome is None or outcome.load is None or outcome.load.requests == 0:
+        return "—"
+    return f"{getattr(outcome.load, attribute):,.1f}"
+
+
+def cell_alone(outcome: Outcome | None) -> str:
+    """Latency of the one probe request sent before the load, in ms."""
+    return "—" if outcome is None or outcome.status != 200 else f"{outcome.alone_ms:,.1f}"
+
+
+def cell_ratio(ours: Outcome, theirs: Outcome | None) -> str:
+    """ess-atlas req/s over pygeoapi req/s."""
+    if not (theirs and ours.load and theirs.load and theirs.load.rate):
+        return "—"
+    return f"{ours.load.rate / theirs.load.rate:.2f}×"
+
+
+def cell_errors(*outcomes: Outcome | None) -> str:
+    """Socket errors + non-2xx answers under load, per server."""
+    counts = [f"{o.load.errors + o.load.non_2xx}" if o and o.load else "—" for o in outcomes]
+    return " / ".join(counts)
+
+
+def cell_size(outcome: Outcome | None) -> str:
+    """Uncompressed size (and on the wire with gzip accepted, when it differs)."""
+    if outcome is None or outcome.status != 200:
+        return "—"
+    raw = human_bytes(outcome.raw_bytes)
+    return raw if outcome.wire_bytes == outcome.raw_bytes else (
+        f"{raw} ({human_bytes(outcome.wire_bytes)} gzip)")
+
+
+def query_table(results: Sequence[SizeResult]) -> list[str]:
+    """The wrk table, one row per query and size."""
+    lines = ["| query | N | ess-atlas req/s | p50 ms | p99 ms | alone ms | pygeoapi req/s | "
+             "p50 ms | p99 ms | alone ms | ess-atlas / pygeoapi | errors (ours / theirs) | "
+             "size ess-atlas | size pygeoapi | target (at 1M) |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|"]
+    for query in QUERIES:
+        for result in results:
+            ours, theirs = result.outcomes[query.name]
+            lines.append(
+                f"| {query.name} | {result.rows:,} | {cell_rate(ours)} | "
+                f"{cell_ms(ours, 'p50_ms')} | {cell_ms(ours, 'p99_ms')} | {cell_alone(ours)} | "
+                f"{cell_rate(theirs)} | {cell_ms(theirs, 'p50_ms')} | "
+                f"{cell_ms(theirs, 'p99_ms')} | {cell_alone(theirs)} | "
+                f"{cell_ratio(ours, theirs)} | {cell_errors(ours, theirs)} | {cell_size(ours)} | "
+                f"{cell_size(theirs)} | {query.target} |")
+    return lines
+
+
+def load_table(results: Sequence[SizeResult]) -> list[str]:
+    """The import table: ess-atlas against ogr2ogr at each size."""
+    lines = ["| load | N | rows/s | wall s | peak RSS, largest process | peak RSS, process tree "
+             "(sampled) | rejected | duplicates queued |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for result in results:
+        for load in result.loads:
+            run = load.run
+            lines.append(
+                f"| {load.name} | {load.rows:,} | {load.rows / run.seconds:,.0f} | "
+                f"{run.seconds:.1f} | {human_bytes(run.max_rss_bytes)} | "
+                f"{human_bytes(run.tree_rss_bytes)} | "
+                f"{'—' if load.rejected is None else load.rejected} | "
+                f"{'—' if load.duplicates is None else load.duplicates} |")
+    return lines
+
+
+def notes(results: Sequence[SizeResult], seconds: float) -> list[str]:
+    """How the numbers were taken, so the table reads on its own."""
+    lines = [f"wrk: 8 connections, 2 threads, {seconds:g} s per query after a "
+             f"{WARM_UP_SECONDS} s warm-up, `{GZIP}`, timeout 30 s; the server is let go "
+             "idle (< 10 % CPU) after the warm-up and after each run. \"alone\": one "
+             "request before the load, nothing else in flight. pygeoapi "
+             f"{pygeoapi_anchor.REQUIREMENTS[0]}, OGR provider on the GeoPackage, gunicorn "
+             f"-w {pygeoapi_anchor.WORKERS} (sync workers). The pygeoapi category query "
+             "filters `sector` (the first of 1-3 sectors) by equality; ess-atlas's matches "
+             "any of a structure's sectors. Import target at 1M: ≥ 25,000 rows/s, peak RSS "
+             "< 500 MB."]
+    for result in results:
+        check = "same names for the same ids" if result.consistent else (
+            "**ids differ between the two servers: the item query is not like for like**")
+        lines.append(f"N={result.rows:,}: ess-atlas serve {result.workers}; load average "
+                     f"{result.load_average} (1 min, before → after the queries); {check}.")
+    return lines
+
+
+def main() -> None:
+    """Measure every size, print the tables, record them."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", help=f"comma-separated N (default BENCH_SIZES or "
+                        f"{DEFAULT_SIZES})")
+    parser.add_argument("--seconds", type=float, default=15.0, help="wrk duration per query")
+    parser.add_argument("--no-record", action="store_true", help="do not touch results.md")
+    args = parser.parse_args()
+    stop_on_sigterm()
+    generate.check_columns()
+    results = []
+    for rows in sizes_wanted(args.sizes):
+        print(f"== {rows:,} structures", flush=True)
+        results.append(run_size(rows, args.seconds))
+    lines = [*load_table(results), "", *query_table(results), "", *notes(results, args.seconds)]
+    print("\n".join(lines))
+    if not args.no_record:
+        append_section("National benchmark: ess-atlas and pygeoapi on the same data", lines)
+
+
+if __name__ == "__main__":
+    main()
