@@ -207,9 +207,6 @@ def paging(
         raise InvalidParameter(
             f"limit must be at most {settings.max_page_size}, got {limit}", parameter="limit"
         )
-    if sort is PageOrder.RELEVANCE and after is not None:
-        raise InvalidParameter(
-            "after pages in id order; sort=relevance gives one page", parameter="after")
     return Paging(limit=limit or settings.default_page_size, after=after, sort=sort)
 
 

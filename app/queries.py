@@ -16,7 +16,6 @@ from sqlmodel import Session, col, select
 
 from app.dialects import strategy_for
 from app.dialects.elements import box_condition, text_match
-from app.errors import InvalidParameter
 from app.models import PUBLIC_COLUMNS, Organisation, OrganisationCategory
 from app.spatial import BBox as BBox
 from app.spatial import Circle
@@ -143,14 +142,20 @@ def organisations_page(
 
 
 def organisations_by_relevance(
-    *, session: Session, filters: OrganisationFilter, limit: int
+    *, session: Session, filters: OrganisationFilter, limit: int, after: int | None = None
 ) -> RankedPage:
-    """The `limit` structures most relevant to `filters.text`, best first (one page)."""
-    if not filters.text:
-        raise InvalidParameter("sort=relevance needs q, the text to rank by", parameter="sort")
+    """The `limit` structures most relevant to `filters.text`, best first (one page).
+
+    `after` keeps only ids above it, as in an id-ordered listing. Without a text, every
+    structure ranks the same, so they come in id order.
+    """
     strategy = strategy_for(session.connection().dialect.name)
     statement = _public_select().where(*filter_conditions(replace(filters, text=None)))
-    ranked = strategy.ranked(statement, fold(filters.text)).limit(limit + 1)
+    if after is not None:
+        statement = statement.where(col(Organisation.id) > after)
+    # Without a text every structure ranks the same: ties are broken by id, as always.
+    ranked = (strategy.ranked(statement, fold(filters.text)) if filters.text
+              else statement.order_by(col(Organisation.id))).limit(limit + 1)
     rows = _public_rows(session, ranked)
     return RankedPage(rows=rows[:limit], more=len(rows) > limit)
 

@@ -120,9 +120,29 @@ def test_sort_relevance_gives_the_best_matches_and_says_more_matched(client: Tes
     assert (body["numberReturned"], body["moreMatched"], body["links"]) == (1, True, [])
 
 
+def test_after_keeps_only_higher_ids_in_relevance_order(client: TestClient) -> None:
+    every = client.get("/api/organisations", params={"q": "epicerie", "sort": "relevance"})
+    ids = [f["id"] for f in every.json()["features"]]
+    assert len(ids) >= 2
+    after = min(ids)
+    response = client.get("/api/organisations",
+                          params={"q": "epicerie", "sort": "relevance", "after": after})
+    assert response.status_code == 200
+    assert [f["id"] for f in response.json()["features"]] == [i for i in ids if i > after]
+
+
+def test_relevance_without_text_ranks_every_structure_the_same_in_id_order(
+    client: TestClient,
+) -> None:
+    response = client.get("/api/organisations", params={"sort": "relevance", "limit": 2})
+    assert response.status_code == 200
+    body = response.json()
+    every = client.get("/api/organisations").json()["features"]
+    assert [f["id"] for f in body["features"]] == [f["id"] for f in every[:2]]
+    assert body["moreMatched"] is (len(every) > 2)
+
+
 @pytest.mark.parametrize(("params", "parameter"), [
-    ({"sort": "relevance"}, "sort"),
-    ({"sort": "relevance", "q": "epicerie", "after": 3}, "after"),
     ({"sort": "name", "q": "epicerie"}, "sort"),
 ])
 def test_bad_relevance_requests_are_400(

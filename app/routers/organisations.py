@@ -15,6 +15,7 @@ from app.deps import (
     SQLITE_INTEGER_MAX,
     FilterDep,
     Integer,
+    Paging,
     PagingDep,
     SessionDep,
     SettingsDep,
@@ -54,7 +55,7 @@ def list_organisations(
 ) -> Response:
     """Structures matching the filters, in id order (or by relevance), as GeoJSON."""
     if page_request.sort is PageOrder.RELEVANCE:
-        return _by_relevance(session, filters, page_request.limit)
+        return _by_relevance(session, filters, page_request)
     page = queries.organisations_page(
         session=session, filters=filters, limit=page_request.limit, after=page_request.after
     )
@@ -66,9 +67,10 @@ def list_organisations(
     return streamed_feature_collection(features, members)
 
 
-def _by_relevance(session: Session, filters: OrganisationFilter, limit: int) -> Response:
+def _by_relevance(session: Session, filters: OrganisationFilter, paging: Paging) -> Response:
     """The best `limit` matches of `q`; `moreMatched` says whether others matched."""
-    ranked = queries.organisations_by_relevance(session=session, filters=filters, limit=limit)
+    ranked = queries.organisations_by_relevance(
+        session=session, filters=filters, limit=paging.limit, after=paging.after)
     members = {"numberReturned": len(ranked.rows), "moreMatched": ranked.more, "links": []}
     return streamed_feature_collection([organisation_feature(row) for row in ranked.rows],
                                        members)
