@@ -36,7 +36,7 @@ from app.importer.context import close_context, import_context
 from app.importer.lock import ImportInProgress
 from app.importer.pipeline import ImportMode, ImportOptions, import_paths
 from app.importer.progress import BatchReceipt
-from app.importer.report import ImportReport, rejected_rows_csv
+from app.importer.report import ImportReport, write_rejected_rows
 from app.importer.runs import new_run_id
 
 EXIT_REJECTIONS = 1
@@ -103,10 +103,11 @@ def _write_reports(report: ImportReport, directory: Path) -> tuple[Path, Path | 
     json_path = directory / f"{stem}.json"
     json_path.write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n",
                          encoding="utf-8")
-    if not report.rejections:
+    if not report.rejected:
         return json_path, None
     csv_path = directory / f"{stem}-rejected.csv"
-    csv_path.write_text(rejected_rows_csv(report), encoding="utf-8", newline="")
+    with csv_path.open("w", encoding="utf-8", newline="") as handle:
+        write_rejected_rows(report, handle)
     return json_path, csv_path
 
 
@@ -123,20 +124,22 @@ def summary_lines(report: ImportReport) -> list[str]:
     for file in report.files_rejected:
         assert file.error is not None  # noqa: S101  (files_rejected have one)
         lines.append(f"rejected file {file.path}: {file.error['message']}")
-    rejected = [f"rejected {r.file}:{r.line}: {r.reason}" for r in report.rejections]
-    lines += _capped(rejected, SHOWN_REJECTIONS, "more rejected rows (see the CSV)")
-    warnings = [f"warning {w.file}:{w.line}: {w.message}" for w in report.warnings]
-    lines += _capped(warnings, SHOWN_WARNINGS, "more warnings (see the JSON report)")
-    if report.duplicates:
-        lines.append(f"{len(report.duplicates)} probable duplicates to review: "
+    rejected = [f"rejected {r.file}:{r.line}: {r.reason}"
+                for r in report.rejections[:SHOWN_REJECTIONS]]
+    lines += _capped(rejected, report.rejected, "more rejected rows (see the CSV)")
+    warnings = [f"warning {w.file}:{w.line}: {w.message}"
+                for w in report.warnings[:SHOWN_WARNINGS]]
+    lines += _capped(warnings, report.warnings_total, "more warnings (see the JSON report)")
+    if report.duplicates_total:
+        lines.append(f"{report.duplicates_total} probable duplicates to review: "
                      "ess-atlas duplicates")
     return lines
 
 
-def _capped(lines: list[str], limit: int, more: str) -> list[str]:
-    """At most `limit` lines, then one saying how many more there are and where."""
-    hidden = len(lines) - limit
-    return [*lines[:limit], f"... and {hidden} {more}"] if hidden > 0 else lines
+def _capped(lines: list[str], total: int, more: str) -> list[str]:
+    """The lines shown, then one saying how many more of `total` there are and where."""
+    hidden = total - len(lines)
+    return [*lines, f"... and {hidden} {more}"] if hidden > 0 else lines
 
 
 @contextmanager
