@@ -8,7 +8,7 @@ Each batch is one transaction, counted in the run log inside that same transacti
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from itertools import islice
@@ -29,7 +29,6 @@ from app.importer.prepare import Chunk, ChunkResult, Prepared, Preparer, prepare
 from app.importer.progress import BatchReceipt, ImportObserver, SilentObserver
 from app.importer.reader import CsvFile, open_csv_file
 from app.importer.report import FileReport, ImportReport, Notice, rejected_rows_csv
-from app.importer.seen import FirstRows
 from app.importer.runs import (
     DONE,
     FAILED,
@@ -39,6 +38,7 @@ from app.importer.runs import (
     record_batch,
     start_run,
 )
+from app.importer.seen import FirstRows
 from app.importer.sources import SourceFile, estimate_rows, source_files
 from app.storage import (
     UpsertOutcome,
@@ -110,7 +110,7 @@ class Importer:
         indexes = PlaceIndexes(context.geocoder, context.gazetteer, context.reverse)
         self.preparer = Preparer(context.taxonomy, indexes, options.mapping)
         self.first_rows = FirstRows()
-        self.duplicate_check = duplicates.DuplicateCheck()
+        self.dry_run_check = duplicates.DryRunCheck()
 
     # --------------------------------------------------------------- reading
 
@@ -204,8 +204,6 @@ class Importer:
         mode = self.options.mode
         # Strict mode reads the files twice: once to check every row, once to write.
         self.observer.rows_expected(2 * expected if mode is ImportMode.STRICT else expected)
-        with Session(self.engine) as session:
-            stored_up_to = duplicates.max_organisation_id(session=session)
         if mode is ImportMode.DRY_RUN:
             for batch in self.prepared_batches(files, expected):
                 self._classify(batch)
@@ -216,7 +214,7 @@ class Importer:
             return self.report
         for batch in self.prepared_batches(files, expected):
             self._write(batch)
-        self._check_duplicates(stored_up_to)
+        self._check_unchecked()
         return self.report
 
     def _all_rows_valid(self, files: Sequence[SourceFile], expected: int) -> bool:
@@ -243,15 +241,14 @@ class Importer:
             return
         with session_scope(self.engine) as session:
             written = write_batch(session=session, records=[p.record for p in rows])
-            duplicates.mark_for_check(session=session, organisation_ids=written.updated_ids)
+            stored = [(row_id, prepared.entry) for prepared in rows
+                      if (row_id := written.written.get(prepared.record.key)) is not None]
+            pairs = duplicates.check_written(session, stored)
             if self.run_id:
                 record_batch(session=session, run_id=self.run_id, rows=len(rows))
         self.report.batches_committed += 1
         self.report.written = True
-        for prepared in rows:
-            row_id = written.written.get(prepared.record.key)
-            if row_id is not None:
-                self.duplicate_check.add(prepared.entry, row_id)
+        self._report_pairs(pairs)
         receipt = BatchReceipt(self.report.batches_committed, len(rows),
                                (batch.file, rows[0].line), (batch.file, rows[-1].line),
                                self._count(written.outcomes))
@@ -260,29 +257,24 @@ class Importer:
     def _classify(self, batch: Batch) -> None:
         with Session(self.engine) as session:
             outcomes = classify_batch(session=session, records=[p.record for p in batch.rows])
+            changed = (UpsertOutcome.INSERTED, UpsertOutcome.UPDATED)
+            self.dry_run_check.add_batch(session, [
+                prepared.entry for prepared, outcome in zip(batch.rows, outcomes, strict=True)
+                if outcome in changed])
         self._count(outcomes)
-        changed = (UpsertOutcome.INSERTED, UpsertOutcome.UPDATED)
-        for prepared, outcome in zip(batch.rows, outcomes, strict=True):
-            if outcome in changed:
-                self.duplicate_check.add(prepared.entry)
 
     def _dry_run_duplicates(self) -> None:
-        with Session(self.engine) as session:
-            self.duplicate_check.compare_with_stored(session)
-        self._report_pairs()
+        self._report_pairs(self.dry_run_check.pairs)
 
-    def _check_duplicates(self, stored_up_to: int) -> None:
+    def _check_unchecked(self) -> None:
+        """Check what was written without a check (by the API, or before an upgrade)."""
         with session_scope(self.engine) as session:
-            self.duplicate_check.finish(session, stored_up_to=stored_up_to)
-        self._report_pairs()
+            pairs = duplicates.check_unchecked(session)
+        self._report_pairs(pairs)
 
-    def _report_pairs(self) -> None:
-        name_of = self.duplicate_check.name_of
-        for pair in sorted(self.duplicate_check.pairs, key=lambda pair: (pair.first, pair.second)):
-            self.report.add_duplicate(
-                {"first": pair.first, "first_name": name_of(pair.first), "second": pair.second,
-                 "second_name": name_of(pair.second), "rule": pair.rule,
-                 "distance_m": pair.distance_m})
+    def _report_pairs(self, pairs: Sequence[duplicates.Pair]) -> None:
+        for pair in sorted(pairs, key=lambda pair: (pair.first, pair.second)):
+            self.report.add_duplicate(pair.to_dict())
 
 
 def open_run(
