@@ -408,8 +408,11 @@ def _record_checked_through(session: Session, last_id: int) -> None:
         connection.execute(table.insert().values(id=1, checked_through=last_id))
 
 
-def _file_checked_before(session: Session) -> None:
-    """File the names of structures checked before duplicate_name existed (once)."""
+def file_checked_before(session: Session) -> None:
+    """File the names of structures checked before duplicate_name existed (once).
+
+    Run before an import writes, so its batches are compared with them.
+    """
     names, table = table_of(DuplicateName), table_of(Organisation)
     connection = session.connection()
     through = checked_through(session=session)
@@ -437,7 +440,6 @@ def unchecked_ids(session: Session) -> list[int]:
 
 def check_unchecked(session: Session) -> list[Pair]:
     """Check every structure written without a check; record how far the check went."""
-    _file_checked_before(session)
     pairs: list[Pair] = []
     unchecked = unchecked_ids(session)
     for chunk in _in_slices(unchecked, _ROWS_PER_QUERY):

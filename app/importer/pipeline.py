@@ -204,6 +204,9 @@ class Importer:
         mode = self.options.mode
         # Strict mode reads the files twice: once to check every row, once to write.
         self.observer.rows_expected(2 * expected if mode is ImportMode.STRICT else expected)
+        if mode is not ImportMode.DRY_RUN:
+            with session_scope(self.engine) as session:
+                duplicates.file_checked_before(session)
         if mode is ImportMode.DRY_RUN:
             for batch in self.prepared_batches(files, expected):
                 self._classify(batch)
