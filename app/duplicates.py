@@ -20,6 +20,7 @@ with the file and a killed import leaves no written row unchecked.
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ from app.queries import haversine_m
 from app.storage import bulk_insert, delete_organisation, normalise_name, table_of
 
 NEARBY_METRES = 200.0
+_NOT_DIGITS = re.compile(r"[^0-9]+")
 MIN_TYPO_LENGTH = 6
 _LAT_BAND = 0.002  # about 222 m
 SMALL_COMMUNE = 64  # up to this many structures, a commune is compared name by name
@@ -116,7 +118,7 @@ def within_one_edit(first: str, second: str) -> bool:
 
 
 def _digits(text: str) -> str:
-    return "".join(char for char in text if char.isdigit())
+    return _NOT_DIGITS.sub("", text)
 
 
 def near_identical(first: str, second: str) -> bool:

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from itertools import islice
 from pathlib import Path
 from typing import NamedTuple
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlmodel import Session
 
 from app import duplicates
-from app.db import session_scope
 from app.geocoding import commune_level_only
 from app.importer.columns import ColumnMapping, ColumnPlan, plan_columns
 from app.importer.faults import FileRejected
@@ -99,6 +99,8 @@ def _duplicate_in_run(file: str, line: int, key: str, first: tuple[str, int]) ->
 
 class Importer:
     """One run over a list of files: prepares rows, writes or classifies them, reports."""
+
+    _connection: Connection  # the run's one database connection, while it runs
 
     def __init__(
         self, engine: Engine, context: ImportContext, options: ImportOptions,
@@ -196,16 +198,33 @@ class Importer:
         """
         expected = estimate_rows(files) if expected is None else expected
         try:
-            return self._run(files, expected)
+            with self.engine.connect() as connection:
+                self._connection = connection
+                return self._run(files, expected)
         finally:
             self.first_rows.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Session]:
+        """A session on the run's one connection, committed on success.
+
+        Every batch goes through the same connection, so only one connection grows the
+        large page cache of bulk writes (the pool would hand out several in turn).
+        """
+        with Session(self._connection, expire_on_commit=False) as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
 
     def _run(self, files: Sequence[SourceFile], expected: int) -> ImportReport:
         mode = self.options.mode
         # Strict mode reads the files twice: once to check every row, once to write.
         self.observer.rows_expected(2 * expected if mode is ImportMode.STRICT else expected)
         if mode is not ImportMode.DRY_RUN:
-            with session_scope(self.engine) as session:
+            with self._transaction() as session:
                 duplicates.file_checked_before(session)
         if mode is ImportMode.DRY_RUN:
             for batch in self.prepared_batches(files, expected):
@@ -242,7 +261,7 @@ class Importer:
         rows = batch.rows
         if not rows:
             return
-        with session_scope(self.engine) as session:
+        with self._transaction() as session:
             written = write_batch(session=session, records=[p.record for p in rows])
             stored = [(row_id, prepared.entry) for prepared in rows
                       if (row_id := written.written.get(prepared.record.key)) is not None]
@@ -258,7 +277,7 @@ class Importer:
         self.observer.batch_committed(receipt)
 
     def _classify(self, batch: Batch) -> None:
-        with Session(self.engine) as session:
+        with self._transaction() as session:
             outcomes = classify_batch(session=session, records=[p.record for p in batch.rows])
             changed = (UpsertOutcome.INSERTED, UpsertOutcome.UPDATED)
             self.dry_run_check.add_batch(session, [
@@ -271,7 +290,7 @@ class Importer:
 
     def _check_unchecked(self) -> None:
         """Check what was written without a check (by the API, or before an upgrade)."""
-        with session_scope(self.engine) as session:
+        with self._transaction() as session:
             pairs = duplicates.check_unchecked(session)
         self._report_pairs(pairs)
 
