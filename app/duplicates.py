@@ -28,7 +28,6 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import and_, func, or_, tuple_
 from sqlalchemy import select as sa_select
-from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
 from app.errors import Conflict, InvalidParameter, NotFound
@@ -275,7 +274,7 @@ def _block_lookups(entries: Iterable[Entry]) -> tuple[set[Lookup], set[Lookup], 
     return heads, tails, shorts
 
 
-def _any_lookup(connection: Connection, letters: str | None, lookups: list[Lookup]) -> Any:
+def _any_lookup(letters: str | None, lookups: list[Lookup]) -> Any:
     """A condition matching any of the lookups (length within one), each through an index."""
     names = table_of(DuplicateName)
     terms = [and_(names.c.citycode == citycode, names.c.digits == digits,
@@ -306,7 +305,7 @@ def _filed_in_blocks(
     """Checked structures in any of these blocks."""
     connection = session.connection()
     if connection.dialect.paramstyle != "qmark":
-        yield from _filed_where(session, _any_lookup(connection, letters, lookups))
+        yield from _filed_where(session, _any_lookup(letters, lookups))
         return
     condition, parameters = _block_condition(letters, lookups)
     for row_id, key, name, citycode, lat, lon, name_key, skeleton in (
