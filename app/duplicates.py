@@ -9,17 +9,24 @@ Two rules queue a pair for review (nothing is ever merged automatically):
 
 A name that only contains the other ("Amis du Jardin" and "Amis du Jardin de Lyon") is
 not near-identical: such a pair is not queued, and never merged.
+
+The check is index-driven: every checked structure has its name keys filed in the
+`duplicate_name` table (by normalised name, and by commune, numbers, length and first or
+last four letters of its skeleton). An import checks each batch inside the transaction
+that writes it, against the candidates those indexes give, so its memory does not grow
+with the file and a killed import leaves no written row unchecked.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, func
+from sqlalchemy import and_, func, or_, tuple_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -28,6 +35,7 @@ from app.models import (
     DuplicateCandidate,
     DuplicateCheckPending,
     DuplicateCheckState,
+    DuplicateName,
     Organisation,
     utc_now,
 )
@@ -35,6 +43,7 @@ from app.queries import haversine_m
 from app.storage import bulk_insert, delete_organisation, normalise_name, table_of
 
 NEARBY_METRES = 200.0
+_NOT_DIGITS = re.compile(r"[^0-9]+")
 MIN_TYPO_LENGTH = 6
 _LAT_BAND = 0.002  # about 222 m
 SMALL_COMMUNE = 64  # up to this many structures, a commune is compared name by name
@@ -78,12 +87,20 @@ def make_entry(
 
 @dataclass(frozen=True)
 class Pair:
-    """Two keys that may name the same structure, and the rule that says so."""
+    """Two keys that may name the same structure, the rule that says so, and their names."""
 
     first: str
     second: str
     rule: str
     distance_m: float
+    first_name: str = ""
+    second_name: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form, as import reports list it."""
+        return {"first": self.first, "first_name": self.first_name, "second": self.second,
+                "second_name": self.second_name, "rule": self.rule,
+                "distance_m": self.distance_m}
 
 
 def within_one_edit(first: str, second: str) -> bool:
@@ -100,7 +117,7 @@ def within_one_edit(first: str, second: str) -> bool:
 
 
 def _digits(text: str) -> str:
-    return "".join(char for char in text if char.isdigit())
+    return _NOT_DIGITS.sub("", text)
 
 
 def near_identical(first: str, second: str) -> bool:
@@ -121,22 +138,30 @@ def _band(lat: float) -> int:
 
 
 Block = tuple[str, str, str, int]
+# Up to this length a skeleton is also filed by length alone: one edit of a shorter name
+# can change both its first and its last four letters.
+SHORT_SKELETON = 10
+_SHORT = "#"
 
 
-def _blocks(entry: Entry) -> tuple[Block, Block]:
+def _blocks(entry: Entry) -> list[Block]:
     """Where an entry is filed in a large commune: its numbers, start or end, and length.
 
-    One edit leaves either the first or the last four letters of a long enough skeleton
-    alone, and near-identical names have the same numbers.
+    One edit leaves either the first or the last four letters of a skeleton of nine
+    letters or more alone, and near-identical names have the same numbers; shorter
+    skeletons are also filed by their length alone.
     """
     skeleton, citycode, digits = entry.skeleton, entry.citycode or "", _digits(entry.skeleton)
-    return ((citycode, digits, "<" + skeleton[:4], len(skeleton)),
-            (citycode, digits, ">" + skeleton[-4:], len(skeleton)))
+    blocks = [(citycode, digits, "<" + skeleton[:4], len(skeleton)),
+              (citycode, digits, ">" + skeleton[-4:], len(skeleton))]
+    if len(skeleton) <= SHORT_SKELETON:
+        blocks.append((citycode, digits, _SHORT, len(skeleton)))
+    return blocks
 
 
 def _pair(entry: Entry, other: Entry, rule: str, distance: float) -> Pair:
-    first, second = sorted((entry.key, other.key))
-    return Pair(first, second, rule, round(distance, 1))
+    first, second = sorted((entry, other), key=lambda named: named.key)
+    return Pair(first.key, second.key, rule, round(distance, 1), first.name, second.name)
 
 
 class DuplicateIndex:
@@ -178,11 +203,17 @@ class DuplicateIndex:
         if entry.key in self.entries:
             return []
         pairs = self.pairs_with(entry)
+        self.file(entry)
+        return pairs
+
+    def file(self, entry: Entry) -> None:
+        """File an entry without looking for its duplicates."""
+        if entry.key in self.entries:
+            return
         self.entries[entry.key] = entry
         self._by_name_band[(entry.name_key, _band(entry.lat))].append(entry)
         if entry.citycode:
             self._file_in_commune(entry, self._by_commune[entry.citycode])
-        return pairs
 
     def _file_in_commune(self, entry: Entry, neighbours: list[Entry]) -> None:
         """File by commune; a commune that grows large is also filed by name blocks."""
@@ -196,6 +227,8 @@ class DuplicateIndex:
 
 
 _ENTRY_COLUMNS = ("id", "key", "name", "citycode", "lat", "lon")
+_ROWS_PER_QUERY = 900
+_TUPLES_PER_QUERY = 200
 
 
 def _entries_where(session: Session, condition: Any) -> Iterator[tuple[int, Entry]]:
@@ -206,40 +239,153 @@ def _entries_where(session: Session, condition: Any) -> Iterator[tuple[int, Entr
         yield row_id, make_entry(key, name, citycode, lat, lon)
 
 
-def _around(entries: Iterable[Entry]) -> Any:
-    """A condition selecting stored structures close enough to pair with these entries."""
-    table = table_of(Organisation)
-    lats, lons = zip(*((entry.lat, entry.lon) for entry in entries), strict=True)
-    return and_(table.c.lat.between(min(lats) - _SEARCH_MARGIN, max(lats) + _SEARCH_MARGIN),
-                table.c.lon.between(min(lons) - _SEARCH_MARGIN, max(lons) + _SEARCH_MARGIN))
+def _filed_where(session: Session, condition: Any) -> Iterator[tuple[int, Entry]]:
+    """Checked structures (filed in duplicate_name) matching a condition, as (id, entry)."""
+    names, table = table_of(DuplicateName), table_of(Organisation)
+    query = sa_select(table.c.id, table.c.key, table.c.name, table.c.citycode, table.c.lat,
+                      table.c.lon, names.c.name_key, names.c.skeleton).join(
+        names, names.c.organisation_id == table.c.id).where(condition)
+    for row_id, key, name, citycode, lat, lon, name_key, skeleton in (
+            session.connection().execute(query)):
+        yield row_id, Entry(key, name, citycode, lat, lon, name_key, skeleton)
 
 
-def mark_for_check(*, session: Session, organisation_ids: Sequence[int]) -> None:
-    """Remember structures an import updated until their duplicate check has run.
+def _in_slices(values: Sequence[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(values), size):
+        yield list(values[start : start + size])
 
-    (Inserted structures need no mark: their ids are above the checked ones.)
-    """
-    table = table_of(DuplicateCheckPending)
+
+Lookup = tuple[str, str, str, int]
+
+
+def _block_lookups(entries: Iterable[Entry]) -> tuple[set[Lookup], set[Lookup], set[Lookup]]:
+    """(head, tail, short) lookups into duplicate_name: commune, numbers, letters, length."""
+    heads: set[Lookup] = set()
+    tails: set[Lookup] = set()
+    shorts: set[Lookup] = set()
+    for entry in entries:
+        if not entry.citycode:
+            continue
+        skeleton, digits, size = entry.skeleton, _digits(entry.skeleton), len(entry.skeleton)
+        heads.add((entry.citycode, digits, skeleton[:4], size))
+        tails.add((entry.citycode, digits, skeleton[-4:], size))
+        if size <= SHORT_SKELETON:
+            shorts.add((entry.citycode, digits, "", size))
+    return heads, tails, shorts
+
+
+def _any_lookup(letters: str | None, lookups: list[Lookup]) -> Any:
+    """A condition matching any of the lookups (length within one), each through an index."""
+    names = table_of(DuplicateName)
+    terms = [and_(names.c.citycode == citycode, names.c.digits == digits,
+                  *((names.c[letters] == text,) if letters else ()),
+                  names.c.length.between(size - 1, size + 1))
+             for citycode, digits, text, size in lookups]
+    return or_(*terms)
+
+
+def _block_condition(letters: str | None, lookups: list[Lookup]) -> tuple[str, list[Any]]:
+    """The same condition as SQL text with qmark parameters (compiling it costs more)."""
+    column = f" AND d.{letters} = ?" if letters else ""
+    term = f"(d.citycode = ? AND d.digits = ?{column} AND d.length BETWEEN ? AND ?)"
+    parameters: list[Any] = []
+    for citycode, digits, text, size in lookups:
+        parameters += [citycode, digits, *((text,) if letters else ()), size - 1, size + 1]
+    return " OR ".join([term] * len(lookups)), parameters
+
+
+_FILED_SQL = (
+    "SELECT o.id, o.key, o.name, o.citycode, o.lat, o.lon, d.name_key, d.skeleton "
+    "FROM duplicate_name AS d JOIN organisation AS o ON o.id = d.organisation_id WHERE ")
+
+
+def _filed_in_blocks(
+    session: Session, letters: str | None, lookups: list[Lookup]
+) -> Iterator[tuple[int, Entry]]:
+    """Checked structures in any of these blocks."""
     connection = session.connection()
-    for start in range(0, len(organisation_ids), 900):
-        chunk = list(organisation_ids[start : start + 900])
-        connection.execute(table.delete().where(table.c.organisation_id.in_(chunk)))
-    bulk_insert(connection, table, ("organisation_id",), [(i,) for i in organisation_ids])
+    if connection.dialect.paramstyle != "qmark":
+        yield from _filed_where(session, _any_lookup(letters, lookups))
+        return
+    condition, parameters = _block_condition(letters, lookups)
+    for row_id, key, name, citycode, lat, lon, name_key, skeleton in (
+            connection.exec_driver_sql(_FILED_SQL + condition, tuple(parameters))):
+        yield row_id, Entry(key, name, citycode, lat, lon, name_key, skeleton)
 
 
-def _known_pairs(session: Session) -> set[tuple[int, int]]:
-    """The (first_id, second_id) of every queued or decided pair."""
+def stored_candidates(session: Session, entries: Sequence[Entry]) -> dict[int, Entry]:
+    """Checked structures that could pair with these entries, found through the indexes."""
+    names = table_of(DuplicateName)
+    found: dict[int, Entry] = {}
+    for chunk in _in_slices(sorted({entry.name_key for entry in entries}), _ROWS_PER_QUERY):
+        found.update(_filed_where(session, names.c.name_key.in_(chunk)))
+    heads, tails, shorts = _block_lookups(entries)
+    for letters, lookups in (("head", heads), ("tail", tails), (None, shorts)):
+        for chunk in _in_slices(sorted(lookups), _TUPLES_PER_QUERY):
+            found.update(_filed_in_blocks(session, letters, chunk))
+    return found
+
+
+def _name_row(row_id: int, entry: Entry) -> tuple[Any, ...]:
+    """The duplicate_name row of a structure."""
+    skeleton = entry.skeleton
+    return (row_id, entry.name_key, skeleton, entry.citycode or "", _digits(skeleton),
+            len(skeleton), skeleton[:4], skeleton[-4:])
+
+
+_NAME_COLUMNS = ("organisation_id", "name_key", "skeleton", "citycode", "digits", "length",
+                 "head", "tail")
+
+
+def _forget(session: Session, organisation_ids: Sequence[int]) -> None:
+    """Remove the filed names of these structures (they are about to be filed again)."""
+    names, connection = table_of(DuplicateName), session.connection()
+    for chunk in _in_slices(organisation_ids, _ROWS_PER_QUERY):
+        connection.execute(names.delete().where(names.c.organisation_id.in_(chunk)))
+
+
+def check_written(session: Session, written: Sequence[tuple[int, Entry]]) -> list[Pair]:
+    """Check structures just written against the checked ones and each other; file them.
+
+    Run inside the transaction that wrote them. Returns the pairs found (queued unless
+    they were queued or decided before).
+    """
+    if not written:
+        return []
+    _forget(session, [row_id for row_id, _ in written])
+    candidates = stored_candidates(session, [entry for _, entry in written])
+    index = DuplicateIndex()
+    for entry in candidates.values():
+        index.file(entry)
+    pairs = [pair for _, entry in written for pair in index.add(entry)]
+    bulk_insert(session.connection(), table_of(DuplicateName), _NAME_COLUMNS,
+                [_name_row(row_id, entry) for row_id, entry in written])
+    ids = {entry.key: row_id for row_id, entry in candidates.items()}
+    ids.update((entry.key, row_id) for row_id, entry in written)
+    queue_pairs(session=session, pairs=pairs, ids=ids)
+    return pairs
+
+
+def _known_pairs(session: Session, pairs: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:
+    """The pairs among these (first_id, second_id) already queued or decided."""
     table = table_of(DuplicateCandidate)
-    query = sa_select(table.c.first_id, table.c.second_id)
-    return {(first, second) for first, second in session.connection().execute(query)}
+    wanted = sorted(set(pairs))
+    known: set[tuple[int, int]] = set()
+    for chunk in _in_slices(wanted, _TUPLES_PER_QUERY):
+        query = sa_select(table.c.first_id, table.c.second_id).where(
+            tuple_(table.c.first_id, table.c.second_id).in_(chunk))
+        known.update((first, second) for first, second in session.connection().execute(query))
+    return known
 
 
 def queue_pairs(*, session: Session, pairs: Sequence[Pair], ids: Mapping[str, int]) -> int:
     """Store the pairs not queued yet (a decided pair stays decided); count the new ones."""
-    known, now = _known_pairs(session), utc_now()
+    if not pairs:
+        return 0
+    id_pairs = [tuple(sorted((ids[pair.first], ids[pair.second]))) for pair in pairs]
+    known, now = _known_pairs(session, id_pairs), utc_now()  # type: ignore[arg-type]
     rows: dict[tuple[int, int], dict[str, object]] = {}
-    for pair in pairs:
-        first, second = sorted((ids[pair.first], ids[pair.second]))
+    for pair, (first, second) in zip(pairs, id_pairs, strict=True):
         if (first, second) not in known:
             rows[(first, second)] = {"first_id": first, "second_id": second, "rule": pair.rule,
                                      "distance_m": pair.distance_m, "created_at": now}
@@ -263,79 +409,68 @@ def _record_checked_through(session: Session, last_id: int) -> None:
         connection.execute(table.insert().values(id=1, checked_through=last_id))
 
 
-class DuplicateCheck:
-    """The duplicate check of one import: its own rows as they are written, then the others.
+def file_checked_before(session: Session) -> None:
+    """File the names of structures checked before duplicate_name existed (once).
 
-    Rows written by the run are filed one batch at a time (so the check overlaps the
-    import); `finish` then files the rows an interrupted import left unchecked and
-    compares everything filed with the structures stored around it.
+    Run before an import writes, so its batches are compared with them.
+    """
+    names, table = table_of(DuplicateName), table_of(Organisation)
+    connection = session.connection()
+    through = checked_through(session=session)
+    if not through or connection.execute(sa_select(names.c.organisation_id).limit(1)).first():
+        return
+    ids = list(connection.execute(sa_select(table.c.id).where(table.c.id <= through)).scalars())
+    for chunk in _in_slices(ids, _ROWS_PER_QUERY):
+        bulk_insert(connection, names, _NAME_COLUMNS, [
+            _name_row(row_id, entry)
+            for row_id, entry in _entries_where(session, table.c.id.in_(chunk))])
+
+
+def unchecked_ids(session: Session) -> list[int]:
+    """Structures written without a duplicate check (by the API, or before an upgrade)."""
+    table, names = table_of(Organisation), table_of(DuplicateName)
+    pending = table_of(DuplicateCheckPending)
+    connection = session.connection()
+    unfiled = connection.execute(
+        sa_select(table.c.id).outerjoin(names, names.c.organisation_id == table.c.id)
+        .where(table.c.id > checked_through(session=session),
+               names.c.organisation_id.is_(None))).scalars()
+    marked = connection.execute(sa_select(pending.c.organisation_id)).scalars()
+    return list(dict.fromkeys((*unfiled, *marked)))
+
+
+def check_unchecked(session: Session) -> list[Pair]:
+    """Check every structure written without a check; record how far the check went."""
+    pairs: list[Pair] = []
+    unchecked = unchecked_ids(session)
+    for chunk in _in_slices(unchecked, _ROWS_PER_QUERY):
+        entries = list(_entries_where(session, table_of(Organisation).c.id.in_(chunk)))
+        pairs.extend(check_written(session, entries))
+    session.connection().execute(table_of(DuplicateCheckPending).delete())
+    _record_checked_through(session, max_organisation_id(session=session))
+    return pairs
+
+
+class DryRunCheck:
+    """The duplicate check of a dry run: the rows it would write, against the checked ones.
+
+    Nothing is written, so the run's own rows are filed in memory (one entry per row
+    the dry run would insert or update).
     """
 
     def __init__(self) -> None:
         self.index = DuplicateIndex()
         self.pairs: list[Pair] = []
-        self.ids: dict[str, int] = {}
-        self.filed_ids: set[int] = set()
-        self.names: dict[str, str] = {}
 
-    def add(self, entry: Entry, row_id: int | None = None) -> None:
-        """File a row of the run (with its id once it is stored)."""
-        self.pairs.extend(self.index.add(entry))
-        if row_id is not None:
-            self.ids[entry.key] = row_id
-            self.filed_ids.add(row_id)
-
-    def compare_with_stored(self, session: Session, *, stored_up_to: int | None = None) -> None:
-        """Pair the filed rows with the other stored structures around them.
-
-        `stored_up_to` leaves out ids above it (rows inserted since, all filed already).
-        """
-        if not self.index.entries:
-            return
-        condition = _around(self.index.entries.values())
-        if stored_up_to is not None:
-            condition = and_(condition, table_of(Organisation).c.id <= stored_up_to)
-        for row_id, entry in _entries_where(session, condition):
-            if entry.key not in self.index.entries:
-                self.ids.setdefault(entry.key, row_id)
-                self.names[entry.key] = entry.name
-                self.pairs.extend(self.index.pairs_with(entry))
-
-    def _unchecked_ids(self, session: Session, last_id: int) -> list[int]:
-        """Inserted since the last check, or updated and marked, and not filed by this run."""
-        table, pending = table_of(Organisation), table_of(DuplicateCheckPending)
-        since = checked_through(session=session)
-        connection = session.connection()
-        inserted = connection.execute(sa_select(table.c.id).where(
-            table.c.id > since, table.c.id <= last_id)).scalars()
-        marked = connection.execute(sa_select(pending.c.organisation_id)).scalars()
-        return [i for i in dict.fromkeys((*inserted, *marked)) if i not in self.filed_ids]
-
-    def add_unchecked(self, session: Session, last_id: int) -> None:
-        """File the rows earlier imports wrote but never checked (an interrupted run's)."""
-        unchecked = self._unchecked_ids(session, last_id)
-        for start in range(0, len(unchecked), 900):
-            chunk = unchecked[start : start + 900]
-            for row_id, entry in _entries_where(session, table_of(Organisation).c.id.in_(chunk)):
-                self.add(entry, row_id)
-
-    def name_of(self, key: str) -> str:
-        """The name of a structure a pair names."""
-        entry = self.index.entries.get(key)
-        return entry.name if entry is not None else self.names.get(key, "")
-
-    def finish(self, session: Session, *, stored_up_to: int) -> int:
-        """Complete the check, queue the new pairs, record how far it went; count new pairs.
-
-        `stored_up_to` is the largest id stored when the run started.
-        """
-        last_id = max_organisation_id(session=session)
-        self.add_unchecked(session, last_id)
-        self.compare_with_stored(session, stored_up_to=stored_up_to)
-        queued = queue_pairs(session=session, pairs=self.pairs, ids=self.ids)
-        session.connection().execute(table_of(DuplicateCheckPending).delete())
-        _record_checked_through(session, last_id)
-        return queued
+    def add_batch(self, session: Session, entries: Sequence[Entry]) -> None:
+        """Pair a batch's rows with the checked structures and the run's earlier rows."""
+        stored = DuplicateIndex()
+        for entry in stored_candidates(session, entries).values():
+            stored.file(entry)
+        for entry in entries:
+            found = {pair.second if pair.first == entry.key else pair.first: pair
+                     for pair in (*stored.pairs_with(entry), *self.index.add(entry))}
+            self.pairs.extend(found.values())
 
 
 def max_organisation_id(*, session: Session) -> int:

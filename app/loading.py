@@ -40,5 +40,5 @@ def load_default_directory(engine: Engine, settings: Settings) -> ImportReport |
     finally:
         close_context(context)
     logger.info("loaded the default directory: %d structures, %d rejected",
-                report.changed, len(report.rejections))
+                report.changed, report.rejected)
     return report

@@ -274,6 +274,32 @@ class DuplicateCheckPending(SQLModel, table=True):
     )
 
 
+class DuplicateName(SQLModel, table=True):
+    """The name keys of a checked structure, filed so the duplicate check is index-driven.
+
+    `head` and `tail` are the first and last four letters of the name's skeleton; a
+    structure that has a row here has been through the duplicate check.
+    """
+
+    __tablename__ = "duplicate_name"
+    __table_args__ = (
+        Index("ix_duplicate_name_head", "citycode", "digits", "head", "length"),
+        Index("ix_duplicate_name_tail", "citycode", "digits", "tail", "length"),
+        Index("ix_duplicate_name_length", "citycode", "digits", "length"),
+    )
+
+    organisation_id: int = Field(
+        foreign_key="organisation.id", primary_key=True, ondelete="CASCADE"
+    )
+    name_key: str = Field(index=True)
+    skeleton: str
+    citycode: str = ""
+    digits: str = ""
+    length: int = 0
+    head: str = ""
+    tail: str = ""
+
+
 class DuplicateCheckState(SQLModel, table=True):
     """How far the duplicate check has gone: every structure up to this id was checked."""
 

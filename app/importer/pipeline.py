@@ -9,16 +9,17 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
+from itertools import islice
 from pathlib import Path
 from typing import NamedTuple
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlmodel import Session
 
 from app import duplicates
-from app.db import session_scope
 from app.geocoding import commune_level_only
 from app.importer.columns import ColumnMapping, ColumnPlan, plan_columns
 from app.importer.faults import FileRejected
@@ -26,7 +27,7 @@ from app.importer.lock import HeldImportLock, acquire_import_lock
 from app.importer.place import PlaceIndexes, ReverseLookup
 from app.importer.prepare import Chunk, ChunkResult, Prepared, Preparer, prepare_in_order
 from app.importer.progress import BatchReceipt, ImportObserver, SilentObserver
-from app.importer.reader import ParsedFile, read_csv_file
+from app.importer.reader import CsvFile, open_csv_file
 from app.importer.report import FileReport, ImportReport, Notice, rejected_rows_csv
 from app.importer.runs import (
     DONE,
@@ -37,6 +38,7 @@ from app.importer.runs import (
     record_batch,
     start_run,
 )
+from app.importer.seen import FirstRows
 from app.importer.sources import SourceFile, estimate_rows, source_files
 from app.storage import (
     UpsertOutcome,
@@ -88,8 +90,17 @@ class Batch(NamedTuple):
     rows: list[Prepared]
 
 
+def _duplicate_in_run(file: str, line: int, key: str, first: tuple[str, int]) -> Notice:
+    """The same-key rule: the first row of the run wins, later ones are skipped."""
+    return Notice(file, line, "duplicate_in_run", (
+        f"same key as {first[0]} line {first[1]} ({key}): that first row is kept, "
+        "this one is skipped"))
+
+
 class Importer:
     """One run over a list of files: prepares rows, writes or classifies them, reports."""
+
+    _connection: Connection  # the run's one database connection, while it runs
 
     def __init__(
         self, engine: Engine, context: ImportContext, options: ImportOptions,
@@ -100,8 +111,8 @@ class Importer:
         self.report = ImportReport(mode=options.mode.value, run_id=run_id)
         indexes = PlaceIndexes(context.geocoder, context.gazetteer, context.reverse)
         self.preparer = Preparer(context.taxonomy, indexes, options.mapping)
-        self.first_seen: dict[str, tuple[str, int]] = {}
-        self.duplicate_check = duplicates.DuplicateCheck()
+        self.first_rows = FirstRows()
+        self.dry_run_check = duplicates.DryRunCheck()
 
     # --------------------------------------------------------------- reading
 
@@ -131,19 +142,19 @@ class Importer:
         for source in files:
             reports[source.name] = file_report = FileReport(source.name)
             self.report.files.append(file_report)
-            parsed, plan = self._read(source, file_report)
-            if parsed is None or plan is None:
+            checked, plan = self._read(source, file_report)
+            if checked is None or plan is None:
                 continue
-            size = self.context.batch_size
-            for start in range(0, len(parsed.rows), size):
-                yield Chunk(source.name, parsed.rows[start : start + size], plan)
+            rows = checked.rows()
+            while chunk := list(islice(rows, self.context.batch_size)):
+                yield Chunk(source.name, chunk, plan)
 
     def _read(
         self, source: SourceFile, file_report: FileReport
-    ) -> tuple[ParsedFile | None, ColumnPlan | None]:
-        """Parse a file and match its columns, or record why it cannot be imported."""
+    ) -> tuple[CsvFile | None, ColumnPlan | None]:
+        """Check a file and match its columns, or record why it cannot be imported."""
         try:
-            parsed = read_csv_file(source.path)
+            parsed = open_csv_file(source.path)
             plan = plan_columns(parsed.header, self.options.mapping)
         except FileRejected as fault:
             file_report.error = {"code": fault.code, "message": fault.message}
@@ -154,32 +165,29 @@ class Importer:
         file_report.detected = parsed.format.to_dict()
         file_report.columns = plan.detected()
         file_report.ignored_columns = list(plan.ignored)
-        file_report.rows, file_report.blank_rows = len(parsed.rows), parsed.blank_rows
-        self.report.rows_read += len(parsed.rows)
+        file_report.rows, file_report.blank_rows = parsed.row_count, parsed.blank_rows
+        self.report.rows_read += parsed.row_count
         return parsed, plan
 
     def _absorb(self, result: ChunkResult, file_report: FileReport) -> list[Prepared]:
         """Take a prepared chunk into the report; keep the rows whose key is new in this run."""
-        self.report.rejections.extend(result.rejections)
-        self.report.warnings.extend(result.notices)
+        self.report.add_rejections(result.rejections)
+        self.report.add_warnings(result.notices)
         file_report.rejected += len(result.rejections)
-        kept = []
-        for prepared in result.prepared:
-            key = prepared.record.key
-            first = self.first_seen.setdefault(key, (result.file, prepared.line))
+        prepared_rows = result.prepared
+        firsts = self.first_rows.first_of(
+            result.file, [(prepared.record.key, prepared.line) for prepared in prepared_rows])
+        kept, skipped = [], []
+        for prepared, first in zip(prepared_rows, firsts, strict=True):
             if first != (result.file, prepared.line):
-                self._duplicate_in_run(result.file, prepared.line, key, first)
+                skipped.append(_duplicate_in_run(result.file, prepared.line,
+                                                 prepared.record.key, first))
                 continue
             self.report.precisions[prepared.precision or "unknown"] += 1
             kept.append(prepared)
+        self.report.outcomes["duplicate_in_run"] += len(skipped)
+        self.report.add_warnings(skipped)
         return kept
-
-    def _duplicate_in_run(self, file: str, line: int, key: str, first: tuple[str, int]) -> None:
-        """The same-key rule: the first row of the run wins, later ones are skipped."""
-        self.report.outcomes["duplicate_in_run"] += 1
-        self.report.warnings.append(Notice(file, line, "duplicate_in_run", (
-            f"same key as {first[0]} line {first[1]} ({key}): that first row is kept, "
-            "this one is skipped")))
 
     # --------------------------------------------------------------- writing
 
@@ -189,25 +197,59 @@ class Importer:
         `expected` is `estimate_rows(files)` when the caller has it already.
         """
         expected = estimate_rows(files) if expected is None else expected
-        self.observer.rows_expected(expected)
-        with Session(self.engine) as session:
-            stored_up_to = duplicates.max_organisation_id(session=session)
+        try:
+            with self.engine.connect() as connection:
+                self._connection = connection
+                return self._run(files, expected)
+        finally:
+            self.first_rows.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Session]:
+        """A session on the run's one connection, committed on success.
+
+        Every batch goes through the same connection, so only one connection grows the
+        large page cache of bulk writes (the pool would hand out several in turn).
+        """
+        with Session(self._connection, expire_on_commit=False) as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    def _run(self, files: Sequence[SourceFile], expected: int) -> ImportReport:
         mode = self.options.mode
+        # Strict mode reads the files twice: once to check every row, once to write.
+        self.observer.rows_expected(2 * expected if mode is ImportMode.STRICT else expected)
+        if mode is not ImportMode.DRY_RUN:
+            with self._transaction() as session:
+                duplicates.file_checked_before(session)
         if mode is ImportMode.DRY_RUN:
             for batch in self.prepared_batches(files, expected):
                 self._classify(batch)
             self._dry_run_duplicates()
             return self.report
-        batches: Iterable[Batch] = self.prepared_batches(files, expected)
-        if mode is ImportMode.STRICT:
-            batches = list(batches)
-            if not self.report.clean:
-                self.report.message = "strict mode: rows or files were rejected, nothing written"
-                return self.report
-        for batch in batches:
+        if mode is ImportMode.STRICT and not self._all_rows_valid(files, expected):
+            self.report.message = "strict mode: rows or files were rejected, nothing written"
+            return self.report
+        for batch in self.prepared_batches(files, expected):
             self._write(batch)
-        self._check_duplicates(stored_up_to)
+        self._check_unchecked()
         return self.report
+
+    def _all_rows_valid(self, files: Sequence[SourceFile], expected: int) -> bool:
+        """Prepare every row without writing; on success, start afresh for the writing pass."""
+        for _ in self.prepared_batches(files, expected):
+            pass
+        if not self.report.clean:
+            return False
+        self.report.spill.remove()
+        self.report = ImportReport(mode=self.report.mode, run_id=self.run_id)
+        self.first_rows.close()
+        self.first_rows = FirstRows()
+        return True
 
     def _count(self, outcomes: Sequence[UpsertOutcome]) -> dict[str, int]:
         """Add a batch's outcomes to the report; return them counted."""
@@ -219,50 +261,42 @@ class Importer:
         rows = batch.rows
         if not rows:
             return
-        with session_scope(self.engine) as session:
+        with self._transaction() as session:
             written = write_batch(session=session, records=[p.record for p in rows])
-            duplicates.mark_for_check(session=session, organisation_ids=written.updated_ids)
+            stored = [(row_id, prepared.entry) for prepared in rows
+                      if (row_id := written.written.get(prepared.record.key)) is not None]
+            pairs = duplicates.check_written(session, stored)
             if self.run_id:
                 record_batch(session=session, run_id=self.run_id, rows=len(rows))
         self.report.batches_committed += 1
         self.report.written = True
-        for prepared in rows:
-            row_id = written.written.get(prepared.record.key)
-            if row_id is not None:
-                self.duplicate_check.add(prepared.entry, row_id)
+        self._report_pairs(pairs)
         receipt = BatchReceipt(self.report.batches_committed, len(rows),
                                (batch.file, rows[0].line), (batch.file, rows[-1].line),
                                self._count(written.outcomes))
         self.observer.batch_committed(receipt)
 
     def _classify(self, batch: Batch) -> None:
-        with Session(self.engine) as session:
+        with self._transaction() as session:
             outcomes = classify_batch(session=session, records=[p.record for p in batch.rows])
+            changed = (UpsertOutcome.INSERTED, UpsertOutcome.UPDATED)
+            self.dry_run_check.add_batch(session, [
+                prepared.entry for prepared, outcome in zip(batch.rows, outcomes, strict=True)
+                if outcome in changed])
         self._count(outcomes)
-        changed = (UpsertOutcome.INSERTED, UpsertOutcome.UPDATED)
-        for prepared, outcome in zip(batch.rows, outcomes, strict=True):
-            if outcome in changed:
-                self.duplicate_check.add(prepared.entry)
 
     def _dry_run_duplicates(self) -> None:
-        with Session(self.engine) as session:
-            self.duplicate_check.compare_with_stored(session)
-        self._report_pairs()
+        self._report_pairs(self.dry_run_check.pairs)
 
-    def _check_duplicates(self, stored_up_to: int) -> None:
-        with session_scope(self.engine) as session:
-            self.duplicate_check.finish(session, stored_up_to=stored_up_to)
-        self._report_pairs()
+    def _check_unchecked(self) -> None:
+        """Check what was written without a check (by the API, or before an upgrade)."""
+        with self._transaction() as session:
+            pairs = duplicates.check_unchecked(session)
+        self._report_pairs(pairs)
 
-    def _report_pairs(self) -> None:
-        name_of = self.duplicate_check.name_of
-        self.report.duplicates = [
-            {"first": pair.first, "first_name": name_of(pair.first), "second": pair.second,
-             "second_name": name_of(pair.second), "rule": pair.rule,
-             "distance_m": pair.distance_m}
-            for pair in sorted(self.duplicate_check.pairs,
-                               key=lambda pair: (pair.first, pair.second))
-        ]
+    def _report_pairs(self, pairs: Sequence[duplicates.Pair]) -> None:
+        for pair in sorted(pairs, key=lambda pair: (pair.first, pair.second)):
+            self.report.add_duplicate(pair.to_dict())
 
 
 def open_run(
@@ -294,7 +328,7 @@ def _logged_run(
             finish_run(engine, held.run_id, status=FAILED, report=importer.report.to_dict(),
                        rejected_csv=None, message=f"{type(error).__name__}: {error}")
             raise
-        rejected = rejected_rows_csv(report) if report.rejections else None
+        rejected = rejected_rows_csv(report) if report.rejected else None
         finish_run(engine, held.run_id, status=DONE, report=report.to_dict(), rejected_csv=rejected,
                    message=report.message)
     return report

@@ -1,7 +1,9 @@
 """Read a CSV file into rows that remember their line: encoding, delimiter and line ends detected.
 
-The whole file is parsed before any of its rows is used, so a fault found at its end
-(an unbalanced quote) still aborts the file before anything from it is written.
+A file is streamed, never held whole: `open_csv_file` reads it once to detect its
+encoding and once to check its records (so a fault found at its end, such as an
+unbalanced quote, still aborts the file before anything from it is written), then
+`CsvFile.rows` reads it again, row by row.
 """
 
 from __future__ import annotations
@@ -10,13 +12,13 @@ import contextlib
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, TextIO
 
-from app.importer.decoding import decode_csv_bytes
+from app.importer.decoding import TextEncoding, detect_encoding
 from app.importer.faults import FileRejected
 
 DELIMITERS = (";", ",", "\t")
@@ -94,9 +96,9 @@ def detect_delimiter(text: str) -> str:
     return max(DELIMITERS, key=lambda delimiter: _delimiter_score(sample, delimiter))
 
 
-def _records(text: str, delimiter: str) -> Iterator[RawRow]:
+def _records(lines: Iterable[str], delimiter: str) -> Iterator[RawRow]:
     """Every record with the line it starts on; a malformed one carries its problem."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
     end_of_previous = 0
     while True:
         try:
@@ -133,22 +135,54 @@ def _split_header(records: Iterator[RawRow]) -> tuple[tuple[str, ...], int]:
     raise FileRejected("the file has no header line and no data", code="empty_file")
 
 
-def parse_csv_text(text: str, encoding: str) -> ParsedFile:
-    """Detect the delimiter and line ends of decoded text and split it into rows."""
-    hint = _EXCEL_SEPARATOR_HINT.match(text)
+@dataclass(frozen=True)
+class _Layout:
+    """What the start of a file says: delimiter, line ends, and an Excel `sep=` line."""
+
+    delimiter: str
+    line_endings: str
+    hint: bool
+
+
+def _layout(sample: str) -> _Layout:
+    """Detect the delimiter and line ends from the first characters of a file."""
+    hint = _EXCEL_SEPARATOR_HINT.match(sample)
     delimiter = hint.group(1) if hint and hint.group(1) in DELIMITERS else None
-    body = text[hint.end():] if hint else text
-    delimiter = delimiter or detect_delimiter(body)
-    records = _records(body, delimiter)
-    header, blank = _split_header(records)
-    rows: list[RawRow] = []
+    body = sample[hint.end():] if hint else sample
+    # A sample cut between CR and LF must not count a lone CR.
+    return _Layout(delimiter or detect_delimiter(body), _line_endings(sample.rstrip("\r")),
+                   hint is not None)
+
+
+def _data_rows(lines: Iterable[str], layout: _Layout, counts: list[int]) -> Iterator[RawRow]:
+    """The data rows after the header; counts[0] collects the blank lines seen."""
+    records = _records(lines, layout.delimiter)
+    _, counts[0] = _split_header(records)
     for record in records:
         if record.problem or "".join(record.cells).strip():
-            rows.append(_shift(record, 1) if hint else record)
+            yield _shift(record, 1) if layout.hint else record
         else:
-            blank += 1
-    file_format = FileFormat(encoding, delimiter, _line_endings(text))
-    return ParsedFile(file_format, header, rows, blank)
+            counts[0] += 1
+
+
+def _header(lines: Iterable[str], layout: _Layout) -> tuple[str, ...]:
+    return _split_header(_records(lines, layout.delimiter))[0]
+
+
+def parse_csv_text(text: str, encoding: str) -> ParsedFile:
+    """Detect the delimiter and line ends of decoded text and split it into rows."""
+    layout = _layout(text[:_SAMPLE_CHARS])
+    lines = io.StringIO(text, newline="")
+    if layout.hint:
+        lines.readline()
+    header = _header(lines, layout)
+    lines.seek(0)
+    if layout.hint:
+        lines.readline()
+    blank = [0]
+    rows = list(_data_rows(lines, layout, blank))
+    file_format = FileFormat(encoding, layout.delimiter, layout.line_endings)
+    return ParsedFile(file_format, header, rows, blank[0])
 
 
 def _shift(record: RawRow, lines: int) -> RawRow:
@@ -156,7 +190,51 @@ def _shift(record: RawRow, lines: int) -> RawRow:
     return RawRow(record.line + lines, record.cells, record.problem)
 
 
+@dataclass(frozen=True)
+class CsvFile:
+    """A checked CSV file: its format, header and counts; `rows()` streams its data rows."""
+
+    path: Path
+    encoding: TextEncoding
+    layout: _Layout
+    header: tuple[str, ...]
+    row_count: int
+    blank_rows: int
+
+    @property
+    def format(self) -> FileFormat:
+        """What was detected, as the report states it."""
+        return FileFormat(self.encoding.label, self.layout.delimiter, self.layout.line_endings)
+
+    def _lines(self) -> TextIO:
+        """The file as text, positioned after an Excel `sep=` line."""
+        handle = self.path.open(encoding=self.encoding.codec, newline="")
+        if self.layout.hint:
+            handle.readline()
+        return handle
+
+    def rows(self) -> Iterator[RawRow]:
+        """The data rows, read from the file as they are asked for."""
+        with self._lines() as lines:
+            yield from _data_rows(lines, self.layout, [0])
+
+
+def open_csv_file(path: Path) -> CsvFile:
+    """Check a CSV file from end to end; raise FileRejected for a file-level fault."""
+    with path.open("rb") as stream:
+        encoding = detect_encoding(stream)
+    with path.open(encoding=encoding.codec, newline="") as handle:
+        layout = _layout(handle.read(_SAMPLE_CHARS))
+    unchecked = CsvFile(path, encoding, layout, (), 0, 0)
+    with unchecked._lines() as lines:
+        header = _header(lines, layout)
+    blank = [0]
+    with unchecked._lines() as lines:
+        row_count = sum(1 for _ in _data_rows(lines, layout, blank))
+    return CsvFile(path, encoding, layout, header, row_count, blank[0])
+
+
 def read_csv_file(path: Path) -> ParsedFile:
-    """Read, decode and parse one CSV file; raise FileRejected for a file-level fault."""
-    decoded = decode_csv_bytes(path.read_bytes())
-    return parse_csv_text(decoded.text, decoded.encoding)
+    """Read, decode and parse one whole CSV file (for callers that need every row at once)."""
+    checked = open_csv_file(path)
+    return ParsedFile(checked.format, checked.header, list(checked.rows()), checked.blank_rows)

@@ -3,20 +3,32 @@
 Every data row ends in exactly one outcome: inserted, updated, unchanged, suppressed
 (deleted by a maintainer earlier), duplicate_in_run (same key as an earlier row of the
 run: the first one wins), or rejected (with file, line, field and reason).
+
+A report's memory does not grow with the file: it keeps exact counts, only the first
+`LISTED` rejections, warnings and duplicate pairs, and spills every rejected row to a
+temporary file from which the rejected rows CSV is written.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import io
+import json
+import os
+import tempfile
+import weakref
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 from app.safecsv import SafeCsvWriter
 
 OUTCOMES = ("inserted", "updated", "unchanged", "suppressed", "duplicate_in_run")
 REJECTION_COLUMNS = ("rejected_file", "rejected_line", "rejected_field", "rejected_reason")
+# How many rejections, warnings and duplicate pairs a report lists (it counts them all).
+LISTED = 1000
 
 
 @dataclass(frozen=True)
@@ -73,9 +85,41 @@ class FileReport:
         }
 
 
+class RejectedRowsSpill:
+    """Every rejected row of a run, as JSON lines in a temporary file removed with its owner."""
+
+    def __init__(self) -> None:
+        descriptor, name = tempfile.mkstemp(prefix="ess-rejected-", suffix=".jsonl")
+        os.close(descriptor)
+        self.path = Path(name)
+        self._finalizer = weakref.finalize(self, self.path.unlink, missing_ok=True)
+
+    def append(self, rejections: Iterable[Rejection]) -> None:
+        """Add rejected rows at the end of the file."""
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.writelines(json.dumps([r.file, r.line, r.field, r.reason, r.cells],
+                                         ensure_ascii=False) + "\n" for r in rejections)
+
+    def rows(self) -> Iterator[dict[str, Any]]:
+        """The rejected rows in the order they were added, as rows of the rejected CSV."""
+        with self.path.open(encoding="utf-8") as handle:
+            for line in handle:
+                file, number, field, reason, cells = json.loads(line)
+                yield {"rejected_file": file, "rejected_line": number,
+                       "rejected_field": field or "", "rejected_reason": reason, **cells}
+
+    def remove(self) -> None:
+        """Delete the file now rather than when the report is collected."""
+        self._finalizer()
+
+
 @dataclass
 class ImportReport:
-    """Counts per outcome plus every rejection and warning of one run."""
+    """Counts per outcome; the first rejections, warnings and pairs; every rejected row spilled.
+
+    `rejections`, `warnings` and `duplicates` list at most LISTED items each, in row
+    order; `rejected`, `warnings_total` and `duplicates_total` count them all.
+    """
 
     mode: str = "default"
     run_id: str | None = None
@@ -89,6 +133,34 @@ class ImportReport:
     batches_committed: int = 0
     written: bool = False
     message: str | None = None
+    rejected: int = 0
+    reasons: Counter[str] = dataclasses.field(default_factory=Counter)
+    warnings_total: int = 0
+    warning_codes: Counter[str] = dataclasses.field(default_factory=Counter)
+    duplicates_total: int = 0
+    spill: RejectedRowsSpill = dataclasses.field(default_factory=RejectedRowsSpill,
+                                                 compare=False, repr=False)
+
+    def add_rejections(self, rejections: list[Rejection]) -> None:
+        """Count rejected rows, list the first ones, spill them all."""
+        if not rejections:
+            return
+        self.rejected += len(rejections)
+        self.reasons.update(r.code for r in rejections)
+        self.rejections.extend(rejections[: LISTED - len(self.rejections)])
+        self.spill.append(rejections)
+
+    def add_warnings(self, notices: list[Notice]) -> None:
+        """Count warnings and list the first ones."""
+        self.warnings_total += len(notices)
+        self.warning_codes.update(n.code for n in notices)
+        self.warnings.extend(notices[: LISTED - len(self.warnings)])
+
+    def add_duplicate(self, pair: dict[str, Any]) -> None:
+        """Count a queued pair and list it if the list is not full."""
+        self.duplicates_total += 1
+        if len(self.duplicates) < LISTED:
+            self.duplicates.append(pair)
 
     def count(self, outcome: str) -> int:
         """How many rows had this outcome."""
@@ -107,16 +179,16 @@ class ImportReport:
     @property
     def clean(self) -> bool:
         """True when no file and no row was rejected."""
-        return not self.rejections and not self.files_rejected
+        return not self.rejected and not self.files_rejected
 
     def totals(self) -> dict[str, int]:
         """Rows per outcome; they add up to rows_read."""
         counts = {outcome: self.count(outcome) for outcome in OUTCOMES}
-        return {"rows_read": self.rows_read, **counts, "rejected": len(self.rejections)}
+        return {"rows_read": self.rows_read, **counts, "rejected": self.rejected}
 
     def rejection_reasons(self) -> dict[str, int]:
         """How many rows were rejected for each reason code, most frequent first."""
-        return dict(Counter(r.code for r in self.rejections).most_common())
+        return dict(self.reasons.most_common())
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form of the report (no private field of the rows)."""
@@ -129,34 +201,40 @@ class ImportReport:
             "rejection_reasons": self.rejection_reasons(),
             "files": [report.to_dict() for report in self.files],
             "rejections": [rejection.to_dict() for rejection in self.rejections],
+            "rejections_listed": len(self.rejections),
             "warnings": [notice.to_dict() for notice in self.warnings],
+            "warnings_listed": len(self.warnings), "warnings_total": self.warnings_total,
+            "warning_codes": dict(self.warning_codes.most_common()),
             "duplicates_queued": self.duplicates,
+            "duplicates_listed": len(self.duplicates), "duplicates_total": self.duplicates_total,
         }
 
 
-def _rejected_columns(rejections: list[Rejection]) -> list[str]:
+def _rejected_columns(rows: Iterable[dict[str, Any]]) -> list[str]:
     """Diagnostic columns, then every data column in order of first appearance."""
-    columns: dict[str, None] = {}
-    for rejection in rejections:
-        columns.update(dict.fromkeys(rejection.cells))
-    return [*REJECTION_COLUMNS, *columns]
+    columns: dict[str, None] = dict.fromkeys(REJECTION_COLUMNS)
+    for row in rows:
+        columns.update(dict.fromkeys(row))
+    return list(columns)
+
+
+def write_rejected_rows(report: ImportReport, handle: IO[str]) -> None:
+    """Write the rejected rows as CSV (UTF-8 with BOM, `;`), ready to fix and import again.
+
+    Data columns carry the field names the importer reads (name, postcode, …); the
+    `rejected_*` columns say why and are ignored when the file is imported again. Formula
+    cells are neutralised (app/safecsv.py). The spill is read twice (columns, then rows),
+    so memory stays flat.
+    """
+    handle.write("\ufeff")
+    columns = _rejected_columns(report.spill.rows())
+    writer = SafeCsvWriter(handle, delimiter=";")
+    writer.writerow(columns)
+    writer.writerows([row.get(column, "") for column in columns] for row in report.spill.rows())
 
 
 def rejected_rows_csv(report: ImportReport) -> str:
-    """The rejected rows as CSV (UTF-8 with BOM, `;`), ready to fix and import again.
-
-    Data columns carry the field names the importer reads (name, postcode, …); the
-    `rejected_*` columns say why and are ignored when the file is imported again.
-    Formula cells are neutralised (app/safecsv.py).
-    """
+    """The rejected rows CSV as one string (for the run log)."""
     buffer = io.StringIO(newline="")
-    buffer.write("\ufeff")
-    columns = _rejected_columns(report.rejections)
-    writer = SafeCsvWriter(buffer, delimiter=";")
-    writer.writerow(columns)
-    for rejection in report.rejections:
-        cells = {"rejected_file": rejection.file, "rejected_line": rejection.line,
-                 "rejected_field": rejection.field or "", "rejected_reason": rejection.reason,
-                 **rejection.cells}
-        writer.writerow(cells.get(column, "") for column in columns)
+    write_rejected_rows(report, buffer)
     return buffer.getvalue()

@@ -12,6 +12,7 @@ from pathlib import Path
 MAX_NAME_BYTES = 120
 MAX_SUFFIX_BYTES = 16
 _UNSAFE_NAME = re.compile(r"[^\w.\- ]+")
+_BLOCK_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -60,12 +61,21 @@ def source_files(paths: Iterable[Path]) -> list[SourceFile]:
     return found
 
 
+def _line_count(path: Path) -> int:
+    """How many LF bytes a file holds, read block by block."""
+    count = 0
+    with path.open("rb") as handle:
+        while block := handle.read(_BLOCK_BYTES):
+            count += block.count(b"\n")
+    return count
+
+
 def estimate_rows(files: Sequence[SourceFile]) -> int:
     """About how many data rows the files hold (line count minus headers)."""
     total = 0
     for source in files:
         try:
-            total += max(0, source.path.read_bytes().count(b"\n") - 1)
+            total += max(0, _line_count(source.path) - 1)
         except OSError:
             continue
     return total

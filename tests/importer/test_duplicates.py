@@ -161,3 +161,41 @@ def test_a_large_commune_still_finds_one_letter_typos(
     run_import(write_csv("a.csv", HEADER + "".join(rows)))
     assert queued(engine) == [("Ressourcerie solidaire 75", "Ressourcerie solidare 75",
                                "similar_name_same_commune", "pending")]
+
+
+def test_a_large_commune_finds_a_swap_in_the_middle_of_a_short_name(
+    run_import: Importer, write_csv: CsvWriter, engine: Engine
+) -> None:
+    # "verdure" / "verudre": neither the first nor the last four letters are the same.
+    rows = [f"{i};tl;Atelier solidaire {i};69001;Lyon;;;habitat;\n" for i in range(80)]
+    rows += ["98;tl;Verdure;69001;Lyon;;;habitat;\n", "99;tl;Verudre;69001;Lyon;;;habitat;\n"]
+    run_import(write_csv("a.csv", HEADER + "".join(rows)))
+    assert queued(engine) == [("Verdure", "Verudre", "similar_name_same_commune", "pending")]
+
+
+def test_structures_checked_before_the_name_index_existed_are_still_compared(
+    run_import: Importer, write_csv: CsvWriter, engine: Engine
+) -> None:
+    run_import(write_csv("a.csv", HEADER + FABRIQUE))
+    with engine.begin() as connection:  # a database from before duplicate_name
+        connection.execute(text("DELETE FROM duplicate_name"))
+    report = run_import(write_csv("b.csv", HEADER +
+                                  "9;autre;La Fabrique;44000;Nantes;47.2111;-1.5641;reemploi;\n"))
+    assert [(d["first"], d["second"]) for d in report.duplicates] == [
+        ("source:autre:9", "source:tl:1")]
+    with engine.connect() as connection:
+        filed = connection.execute(text("SELECT count(*) FROM duplicate_name")).scalar_one()
+    assert (len(queued(engine)), filed) == (1, 2)
+
+
+def test_a_structure_written_outside_an_import_is_checked_by_the_next_import(
+    run_import: Importer, write_csv: CsvWriter, engine: Engine
+) -> None:
+    run_import(write_csv("a.csv", HEADER + FABRIQUE))
+    with engine.begin() as connection:  # as the API writes: no duplicate check
+        connection.execute(text(
+            "INSERT INTO organisation (key, name, citycode, lat, lon, country, categories, "
+            "search_text, content_hash, created_at, updated_at) VALUES ('api:1', 'La Fabrique', "
+            "'44109', 47.2112, -1.5641, 'FR', 'reemploi', '', '', '2026-01-01', '2026-01-01')"))
+    run_import(write_csv("b.csv", HEADER + "5;tl;Jardin;44000;Nantes;47.3;-1.5;reemploi;\n"))
+    assert queued(engine) == [("La Fabrique", "La Fabrique", "same_name_nearby", "pending")]
