@@ -11,7 +11,7 @@ from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, SQLModel, create_engine
 
-from app import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from app import aggregates, models  # noqa: F401  (models registers the tables)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -37,8 +37,9 @@ def make_engine(database_url: str) -> Engine:
 
 
 def create_schema(engine: Engine) -> None:
-    """Create every table and index that does not exist yet."""
+    """Create every table and index that does not exist yet; back-fill the aggregates."""
     SQLModel.metadata.create_all(engine)
+    aggregates.ensure(engine)
 
 
 @contextmanager

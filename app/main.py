@@ -13,7 +13,16 @@ from app.db import create_schema, make_engine
 from app.handlers import install_error_handlers
 from app.loading import load_default_directory
 from app.mapview.routes import mount_map
-from app.routers import geocode, health, imports, nearby, organisations, taxonomy
+from app.routers import (
+    clusters,
+    facets,
+    geocode,
+    health,
+    imports,
+    nearby,
+    organisations,
+    taxonomy,
+)
 from app.taxonomy import load_taxonomy
 
 logger = logging.getLogger(__name__)
@@ -46,7 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = make_engine(settings.database_url)
     app.state.taxonomy = load_taxonomy(settings.categories_yaml)
     install_error_handlers(app)
-    for module in (organisations, nearby, taxonomy, health, imports, geocode):
+    for module in (organisations, nearby, clusters, facets, taxonomy, health, imports, geocode):
         app.include_router(module.router)
     mount_map(app)
     return app

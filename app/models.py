@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from pydantic import field_validator, model_validator
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from app import validation
@@ -281,3 +281,49 @@ class DuplicateCheckState(SQLModel, table=True):
 
     id: int = Field(default=1, primary_key=True)
     checked_through: int = 0
+
+
+# --- Pre-aggregated counts for clusters, view counts and facets (see app/aggregates.py) ---
+
+
+class OrganisationCell(SQLModel, table=True):
+    """How many structures of one kind lie in one Web-Mercator grid cell of one level.
+
+    A kind is the exact `categories` string (a multi-sector structure counts once) with its
+    legal form, région and département ('' when unknown). Sums are exact integers (ids and
+    micro-degrees), so adding and subtracting rows never drifts. The bounds only grow: they
+    contain every member, and are tight again once the row is rebuilt.
+    """
+
+    __tablename__ = "organisation_cell"
+    __table_args__ = (
+        Index("ix_organisation_cell_level_cy_cx", "level", "cy", "cx"),
+        Index("ix_organisation_cell_empty", "n", sqlite_where=text("n = 0"),
+              postgresql_where=text("n = 0")),
+        {"sqlite_with_rowid": False},
+    )
+
+    level: int = Field(primary_key=True)
+    cx: int = Field(primary_key=True)
+    cy: int = Field(primary_key=True)
+    categories: str = Field(primary_key=True, max_length=1000)
+    legal_form: str = Field(primary_key=True, max_length=20)
+    region: str = Field(primary_key=True, max_length=3)
+    departement: str = Field(primary_key=True, max_length=3)
+    n: int
+    sum_id: int
+    sum_lat_e6: int
+    sum_lon_e6: int
+    min_lat: float
+    min_lon: float
+    max_lat: float
+    max_lon: float
+
+
+class CategorySet(SQLModel, table=True):
+    """Which sectors a stored `categories` string holds (one row per string and sector)."""
+
+    __tablename__ = "category_set"
+
+    category: str = Field(primary_key=True, max_length=60)
+    categories: str = Field(primary_key=True, max_length=1000)

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from app import queries
+from app import queries, summaries
 from app.deps import FILTER_PARAMETERS, FilterDep, PagingDep, SessionDep, only_parameters
 from app.errors import NotFound
 from app.geojson import (
@@ -42,7 +42,8 @@ def list_organisations(
     links: list[dict[str, Any]] = []
     if page.next_after is not None:
         links.append(_next_link(request, page.next_after))
-    members = {"numberReturned": len(page.rows), "links": links}
+    matched = summaries.number_matched(session=session, filters=filters)
+    members = {"numberMatched": matched, "numberReturned": len(page.rows), "links": links}
     features = [organisation_feature(row) for row in page.rows]
     return streamed_feature_collection(features, members)
 

@@ -1,0 +1,369 @@
+"""Exact counts, clusters and facets of a filtered view, read from the aggregates.
+
+A box is cut into pieces whose counts are cheap and exact:
+
+- at the display level, the cells wholly inside the box, from `organisation_cell`;
+- at each finer stored level, the ring of cells wholly inside the box that the coarser
+  level did not cover (a few cells wide, so a few index range scans);
+- the strip left between the finest inside cells and the box's edges, counted live from
+  the organisation table through the spatial filter (`queries.filter_conditions`).
+
+Each structure of the box is in exactly one piece, so the pieces add up to the exact
+count. A text filter cannot be pre-aggregated: it is counted and grouped live over the
+matching rows. Above the finest stored level (zoom ≥ 13) the box is small and is grouped
+live too.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlmodel import Session
+
+from app import grid
+from app.aggregates import CELL_TABLE, SET_TABLE, kind_expressions, micro_degrees
+from app.grid import CellRange
+from app.models import Organisation
+from app.queries import BBox, OrganisationFilter, filter_conditions
+from app.taxonomy import LegalForm
+
+# Cells are 64 to 128 screen pixels wide: a tile (256 px) holds 2 × 2 to 4 × 4 of them.
+CELL_ZOOM_OFFSET = 2
+# No answer covers more cells than this (a coarser level is used instead).
+MAX_CELLS = 1024
+WORLD = BBox(-180.0, -90.0, 180.0, 90.0)
+_ORGANISATION = Organisation.__table__  # type: ignore[attr-defined]
+# Degrees added around the live strips before the exact cell test decides.
+_STRIP_MARGIN = 1e-7
+# Up to this many values, a cell range is an IN list, so an index seeks each one.
+_SEEK_VALUES = 8
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """What the pieces are grouped by: the display cell, the sector set, the legal form."""
+
+    cell: bool = False
+    categories: bool = False
+    legal_form: bool = False
+
+
+@dataclass
+class Tally:
+    """Structures added up: how many, id and coordinate sums, bounds."""
+
+    n: int = 0
+    sum_id: int = 0
+    sum_lat_e6: int = 0
+    sum_lon_e6: int = 0
+    min_lat: float = 90.0
+    min_lon: float = 180.0
+    max_lat: float = -90.0
+    max_lon: float = -180.0
+    sectors: dict[str, int] = field(default_factory=dict)
+
+    def add(self, values: tuple[Any, ...]) -> None:
+        """Add one grouped row (n, sums, bounds)."""
+        n, sum_id, sum_lat, sum_lon, min_lat, min_lon, max_lat, max_lon = values
+        self.n += int(n)
+        self.sum_id += int(sum_id)
+        self.sum_lat_e6 += int(sum_lat)
+        self.sum_lon_e6 += int(sum_lon)
+        self.min_lat, self.min_lon = min(self.min_lat, min_lat), min(self.min_lon, min_lon)
+        self.max_lat, self.max_lon = max(self.max_lat, max_lat), max(self.max_lon, max_lon)
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """The structures of one display cell: count, centre, bounds, count per sector."""
+
+    level: int
+    cx: int
+    cy: int
+    tally: Tally
+
+    @property
+    def centre(self) -> tuple[float, float]:
+        """(lat, lon) of the members' mean."""
+        return (self.tally.sum_lat_e6 / self.tally.n / 1e6,
+                self.tally.sum_lon_e6 / self.tally.n / 1e6)
+
+
+@dataclass(frozen=True)
+class ClusterView:
+    """Clusters of a view, the structures that stand alone, and the exact total."""
+
+    level: int
+    clusters: list[Cluster]
+    singles: list[dict[str, Any]]
+    number_matched: int
+
+
+@dataclass(frozen=True)
+class Facets:
+    """The total, and counts per sector and per legal form (each without its own filter)."""
+
+    number_matched: int
+    categories: dict[str, int]
+    legal_forms: dict[str | None, int]
+
+
+# --------------------------------------------------------------------- levels
+
+
+def display_level(zoom: int, bbox: BBox | None) -> int:
+    """The grid level clusters are shown at for a zoom, coarser if the box has too many cells."""
+    wanted = zoom + CELL_ZOOM_OFFSET
+    level = wanted if wanted > grid.FINEST else _stored_at_most(wanted)
+    while level > grid.LEVELS[0] and _cells_touched(bbox or WORLD, level) > MAX_CELLS:
+        level = _stored_at_most(level - 1) if level <= grid.FINEST + 1 else level - 1
+    return level
+
+
+def _stored_at_most(level: int) -> int:
+    """The finest stored level not finer than `level` (the coarsest one at least)."""
+    return max([stored for stored in grid.LEVELS if stored <= level], default=grid.LEVELS[0])
+
+
+def _cells_touched(bbox: BBox, level: int) -> int:
+    """How many cells of `level` a box touches."""
+    return sum(grid.touched_range(box, level).size() for box in grid.split_at_antimeridian(bbox))
+
+
+# --------------------------------------------------------------------- pieces
+
+
+def _range_conditions(column: Any, low: int, high: int) -> ColumnElement[bool]:
+    """A cell index within [low, high]: an IN list when short (index seeks), else BETWEEN."""
+    condition: ColumnElement[bool] = (
+        column.in_(list(range(low, high + 1))) if high - low < _SEEK_VALUES
+        else column.between(low, high))
+    return condition
+
+
+def _cell_filters(filters: OrganisationFilter) -> list[ColumnElement[bool]]:
+    """The filters (no text) as conditions on organisation_cell."""
+    cells, conditions = CELL_TABLE.c, list[ColumnElement[bool]]()
+    if filters.categories:
+        sets = select(SET_TABLE.c.categories).where(SET_TABLE.c.category.in_(filters.categories))
+        conditions.append(cells.categories.in_(sets))
+    if filters.regions:
+        conditions.append(cells.region.in_(filters.regions))
+    if filters.departements:
+        conditions.append(cells.departement.in_(filters.departements))
+    if filters.legal_forms:
+        # The organisation table stores a legal form by its enum name.
+        conditions.append(cells.legal_form.in_([LegalForm(v).name for v in filters.legal_forms]))
+    return conditions
+
+
+def _totals(table: Any) -> list[ColumnElement[Any]]:
+    """SQL: count, id and coordinate sums, bounds of grouped structure rows."""
+    return [func.count(), func.sum(table.c.id), func.sum(micro_degrees(table.c.lat)),
+            func.sum(micro_degrees(table.c.lon)), func.min(table.c.lat),
+            func.min(table.c.lon), func.max(table.c.lat), func.max(table.c.lon)]
+
+
+def _cell_totals() -> list[ColumnElement[Any]]:
+    """SQL: the same totals over aggregate rows."""
+    cells = CELL_TABLE.c
+    return [func.sum(cells.n), func.sum(cells.sum_id), func.sum(cells.sum_lat_e6),
+            func.sum(cells.sum_lon_e6), func.min(cells.min_lat), func.min(cells.min_lon),
+            func.max(cells.max_lat), func.max(cells.max_lon)]
+
+
+def _cell_piece(
+    cells: CellRange | None, level: int, display: int, filters: OrganisationFilter,
+    grouping: Grouping,
+) -> Select[Any]:
+    """Aggregate rows of a cell range at `level`, grouped as asked (display cells above it)."""
+    table = CELL_TABLE.c
+    keys: list[ColumnElement[Any]] = []
+    if grouping.cell:
+        shift = level - display
+        keys += [table.cx.op(">>")(shift), table.cy.op(">>")(shift)]
+    if grouping.categories:
+        keys.append(table.categories)
+    if grouping.legal_form:
+        keys.append(table.legal_form)
+    conditions = [table.level == level, *_cell_filters(filters)]
+    if cells is not None:
+        conditions += [_range_conditions(table.cx, cells.x_min, cells.x_max),
+                       _range_conditions(table.cy, cells.y_min, cells.y_max)]
+    return select(*keys, *_cell_totals()).where(*conditions).group_by(*keys)
+
+
+def _live_piece(
+    box: BBox, filters: OrganisationFilter, display: int, grouping: Grouping,
+    extra: list[ColumnElement[bool]],
+) -> Select[Any]:
+    """Structure rows of a box (plus `extra` conditions), grouped as asked."""
+    table = _ORGANISATION
+    keys: list[ColumnElement[Any]] = []
+    if grouping.cell:
+        keys += [grid.cell_index(grid.x_expression(table.c.lon), display),
+                 grid.cell_index(grid.y_expression(table.c.lat), display)]
+    if grouping.categories:
+        keys.append(table.c.categories)
+    if grouping.legal_form:
+        keys.append(kind_expressions(table)[1])
+    conditions = [*filter_conditions(replace(filters, bbox=box)), *extra]
+    return select(*keys, *_totals(table)).where(*conditions).group_by(*keys)
+
+
+def _ring(inside: CellRange, inner: CellRange) -> Iterator[CellRange]:
+    """The cells of `inside` outside `inner` (which it contains), as four strips."""
+    level = inside.level
+    strips = (
+        CellRange(level, inside.x_min, inner.x_min - 1, inside.y_min, inside.y_max),
+        CellRange(level, inner.x_max + 1, inside.x_max, inside.y_min, inside.y_max),
+        CellRange(level, inner.x_min, inner.x_max, inside.y_min, inner.y_min - 1),
+        CellRange(level, inner.x_min, inner.x_max, inner.y_max + 1, inside.y_max),
+    )
+    return (strip for strip in strips if not strip.empty)
+
+
+def _clipped(box: BBox, min_lon: float, min_lat: float, max_lon: float, max_lat: float
+             ) -> BBox | None:
+    """The part of `box` inside the given bounds, or None."""
+    clipped = BBox(max(box.min_lon, min_lon), max(box.min_lat, min_lat),
+                   min(box.max_lon, max_lon), min(box.max_lat, max_lat))
+    if clipped.min_lon > clipped.max_lon or clipped.min_lat > clipped.max_lat:
+        return None
+    return clipped
+
+
+def _edge_strips(box: BBox, covered: CellRange) -> Iterator[tuple[BBox, list[Any]]]:
+    """The parts of a box outside the covered cells: (search box, exact cell conditions)."""
+    table, level = _ORGANISATION, covered.level
+    cx = grid.cell_index(grid.x_expression(table.c.lon), level)
+    cy = grid.cell_index(grid.y_expression(table.c.lat), level)
+    outer = grid.cell_box(covered)
+    west, east = outer.min_lon + _STRIP_MARGIN, outer.max_lon - _STRIP_MARGIN
+    south, north = outer.min_lat + _STRIP_MARGIN, outer.max_lat - _STRIP_MARGIN
+    wide = (outer.min_lon - _STRIP_MARGIN, outer.max_lon + _STRIP_MARGIN)
+    across = cx.between(covered.x_min, covered.x_max)
+    strips = (
+        (_clipped(box, -180, -90, west, 90), [cx < covered.x_min]),
+        (_clipped(box, east, -90, 180, 90), [cx > covered.x_max]),
+        (_clipped(box, wide[0], north, wide[1], 90), [across, cy < covered.y_min]),
+        (_clipped(box, wide[0], -90, wide[1], south), [across, cy > covered.y_max]),
+    )
+    return ((strip, conditions) for strip, conditions in strips if strip is not None)
+
+
+def _box_pieces(
+    box: BBox, filters: OrganisationFilter, display: int, grouping: Grouping
+) -> list[Select[Any]]:
+    """The queries whose rows add up to the structures of a box (not crossing ±180°)."""
+    if filters.text or display > grid.FINEST:
+        return [_live_piece(box, filters, display, grouping, [])]
+    pieces: list[Select[Any]] = []
+    covered: CellRange | None = None
+    for level in (stored for stored in grid.LEVELS if stored >= display):
+        inside = grid.inside_range(box, level)
+        if inside.empty:
+            continue
+        strips = [inside] if covered is None else list(_ring(inside, covered.scaled(level)))
+        pieces += [_cell_piece(strip, level, display, filters, grouping) for strip in strips]
+        covered = inside
+    if covered is None:
+        return [*pieces, _live_piece(box, filters, display, grouping, [])]
+    return pieces + [_live_piece(strip, filters, display, grouping, conditions)
+                     for strip, conditions in _edge_strips(box, covered)]
+
+
+def _pieces(
+    filters: OrganisationFilter, display: int, grouping: Grouping
+) -> list[Select[Any]]:
+    """The queries whose rows add up to the structures matching the filters."""
+    if filters.bbox is None and not filters.text and display <= grid.FINEST:
+        return [_cell_piece(None, display, display, filters, grouping)]
+    boxes = grid.split_at_antimeridian(filters.bbox or WORLD)
+    return [piece for box in boxes for piece in _box_pieces(box, filters, display, grouping)]
+
+
+def _rows(session: Session, pieces: Iterable[Select[Any]]) -> Iterator[tuple[Any, ...]]:
+    """The grouped rows of every piece (empty groups left out)."""
+    connection = session.connection()
+    for piece in pieces:
+        for row in connection.execute(piece):
+            if row[-8]:
+                yield tuple(row)
+
+
+# --------------------------------------------------------------------- answers
+
+
+def number_matched(*, session: Session, filters: OrganisationFilter) -> int:
+    """The exact number of structures matching the filters."""
+    if filters.text:
+        query = select(func.count()).select_from(_ORGANISATION).where(*filter_conditions(filters))
+        return int(session.connection().execute(query).scalar_one())
+    return sum(int(row[0]) for row in _rows(session, _pieces(filters, grid.LEVELS[0],
+                                                                Grouping())))
+
+
+def sectors_of(categories: str) -> list[str]:
+    """The sector slugs of a stored `categories` string."""
+    return [slug for slug in categories.split("|") if slug]
+
+
+def clusters(*, session: Session, filters: OrganisationFilter, zoom: int) -> ClusterView:
+    """The structures of the view grouped by display cell; cells of one are given whole."""
+    level = display_level(zoom, filters.bbox)
+    tallies: defaultdict[tuple[int, int], Tally] = defaultdict(Tally)
+    for row in _rows(session, _pieces(filters, level, Grouping(cell=True, categories=True))):
+        tally = tallies[(int(row[0]), int(row[1]))]
+        tally.add(row[3:])
+        for slug in sectors_of(row[2]):
+            tally.sectors[slug] = tally.sectors.get(slug, 0) + int(row[3])
+    found = [Cluster(level, cx, cy, tally) for (cx, cy), tally in sorted(tallies.items())]
+    singles = structures_by_id(session=session,
+                               ids=[c.tally.sum_id for c in found if c.tally.n == 1])
+    return ClusterView(level, [c for c in found if c.tally.n > 1], singles,
+                       sum(c.tally.n for c in found))
+
+
+SINGLE_COLUMNS = ("id", "name", "categories", "legal_form", "city", "geocode_precision",
+                  "lat", "lon")
+
+
+def structures_by_id(*, session: Session, ids: list[int]) -> list[dict[str, Any]]:
+    """A few public columns of the structures with these ids, in id order."""
+    table, found = _ORGANISATION, []
+    for start in range(0, len(ids), 900):
+        query = select(*(table.c[name] for name in SINGLE_COLUMNS)).where(
+            table.c.id.in_(ids[start : start + 900]))
+        found += [dict(zip(SINGLE_COLUMNS, row, strict=True))
+                  for row in session.connection().execute(query)]
+    return sorted(found, key=lambda row: int(row["id"]))
+
+
+def facets(*, session: Session, filters: OrganisationFilter, sectors: Iterable[str]) -> Facets:
+    """The total, and counts per sector (legal-form filter applied) and per legal form."""
+    wanted_sectors, wanted_forms = set(filters.categories), set(filters.legal_forms)
+    loose = replace(filters, categories=(), legal_forms=())
+    by_sector = dict.fromkeys(sectors, 0)
+    by_form: dict[str | None, int] = dict.fromkeys([form.value for form in LegalForm], 0)
+    by_form[None] = 0
+    total = 0
+    grouping = Grouping(categories=True, legal_form=True)
+    for categories, stored_form, n, *_ in _rows(session, _pieces(loose, grid.LEVELS[0],
+                                                                  grouping)):
+        slugs = sectors_of(categories)
+        form = LegalForm[stored_form].value if stored_form else None
+        sector_ok = not wanted_sectors or not wanted_sectors.isdisjoint(slugs)
+        form_ok = not wanted_forms or form in wanted_forms
+        total += n if sector_ok and form_ok else 0
+        if form_ok:
+            for slug in slugs:
+                by_sector[slug] = by_sector.get(slug, 0) + n
+        if sector_ok:
+            by_form[form] = by_form.get(form, 0) + n
+    return Facets(total, by_sector, by_form)
+
