@@ -18,6 +18,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from app.aggregate_commands import aggregates_cli
 from app.config import Settings
 from app.geocoding import (
     CsvSource,
@@ -58,6 +59,7 @@ def serve(
 cli.command("import")(import_command)
 cli.command("hash-token")(hash_token_command)
 cli.add_typer(duplicates_cli, name="duplicates")
+cli.add_typer(aggregates_cli, name="aggregates")
 
 
 @cli.command("geocode")
