@@ -1,9 +1,12 @@
 """The pre-aggregated grid counts, kept in step with the organisation table.
 
-`organisation_cell` holds, for every level of `grid.LEVELS`, one row per cell and kind
-(exact `categories` string, legal form, région, département): how many structures, the
-exact integer sums of their ids and micro-degree coordinates, and bounds that contain
-them. Every write path calls `subtract` on the rows it is about to change or delete and
+`organisation_cell` holds, for every level of `grid.LEVELS`, one row per cell and value
+of each dimension (`all`, `sector`, `legal_form`, `sector_form`, `categories`): how many
+structures, the exact integer sums of their ids and micro-degree coordinates, and bounds
+that contain them. A cell has at most 1 + sectors + legal forms + sectors × legal forms
+rows besides its distinct `categories` strings, whatever the number of structures.
+
+Every write path calls `subtract` on the rows it is about to change or delete and
 `add` on the rows it has written, in the same transaction, with set-based INSERT … SELECT
 … GROUP BY … ON CONFLICT DO UPDATE statements: readers in any process see counts that
 match the table at every commit. `category_set` maps each stored `categories` string to
@@ -39,8 +42,10 @@ from app.models import CategorySet, Organisation, OrganisationCell
 CELL_TABLE: Table = OrganisationCell.__table__  # type: ignore[attr-defined]
 SET_TABLE: Table = CategorySet.__table__  # type: ignore[attr-defined]
 _ORGANISATION: Table = Organisation.__table__  # type: ignore[attr-defined]
-KIND_COLUMNS = ("categories", "legal_form", "region", "departement")
-KEY_COLUMNS = ("level", "cx", "cy", *KIND_COLUMNS)
+ALL, SECTOR, LEGAL_FORM, SECTOR_FORM, CATEGORIES = (
+    "all", "sector", "legal_form", "sector_form", "categories")
+DIMENSIONS = (ALL, SECTOR, LEGAL_FORM, SECTOR_FORM, CATEGORIES)
+KEY_COLUMNS = ("level", "dimension", "cx", "cy", "value")
 SUM_COLUMNS = ("n", "sum_id", "sum_lat_e6", "sum_lon_e6")
 BOUND_COLUMNS = ("min_lat", "min_lon", "max_lat", "max_lon")
 _IDS_PER_QUERY = 900
@@ -51,26 +56,43 @@ def micro_degrees(column: Any) -> ColumnElement[int]:
     return cast(func.round(column * literal(1_000_000.0)), Integer)
 
 
-def kind_expressions(table: Table) -> list[ColumnElement[Any]]:
-    """SQL: the kind of a structure row as the aggregate table keys it ('' for unknown)."""
-    return [table.c.categories, func.coalesce(cast(table.c.legal_form, String), ""),
-            func.coalesce(table.c.region, ""), func.coalesce(table.c.departement, "")]
+def legal_form_expression(table: Table) -> ColumnElement[str]:
+    """SQL: the stored legal form (its enum name), '' when unknown."""
+    return func.coalesce(cast(table.c.legal_form, String), "")
 
 
-def _cell_rows(level: int, condition: ColumnElement[bool] | None, sign: int) -> Select[Any]:
-    """The aggregate rows of the structures matching `condition` at one level, times `sign`."""
+def _dimension_source(dimension: str) -> tuple[Any, ColumnElement[str]]:
+    """The rows a dimension counts (one per structure and sector for sector ones), its value."""
+    table, sets = _ORGANISATION, SET_TABLE
+    by_sector = table.join(sets, sets.c.categories == table.c.categories)
+    if dimension == SECTOR:
+        return by_sector, sets.c.category
+    if dimension == SECTOR_FORM:
+        return by_sector, sets.c.category + "|" + legal_form_expression(table)
+    if dimension == LEGAL_FORM:
+        return table, legal_form_expression(table)
+    if dimension == CATEGORIES:
+        return table, table.c.categories
+    return table, literal("", String)
+
+
+def _cell_rows(
+    level: int, dimension: str, condition: ColumnElement[bool] | None, sign: int
+) -> Select[Any]:
+    """The aggregate rows of the structures matching `condition`, times `sign`."""
     table = _ORGANISATION
+    source, value = _dimension_source(dimension)
     cx = grid.cell_index(grid.x_expression(table.c.lon), level)
     cy = grid.cell_index(grid.y_expression(table.c.lat), level)
-    kind = kind_expressions(table)
     sums = [func.count(), func.sum(table.c.id), func.sum(micro_degrees(table.c.lat)),
             func.sum(micro_degrees(table.c.lon))]
     bounds = [func.min(table.c.lat), func.min(table.c.lon), func.max(table.c.lat),
               func.max(table.c.lon)]
-    query = select(literal(level), cx, cy, *kind, *(total * sign for total in sums), *bounds)
+    query = select(literal(level), literal(dimension), cx, cy, value,
+                   *(total * sign for total in sums), *bounds).select_from(source)
     if condition is not None:
         query = query.where(condition)
-    return query.group_by(cx, cy, *kind)
+    return query.group_by(cx, cy, value)
 
 
 def _upsert(connection: Connection, rows: Select[Any]) -> None:
@@ -102,7 +124,8 @@ def _apply(connection: Connection, ids: Sequence[int], sign: int) -> None:
     """Add (sign 1) or subtract (sign -1) the stored rows with these ids at every level."""
     for condition in _id_conditions(ids):
         for level in grid.LEVELS:
-            _upsert(connection, _cell_rows(level, condition, sign))
+            for dimension in DIMENSIONS:
+                _upsert(connection, _cell_rows(level, dimension, condition, sign))
 
 
 def _record_category_sets(connection: Connection, condition: ColumnElement[bool] | None) -> None:
@@ -123,9 +146,9 @@ def add(connection: Connection, ids: Sequence[int]) -> None:
     """Count the stored rows with these ids in the aggregates (call after writing them)."""
     if not ids:
         return
-    _apply(connection, ids, 1)
     for condition in _id_conditions(ids):
         _record_category_sets(connection, condition)
+    _apply(connection, ids, 1)
 
 
 def subtract(connection: Connection, ids: Sequence[int]) -> None:
@@ -140,9 +163,10 @@ def rebuild(connection: Connection) -> None:
     """Recompute every aggregate from the organisation table."""
     connection.execute(CELL_TABLE.delete())
     connection.execute(SET_TABLE.delete())
-    for level in grid.LEVELS:
-        _upsert(connection, _cell_rows(level, None, 1))
     _record_category_sets(connection, None)
+    for level in grid.LEVELS:
+        for dimension in DIMENSIONS:
+            _upsert(connection, _cell_rows(level, dimension, None, 1))
 
 
 def mismatches(connection: Connection) -> int:
@@ -150,33 +174,32 @@ def mismatches(connection: Connection) -> int:
 
     Counts and sums must be equal; stored bounds must contain the recomputed ones.
     """
-    exact = [*KEY_COLUMNS, *SUM_COLUMNS]
-    expected = [_cell_rows(level, None, 1).subquery() for level in grid.LEVELS]
-    expected_rows = [select(*(q.c[i] for i in range(len(exact)))) for q in expected]
-    recomputed = expected_rows[0].union_all(*expected_rows[1:]).subquery()
-    stored = select(*(CELL_TABLE.c[name] for name in exact))
-    wanted = select(*recomputed.c)
-    missing = except_(wanted, stored).subquery()
-    extra = except_(stored, wanted).subquery()
-    count = connection.execute(select(func.count()).select_from(missing)).scalar_one()
-    count += connection.execute(select(func.count()).select_from(extra)).scalar_one()
-    return int(count) + _loose_bounds(connection) + _missing_sets(connection)
+    exact = len(KEY_COLUMNS) + len(SUM_COLUMNS)
+    recomputed = [_cell_rows(level, dimension, None, 1).subquery()
+                  for level in grid.LEVELS for dimension in DIMENSIONS]
+    wanted = [select(*list(query.c)[:exact]) for query in recomputed]
+    stored = select(*(CELL_TABLE.c[name] for name in (*KEY_COLUMNS, *SUM_COLUMNS)))
+    everything = wanted[0].union_all(*wanted[1:]).subquery()
+    count = 0
+    for difference in (except_(select(*everything.c), stored), except_(stored, select(
+            *everything.c))):
+        count += connection.execute(select(func.count()).select_from(
+            difference.subquery())).scalar_one()
+    return int(count) + _loose_bounds(connection, recomputed) + _missing_sets(connection)
 
 
-def _loose_bounds(connection: Connection) -> int:
-    """Structures outside the bounds of their own aggregate row, at every level."""
-    cells, table = CELL_TABLE.c, _ORGANISATION
-    total = 0
-    for level in grid.LEVELS:
-        cx = grid.cell_index(grid.x_expression(table.c.lon), level)
-        cy = grid.cell_index(grid.y_expression(table.c.lat), level)
-        same_row = and_(cells.level == level, cells.cx == cx, cells.cy == cy,
-                        *(cells[name] == value for name, value
-                          in zip(KIND_COLUMNS, kind_expressions(table), strict=True)))
-        outside = or_(table.c.lat < cells.min_lat, table.c.lat > cells.max_lat,
-                      table.c.lon < cells.min_lon, table.c.lon > cells.max_lon)
-        query = select(func.count()).select_from(table.join(CELL_TABLE, same_row)).where(outside)
-        total += int(connection.execute(query).scalar_one())
+def _loose_bounds(connection: Connection, recomputed: list[Any]) -> int:
+    """Stored rows whose bounds do not contain their members' recomputed bounds."""
+    cells, total = CELL_TABLE.c, 0
+    for query in recomputed:
+        columns = list(query.c)
+        same = and_(*(cells[name] == column for name, column in zip(KEY_COLUMNS, columns,
+                                                                    strict=False)))
+        lows, highs = columns[-4:-2], columns[-2:]
+        loose = or_(cells.min_lat > lows[0], cells.min_lon > lows[1],
+                    cells.max_lat < highs[0], cells.max_lon < highs[1])
+        found = select(func.count()).select_from(query.join(CELL_TABLE, same)).where(loose)
+        total += int(connection.execute(found).scalar_one())
     return total
 
 

@@ -289,27 +289,26 @@ class DuplicateCheckState(SQLModel, table=True):
 class OrganisationCell(SQLModel, table=True):
     """How many structures of one kind lie in one Web-Mercator grid cell of one level.
 
-    A kind is the exact `categories` string (a multi-sector structure counts once) with its
-    legal form, région and département ('' when unknown). Sums are exact integers (ids and
-    micro-degrees), so adding and subtracting rows never drifts. The bounds only grow: they
-    contain every member, and are tight again once the row is rebuilt.
+    A kind is a value of one dimension: `all` (value ''), `sector` (a slug), `legal_form`
+    (the stored enum name, '' when unknown), `sector_form` ("slug|LEGAL_FORM") or
+    `categories` (the exact stored string, for unions of sectors). Sums are exact integers
+    (ids and micro-degrees), so adding and subtracting rows never drifts. The bounds only
+    grow: they contain every member, and are tight again once the row is rebuilt.
     """
 
     __tablename__ = "organisation_cell"
     __table_args__ = (
-        Index("ix_organisation_cell_level_cy_cx", "level", "cy", "cx"),
+        Index("ix_organisation_cell_by_row", "level", "dimension", "cy", "cx"),
         Index("ix_organisation_cell_empty", "n", sqlite_where=text("n = 0"),
               postgresql_where=text("n = 0")),
         {"sqlite_with_rowid": False},
     )
 
     level: int = Field(primary_key=True)
+    dimension: str = Field(primary_key=True, max_length=12)
     cx: int = Field(primary_key=True)
     cy: int = Field(primary_key=True)
-    categories: str = Field(primary_key=True, max_length=1000)
-    legal_form: str = Field(primary_key=True, max_length=20)
-    region: str = Field(primary_key=True, max_length=3)
-    departement: str = Field(primary_key=True, max_length=3)
+    value: str = Field(primary_key=True, max_length=1000)
     n: int
     sum_id: int
     sum_lat_e6: int

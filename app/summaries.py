@@ -25,7 +25,17 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlmodel import Session
 
 from app import grid
-from app.aggregates import CELL_TABLE, SET_TABLE, kind_expressions, micro_degrees
+from app.aggregates import (
+    ALL,
+    CATEGORIES,
+    CELL_TABLE,
+    LEGAL_FORM,
+    SECTOR,
+    SECTOR_FORM,
+    SET_TABLE,
+    legal_form_expression,
+    micro_degrees,
+)
 from app.grid import CellRange
 from app.models import Organisation
 from app.queries import BBox, OrganisationFilter, filter_conditions
@@ -44,12 +54,42 @@ _SEEK_VALUES = 8
 
 
 @dataclass(frozen=True)
-class Grouping:
-    """What the pieces are grouped by: the display cell, the sector set, the legal form."""
+class Spec:
+    """Which aggregate rows a count reads: a dimension, and the values it keeps.
 
-    cell: bool = False
-    categories: bool = False
-    legal_form: bool = False
+    `values` None keeps every value; `any_sector_of` keeps the `categories` strings holding
+    one of these sectors (a union of sectors, each structure once).
+    """
+
+    dimension: str
+    values: tuple[str, ...] | None = None
+    any_sector_of: tuple[str, ...] = ()
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        """SQL conditions on organisation_cell."""
+        cells = CELL_TABLE.c
+        conditions = [cells.dimension == self.dimension]
+        if self.values is not None:
+            conditions.append(cells.value.in_(self.values))
+        if self.any_sector_of:
+            sets = select(SET_TABLE.c.categories).where(
+                SET_TABLE.c.category.in_(self.any_sector_of))
+            conditions.append(cells.value.in_(sets))
+        return conditions
+
+    def live_values(self, categories: str, legal_form: str) -> list[str]:
+        """The values a structure counts for (as aggregates.py files it), those kept."""
+        sectors = sectors_of(categories)
+        values = {
+            ALL: [""], SECTOR: sectors, LEGAL_FORM: [legal_form], CATEGORIES: [categories],
+            SECTOR_FORM: [f"{sector}|{legal_form}" for sector in sectors],
+        }[self.dimension]
+        if self.values is not None:
+            values = [value for value in values if value in self.values]
+        if self.any_sector_of:
+            values = [value for value in values
+                      if not set(self.any_sector_of).isdisjoint(sectors_of(value))]
+        return values
 
 
 @dataclass
@@ -145,22 +185,6 @@ def _range_conditions(column: Any, low: int, high: int) -> ColumnElement[bool]:
     return condition
 
 
-def _cell_filters(filters: OrganisationFilter) -> list[ColumnElement[bool]]:
-    """The filters (no text) as conditions on organisation_cell."""
-    cells, conditions = CELL_TABLE.c, list[ColumnElement[bool]]()
-    if filters.categories:
-        sets = select(SET_TABLE.c.categories).where(SET_TABLE.c.category.in_(filters.categories))
-        conditions.append(cells.categories.in_(sets))
-    if filters.regions:
-        conditions.append(cells.region.in_(filters.regions))
-    if filters.departements:
-        conditions.append(cells.departement.in_(filters.departements))
-    if filters.legal_forms:
-        # The organisation table stores a legal form by its enum name.
-        conditions.append(cells.legal_form.in_([LegalForm(v).name for v in filters.legal_forms]))
-    return conditions
-
-
 def _totals(table: Any) -> list[ColumnElement[Any]]:
     """SQL: count, id and coordinate sums, bounds of grouped structure rows."""
     return [func.count(), func.sum(table.c.id), func.sum(micro_degrees(table.c.lat)),
@@ -177,20 +201,18 @@ def _cell_totals() -> list[ColumnElement[Any]]:
 
 
 def _cell_piece(
-    cells: CellRange | None, level: int, display: int, filters: OrganisationFilter,
-    grouping: Grouping,
+    cells: CellRange | None, level: int, display: int | None, spec: Spec
 ) -> Select[Any]:
-    """Aggregate rows of a cell range at `level`, grouped as asked (display cells above it)."""
+    """Aggregate rows of a cell range at `level`: (display cell?, value, totals)."""
     table = CELL_TABLE.c
     keys: list[ColumnElement[Any]] = []
-    if grouping.cell:
+    if display is not None:
         shift = level - display
-        keys += [table.cx.op(">>")(shift), table.cy.op(">>")(shift)]
-    if grouping.categories:
-        keys.append(table.categories)
-    if grouping.legal_form:
-        keys.append(table.legal_form)
-    conditions = [table.level == level, *_cell_filters(filters)]
+        # Unshifted, the grouping follows the primary key: no sort needed.
+        keys += ([table.cx, table.cy] if shift == 0
+                 else [table.cx.op(">>")(shift), table.cy.op(">>")(shift)])
+    keys.append(table.value)
+    conditions = [table.level == level, *spec.conditions()]
     if cells is not None:
         conditions += [_range_conditions(table.cx, cells.x_min, cells.x_max),
                        _range_conditions(table.cy, cells.y_min, cells.y_max)]
@@ -198,19 +220,16 @@ def _cell_piece(
 
 
 def _live_piece(
-    box: BBox, filters: OrganisationFilter, display: int, grouping: Grouping,
+    box: BBox, filters: OrganisationFilter, display: int | None,
     extra: list[ColumnElement[bool]],
 ) -> Select[Any]:
-    """Structure rows of a box (plus `extra` conditions), grouped as asked."""
+    """Structure rows of a box and `extra`: (display cell?, categories, legal form, totals)."""
     table = _ORGANISATION
     keys: list[ColumnElement[Any]] = []
-    if grouping.cell:
+    if display is not None:
         keys += [grid.cell_index(grid.x_expression(table.c.lon), display),
                  grid.cell_index(grid.y_expression(table.c.lat), display)]
-    if grouping.categories:
-        keys.append(table.c.categories)
-    if grouping.legal_form:
-        keys.append(kind_expressions(table)[1])
+    keys += [table.c.categories, legal_form_expression(table)]
     conditions = [*filter_conditions(replace(filters, bbox=box)), *extra]
     return select(*keys, *_totals(table)).where(*conditions).group_by(*keys)
 
@@ -256,56 +275,77 @@ def _edge_strips(box: BBox, covered: CellRange) -> Iterator[tuple[BBox, list[Any
     return ((strip, conditions) for strip, conditions in strips if strip is not None)
 
 
+Piece = tuple[Select[Any], Spec | None]  # a query, and the spec of its cell rows (None: live)
+
+
 def _box_pieces(
-    box: BBox, filters: OrganisationFilter, display: int, grouping: Grouping
-) -> list[Select[Any]]:
-    """The queries whose rows add up to the structures of a box (not crossing ±180°)."""
-    if filters.text or display > grid.FINEST:
-        return [_live_piece(box, filters, display, grouping, [])]
-    pieces: list[Select[Any]] = []
+    box: BBox, filters: OrganisationFilter, display: int | None, specs: list[Spec] | None
+) -> list[Piece]:
+    """The queries whose rows add up to the structures of a box (not crossing ±180°).
+
+    `specs` None: everything is counted live. `display` None: no display cells.
+    """
+    level_from = grid.LEVELS[0] if display is None else display
+    if specs is None or level_from > grid.FINEST:
+        return [(_live_piece(box, filters, display, []), None)]
+    pieces: list[Piece] = []
     covered: CellRange | None = None
-    for level in (stored for stored in grid.LEVELS if stored >= display):
+    for level in (stored for stored in grid.LEVELS if stored >= level_from):
         inside = grid.inside_range(box, level)
         if inside.empty:
             continue
         strips = [inside] if covered is None else list(_ring(inside, covered.scaled(level)))
-        pieces += [_cell_piece(strip, level, display, filters, grouping) for strip in strips]
+        pieces += [(_cell_piece(strip, level, display, spec), spec)
+                   for strip in strips for spec in specs]
         covered = inside
     if covered is None:
-        return [*pieces, _live_piece(box, filters, display, grouping, [])]
-    return pieces + [_live_piece(strip, filters, display, grouping, conditions)
+        return [*pieces, (_live_piece(box, filters, display, []), None)]
+    return pieces + [(_live_piece(strip, filters, display, conditions), None)
                      for strip, conditions in _edge_strips(box, covered)]
 
 
 def _pieces(
-    filters: OrganisationFilter, display: int, grouping: Grouping
-) -> list[Select[Any]]:
+    filters: OrganisationFilter, display: int | None, specs: list[Spec] | None
+) -> list[Piece]:
     """The queries whose rows add up to the structures matching the filters."""
-    if filters.bbox is None and not filters.text and display <= grid.FINEST:
-        return [_cell_piece(None, display, display, filters, grouping)]
+    whole_level = grid.LEVELS[0] if display is None else display
+    if filters.bbox is None and specs is not None and whole_level <= grid.FINEST:
+        return [(_cell_piece(None, whole_level, display, spec), spec) for spec in specs]
     boxes = grid.split_at_antimeridian(filters.bbox or WORLD)
-    return [piece for box in boxes for piece in _box_pieces(box, filters, display, grouping)]
+    return [piece for box in boxes for piece in _box_pieces(box, filters, display, specs)]
 
 
-def _rows(session: Session, pieces: Iterable[Select[Any]]) -> Iterator[tuple[Any, ...]]:
-    """The grouped rows of every piece (empty groups left out)."""
+Tallies = list[defaultdict[tuple[Any, ...], Tally]]
+
+
+def _tallies(
+    session: Session, filters: OrganisationFilter, display: int | None, specs: list[Spec],
+    *, live: bool,
+) -> Tallies:
+    """For each spec: a Tally per (display cell, value), or per (value,) without `display`.
+
+    `live`: the aggregates cannot express the filters; count from the organisation table.
+    """
+    tallies: Tallies = [defaultdict(Tally) for _ in specs]
+    cell_width = 0 if display is None else 2
     connection = session.connection()
-    for piece in pieces:
-        for row in connection.execute(piece):
-            if row[-8]:
-                yield tuple(row)
+    for query, spec in _pieces(filters, display, None if live else specs):
+        for result in connection.execute(query):
+            row: tuple[Any, ...] = tuple(result)
+            if not row[-8]:
+                continue
+            cell, totals = tuple(row[:cell_width]), tuple(row[-8:])
+            if spec is not None:
+                tallies[specs.index(spec)][(*cell, row[cell_width])].add(totals)
+                continue
+            categories, legal_form = row[cell_width], row[cell_width + 1]
+            for index, each in enumerate(specs):
+                for value in each.live_values(categories, legal_form):
+                    tallies[index][(*cell, value)].add(totals)
+    return tallies
 
 
-# --------------------------------------------------------------------- answers
-
-
-def number_matched(*, session: Session, filters: OrganisationFilter) -> int:
-    """The exact number of structures matching the filters."""
-    if filters.text:
-        query = select(func.count()).select_from(_ORGANISATION).where(*filter_conditions(filters))
-        return int(session.connection().execute(query).scalar_one())
-    return sum(int(row[0]) for row in _rows(session, _pieces(filters, grid.LEVELS[0],
-                                                                Grouping())))
+# --------------------------------------------------------------------- specs
 
 
 def sectors_of(categories: str) -> list[str]:
@@ -313,16 +353,79 @@ def sectors_of(categories: str) -> list[str]:
     return [slug for slug in categories.split("|") if slug]
 
 
+def _stored_forms(filters: OrganisationFilter) -> tuple[str, ...]:
+    """The legal-form filter as stored (enum names)."""
+    return tuple(LegalForm(value).name for value in filters.legal_forms)
+
+
+def _expressible(filters: OrganisationFilter) -> bool:
+    """True when the aggregates can count these filters (no text, région or département)."""
+    return not (filters.text or filters.regions or filters.departements)
+
+
+def total_spec(filters: OrganisationFilter) -> Spec | None:
+    """The aggregate rows that count the structures matching the filters (None: live)."""
+    forms, sectors = _stored_forms(filters), filters.categories
+    if not _expressible(filters) or (len(sectors) > 1 and forms):
+        return None
+    if not sectors:
+        return Spec(LEGAL_FORM, forms) if forms else Spec(ALL)
+    if len(sectors) == 1:
+        return Spec(SECTOR_FORM, tuple(f"{sectors[0]}|{form}" for form in forms)
+                    ) if forms else Spec(SECTOR, sectors)
+    return Spec(CATEGORIES, any_sector_of=sectors)
+
+
+def _sector_spec(filters: OrganisationFilter, known: Iterable[str]) -> Spec:
+    """Counts per sector of the matching structures (only the selected sectors, if any)."""
+    forms = _stored_forms(filters)
+    if not forms:
+        return Spec(SECTOR, filters.categories or None)
+    return Spec(SECTOR_FORM, tuple(f"{sector}|{form}" for sector in filters.categories or known
+                                   for form in forms))
+
+
+def _form_spec(filters: OrganisationFilter) -> Spec:
+    """Counts per legal form of the structures matching the filters but the legal form."""
+    if len(filters.categories) == 1:
+        every = [*(form.name for form in LegalForm), ""]
+        return Spec(SECTOR_FORM, tuple(f"{filters.categories[0]}|{form}" for form in every))
+    return Spec(LEGAL_FORM)
+
+
+def _known_sectors(session: Session) -> list[str]:
+    """Every sector a stored structure has."""
+    query = select(SET_TABLE.c.category).distinct()
+    return list(session.connection().execute(query).scalars())
+
+
+# --------------------------------------------------------------------- answers
+
+
+def number_matched(*, session: Session, filters: OrganisationFilter) -> int:
+    """The exact number of structures matching the filters."""
+    spec = total_spec(filters)
+    if spec is None and not filters.bbox:
+        query = select(func.count()).select_from(_ORGANISATION).where(*filter_conditions(filters))
+        return int(session.connection().execute(query).scalar_one())
+    [counted] = _tallies(session, filters, None, [spec or Spec(ALL)], live=spec is None)
+    return sum(tally.n for tally in counted.values())
+
+
 def clusters(*, session: Session, filters: OrganisationFilter, zoom: int) -> ClusterView:
     """The structures of the view grouped by display cell; cells of one are given whole."""
     level = display_level(zoom, filters.bbox)
-    tallies: defaultdict[tuple[int, int], Tally] = defaultdict(Tally)
-    for row in _rows(session, _pieces(filters, level, Grouping(cell=True, categories=True))):
-        tally = tallies[(int(row[0]), int(row[1]))]
-        tally.add(row[3:])
-        for slug in sectors_of(row[2]):
-            tally.sectors[slug] = tally.sectors.get(slug, 0) + int(row[3])
-    found = [Cluster(level, cx, cy, tally) for (cx, cy), tally in sorted(tallies.items())]
+    spec = total_spec(filters)
+    mix = _sector_spec(filters, _known_sectors(session) if filters.legal_forms else ())
+    totals, by_sector = _tallies(session, filters, level, [spec or Spec(ALL), mix],
+                                 live=spec is None)
+    found = []
+    for (cx, cy, _), tally in sorted(totals.items()):
+        found.append(Cluster(level, cx, cy, tally))
+    for (cx, cy, value), tally in by_sector.items():
+        sector = value.split("|")[0]
+        sectors = totals[(cx, cy, "")].sectors
+        sectors[sector] = sectors.get(sector, 0) + tally.n
     singles = structures_by_id(session=session,
                                ids=[c.tally.sum_id for c in found if c.tally.n == 1])
     return ClusterView(level, [c for c in found if c.tally.n > 1], singles,
@@ -345,25 +448,26 @@ def structures_by_id(*, session: Session, ids: list[int]) -> list[dict[str, Any]
 
 
 def facets(*, session: Session, filters: OrganisationFilter, sectors: Iterable[str]) -> Facets:
-    """The total, and counts per sector (legal-form filter applied) and per legal form."""
-    wanted_sectors, wanted_forms = set(filters.categories), set(filters.legal_forms)
-    loose = replace(filters, categories=(), legal_forms=())
+    """The total, counts per sector and per legal form, each without its own filter."""
+    sectors = list(sectors)
     by_sector = dict.fromkeys(sectors, 0)
-    by_form: dict[str | None, int] = dict.fromkeys([form.value for form in LegalForm], 0)
-    by_form[None] = 0
-    total = 0
-    grouping = Grouping(categories=True, legal_form=True)
-    for categories, stored_form, n, *_ in _rows(session, _pieces(loose, grid.LEVELS[0],
-                                                                  grouping)):
-        slugs = sectors_of(categories)
-        form = LegalForm[stored_form].value if stored_form else None
-        sector_ok = not wanted_sectors or not wanted_sectors.isdisjoint(slugs)
-        form_ok = not wanted_forms or form in wanted_forms
-        total += n if sector_ok and form_ok else 0
-        if form_ok:
-            for slug in slugs:
-                by_sector[slug] = by_sector.get(slug, 0) + n
-        if sector_ok:
-            by_form[form] = by_form.get(form, 0) + n
+    by_form: dict[str | None, int] = {form: 0 for form in [*(f.value for f in LegalForm), None]}
+    total = number_matched(session=session, filters=filters)
+    unsectored = replace(filters, categories=())
+    [counted] = _facet(session, unsectored, _sector_spec(unsectored, sectors))
+    for (value,), tally in counted.items():
+        slug = value.split("|")[0]
+        by_sector[slug] = by_sector.get(slug, 0) + tally.n
+    unformed = replace(filters, legal_forms=())
+    [counted] = _facet(session, unformed, _form_spec(unformed))
+    for (value,), tally in counted.items():
+        stored = value.rsplit("|", 1)[-1]
+        form = LegalForm[stored].value if stored else None
+        by_form[form] = by_form.get(form, 0) + tally.n
     return Facets(total, by_sector, by_form)
 
+
+def _facet(session: Session, filters: OrganisationFilter, spec: Spec) -> Tallies:
+    """Counts per value of a spec: from the aggregates when the filters allow it."""
+    expressible = _expressible(filters) and len(filters.categories) <= 1
+    return _tallies(session, filters, None, [spec], live=not expressible)

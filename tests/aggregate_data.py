@@ -12,7 +12,14 @@ from sqlalchemy import Engine, text
 
 from app.db import session_scope
 from app.queries import BBox, OrganisationFilter
-from app.storage import Placement, StoredRecord, content_hash, key_for, organisation_row, write_batch
+from app.storage import (
+    Placement,
+    StoredRecord,
+    content_hash,
+    key_for,
+    organisation_row,
+    write_batch,
+)
 from app.taxonomy import LegalForm
 from geocode.gazetteer import COMMUNE, default_gazetteer
 from geocode.normalize import fold
@@ -34,7 +41,7 @@ def _fields(index: int, rng: random.Random, city: str) -> dict[str, Any]:
 
 def france_records(count: int, seed: int = 7, first: int = 1) -> list[StoredRecord]:
     """`count` structures near population-weighted communes (a few at the world's edges)."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311  (test data)
     communes = [c for c in default_gazetteer() if c.kind == COMMUNE]
     weights = [max(c.population, 1) for c in communes]
     records = []
@@ -107,7 +114,8 @@ def in_box(item: Stored, box: BBox) -> bool:
 def matches(item: Stored, filters: OrganisationFilter, *, skip: Iterable[str] = ()) -> bool:
     """The filters, checked one by one in Python (those in `skip` left out)."""
     checks = {
-        "categories": not filters.categories or bool(set(filters.categories) & set(item.categories)),
+        "categories": not filters.categories
+        or not set(filters.categories).isdisjoint(item.categories),
         "legal_forms": not filters.legal_forms or item.legal_form in filters.legal_forms,
         "regions": not filters.regions or item.region in filters.regions,
         "departements": not filters.departements or item.departement in filters.departements,

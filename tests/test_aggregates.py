@@ -20,17 +20,29 @@ from app.models import DuplicateCandidate, OrganisationCreate
 from app.storage import Placement, UpsertOutcome, delete_organisation, upsert_organisation
 
 Cells = dict[tuple[Any, ...], tuple[Any, ...]]
-# The recomputation, written out in SQL independently of app/aggregates.py.
-RECOMPUTE = """
-SELECT :level, min(max(CAST(floor((lon + 180.0) / 360.0 * :n) AS INTEGER), 0), :n - 1) AS cx,
-       min(max(CAST(floor((1.0 - ln(tan(radians(min(max(lat, -85.0511287798066),
-           85.0511287798066))) + 1.0 / cos(radians(min(max(lat, -85.0511287798066),
-           85.0511287798066)))) / pi()) / 2.0 * :n) AS INTEGER), 0), :n - 1) AS cy,
-       categories, coalesce(legal_form, ''), coalesce(region, ''), coalesce(departement, ''),
-       count(*), sum(id), sum(CAST(round(lat * 1000000.0) AS INTEGER)),
-       sum(CAST(round(lon * 1000000.0) AS INTEGER)), min(lat), min(lon), max(lat), max(lon)
-FROM organisation GROUP BY 2, 3, 4, 5, 6, 7
-"""
+# The recomputation, written out in SQL independently of app/aggregates.py: the sectors
+# come from organisation_category, not from category_set.
+CELL = """min(max(CAST(floor((o.lon + 180.0) / 360.0 * :n) AS INTEGER), 0), :n - 1) AS cx,
+    min(max(CAST(floor((1.0 - ln(tan(radians(min(max(o.lat, -85.0511287798066),
+        85.0511287798066))) + 1.0 / cos(radians(min(max(o.lat, -85.0511287798066),
+        85.0511287798066)))) / pi()) / 2.0 * :n) AS INTEGER), 0), :n - 1) AS cy"""
+TOTALS = """count(*), sum(o.id), sum(CAST(round(o.lat * 1000000.0) AS INTEGER)),
+    sum(CAST(round(o.lon * 1000000.0) AS INTEGER)), min(o.lat), min(o.lon), max(o.lat),
+    max(o.lon)"""
+SECTORS = "organisation o JOIN organisation_category c ON c.organisation_id = o.id"
+DIMENSIONS = {
+    "all": ("''", "organisation o"),
+    "sector": ("c.category", SECTORS),
+    "legal_form": ("coalesce(o.legal_form, '')", "organisation o"),
+    "sector_form": ("c.category || '|' || coalesce(o.legal_form, '')", SECTORS),
+    "categories": ("o.categories", "organisation o"),
+}
+
+
+def recompute_sql(dimension: str) -> str:
+    value, source = DIMENSIONS[dimension]
+    return (f"SELECT :level, '{dimension}', {CELL}, {value} AS value, {TOTALS} "  # noqa: S608
+            f"FROM {source} GROUP BY cx, cy, value")
 
 
 @pytest.fixture
@@ -44,16 +56,16 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
 
 def recomputed(engine: Engine) -> Cells:
     with engine.connect() as connection:
-        return {tuple(row[:7]): tuple(row[7:]) for level in grid.LEVELS
-                for row in connection.execute(text(RECOMPUTE), {"level": level, "n": 1 << level})}
+        return {tuple(row[:5]): tuple(row[5:]) for level in grid.LEVELS for dimension in DIMENSIONS
+                for row in connection.execute(text(recompute_sql(dimension)),
+                                              {"level": level, "n": 1 << level})}
 
 
 def stored_cells(engine: Engine) -> Cells:
-    query = text("SELECT level, cx, cy, categories, legal_form, region, departement, n, sum_id, "
-                 "sum_lat_e6, sum_lon_e6, min_lat, min_lon, max_lat, max_lon "
-                 "FROM organisation_cell")
+    query = text("SELECT level, dimension, cx, cy, value, n, sum_id, sum_lat_e6, sum_lon_e6, "
+                 "min_lat, min_lon, max_lat, max_lon FROM organisation_cell")
     with engine.connect() as connection:
-        return {tuple(row[:7]): tuple(row[7:]) for row in connection.execute(query)}
+        return {tuple(row[:5]): tuple(row[5:]) for row in connection.execute(query)}
 
 
 def assert_in_step(engine: Engine, *, tight: bool = False) -> None:
@@ -69,6 +81,11 @@ def assert_in_step(engine: Engine, *, tight: bool = False) -> None:
             assert bounds[2] >= max_lat and bounds[3] >= max_lon
     with engine.connect() as connection:
         assert aggregates.mismatches(connection) == 0
+
+
+def total(engine: Engine) -> int:
+    """The structures counted at the coarsest level."""
+    return sum(v[0] for k, v in stored_cells(engine).items() if k[:2] == (2, "all"))
 
 
 def organisation_ids(engine: Engine) -> list[int]:
@@ -94,8 +111,8 @@ def test_inserts_updates_and_reimports_keep_the_aggregates_in_step(engine: Engin
     records = france_records(3000)
     write(engine, records, batch=700)
     assert_in_step(engine, tight=True)
-    assert sum(v[0] for k, v in stored_cells(engine).items() if k[0] == 2) == 3000
-    rng = random.Random(3)
+    assert total(engine) == 3000
+    rng = random.Random(3)  # noqa: S311  (test data)
     changed = moved(rng.sample(records, 300), rng)
     write(engine, changed + france_records(200, seed=9, first=5000), batch=250)
     assert_in_step(engine)
@@ -107,13 +124,14 @@ def test_inserts_updates_and_reimports_keep_the_aggregates_in_step(engine: Engin
 def test_an_update_moves_a_structure_to_its_new_cell_and_sector(engine: Engine) -> None:
     records = france_records(50)
     write(engine, records)
-    [changed] = moved(records[:1], random.Random(1))
+    [changed] = moved(records[:1], random.Random(1))  # noqa: S311  (test data)
     write(engine, [changed])
     finest = {k: v for k, v in stored_cells(engine).items() if k[0] == grid.FINEST}
     values = changed.values
-    cell = (grid.FINEST, int(grid.x_of(values["lon"]) * (1 << grid.FINEST)),
+    cell = (int(grid.x_of(values["lon"]) * (1 << grid.FINEST)),
             int(grid.y_of(values["lat"]) * (1 << grid.FINEST)))
-    here = [v for k, v in finest.items() if k[:3] == cell and k[3] == values["categories"]]
+    here = [v for k, v in finest.items()
+            if k[2:4] == cell and k[1] == "categories" and k[4] == values["categories"]]
     assert [v[0] for v in here] == [1]
     assert_in_step(engine)
 
@@ -122,7 +140,7 @@ def test_deletes_and_merges_keep_the_aggregates_in_step(engine: Engine) -> None:
     write(engine, france_records(1500))
     ids = organisation_ids(engine)
     with session_scope(engine) as session:
-        for organisation_id in random.Random(5).sample(ids, 60):
+        for organisation_id in random.Random(5).sample(ids, 60):  # noqa: S311  (test data)
             assert delete_organisation(session=session, organisation_id=organisation_id)
     assert_in_step(engine)
     first, second = organisation_ids(engine)[:2]
@@ -132,7 +150,7 @@ def test_deletes_and_merges_keep_the_aggregates_in_step(engine: Engine) -> None:
         candidate = session.exec(text("SELECT id FROM duplicate_candidate")).scalar_one()  # type: ignore[call-overload]
         merge_candidate(session=session, candidate_id=candidate)
     assert len(organisation_ids(engine)) == 1500 - 61
-    assert sum(v[0] for k, v in stored_cells(engine).items() if k[0] == 2) == 1500 - 61
+    assert total(engine) == 1500 - 61
     assert_in_step(engine)
 
 
@@ -184,7 +202,8 @@ def test_check_and_rebuild_commands(engine: Engine) -> None:
         0, "aggregates in step with the organisation table\n")
     with engine.begin() as connection:
         connection.execute(text("UPDATE organisation_cell SET n = n + 1 WHERE level = 8 "
-                                "AND cx = (SELECT min(cx) FROM organisation_cell WHERE level = 8)"))
+                                "AND dimension = 'sector' AND cx = (SELECT min(cx) "
+                                "FROM organisation_cell WHERE level = 8)"))
         connection.execute(text("DELETE FROM category_set"))
     result = runner.invoke(cli, ["aggregates", "check"], env=environment)
     assert result.exit_code == 1
