@@ -116,6 +116,11 @@ class Tally:
         self.min_lat, self.min_lon = min(self.min_lat, min_lat), min(self.min_lon, min_lon)
         self.max_lat, self.max_lon = max(self.max_lat, max_lat), max(self.max_lon, max_lon)
 
+    def merge(self, other: Tally) -> None:
+        """Add another tally's structures (not its sectors)."""
+        self.add((other.n, other.sum_id, other.sum_lat_e6, other.sum_lon_e6, other.min_lat,
+                  other.min_lon, other.max_lat, other.max_lon))
+
 
 @dataclass(frozen=True)
 class Cluster:
@@ -275,7 +280,7 @@ def _edge_strips(box: BBox, covered: CellRange) -> Iterator[tuple[BBox, list[Any
     return ((strip, conditions) for strip, conditions in strips if strip is not None)
 
 
-Piece = tuple[Select[Any], Spec | None]  # a query, and the spec of its cell rows (None: live)
+Piece = tuple[Select[Any], int | None]  # a query, the index of its spec (None: live rows)
 
 
 def _box_pieces(
@@ -295,8 +300,8 @@ def _box_pieces(
         if inside.empty:
             continue
         strips = [inside] if covered is None else list(_ring(inside, covered.scaled(level)))
-        pieces += [(_cell_piece(strip, level, display, spec), spec)
-                   for strip in strips for spec in specs]
+        pieces += [(_cell_piece(strip, level, display, spec), index)
+                   for strip in strips for index, spec in enumerate(specs)]
         covered = inside
     if covered is None:
         return [*pieces, (_live_piece(box, filters, display, []), None)]
@@ -310,7 +315,8 @@ def _pieces(
     """The queries whose rows add up to the structures matching the filters."""
     whole_level = grid.LEVELS[0] if display is None else display
     if filters.bbox is None and specs is not None and whole_level <= grid.FINEST:
-        return [(_cell_piece(None, whole_level, display, spec), spec) for spec in specs]
+        return [(_cell_piece(None, whole_level, display, spec), index)
+                for index, spec in enumerate(specs)]
     boxes = grid.split_at_antimeridian(filters.bbox or WORLD)
     return [piece for box in boxes for piece in _box_pieces(box, filters, display, specs)]
 
@@ -329,14 +335,14 @@ def _tallies(
     tallies: Tallies = [defaultdict(Tally) for _ in specs]
     cell_width = 0 if display is None else 2
     connection = session.connection()
-    for query, spec in _pieces(filters, display, None if live else specs):
+    for query, position in _pieces(filters, display, None if live else specs):
         for result in connection.execute(query):
             row: tuple[Any, ...] = tuple(result)
             if not row[-8]:
                 continue
             cell, totals = tuple(row[:cell_width]), tuple(row[-8:])
-            if spec is not None:
-                tallies[specs.index(spec)][(*cell, row[cell_width])].add(totals)
+            if position is not None:
+                tallies[position][(*cell, row[cell_width])].add(totals)
                 continue
             categories, legal_form = row[cell_width], row[cell_width + 1]
             for index, each in enumerate(specs):
@@ -419,13 +425,13 @@ def clusters(*, session: Session, filters: OrganisationFilter, zoom: int) -> Clu
     mix = _sector_spec(filters, _known_sectors(session) if filters.legal_forms else ())
     totals, by_sector = _tallies(session, filters, level, [spec or Spec(ALL), mix],
                                  live=spec is None)
-    found = []
-    for (cx, cy, _), tally in sorted(totals.items()):
-        found.append(Cluster(level, cx, cy, tally))
+    cells: defaultdict[tuple[int, int], Tally] = defaultdict(Tally)
+    for (cx, cy, _), tally in totals.items():  # each structure has one value of a total spec
+        cells[(cx, cy)].merge(tally)
     for (cx, cy, value), tally in by_sector.items():
-        sector = value.split("|")[0]
-        sectors = totals[(cx, cy, "")].sectors
+        sectors, sector = cells[(cx, cy)].sectors, value.split("|")[0]
         sectors[sector] = sectors.get(sector, 0) + tally.n
+    found = [Cluster(level, cx, cy, tally) for (cx, cy), tally in sorted(cells.items())]
     singles = structures_by_id(session=session,
                                ids=[c.tally.sum_id for c in found if c.tally.n == 1])
     return ClusterView(level, [c for c in found if c.tally.n > 1], singles,

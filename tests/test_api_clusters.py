@@ -21,8 +21,7 @@ from app.taxonomy import LegalForm
 
 ROWS = 20_000
 FRANCE = "-5.5,41.2,9.8,51.2"
-BOXES = [None, FRANCE, "2.25,48.81,2.42,48.90", "170,-25,-170,-10", "0.3,43.1,5.7,47.3",
-         "4.80,45.74,4.86,45.78"]
+BOXES = [None, FRANCE, "2.25,48.81,2.42,48.90", "170,-25,-170,-10"]
 FILTERS = [
     {}, {"category": ["habitat"]}, {"category": ["habitat", "reemploi"]},
     {"legal_form": ["association"]}, {"region": ["11"]}, {"departement": ["69"]},
