@@ -19,19 +19,24 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import (
+    Column,
     ColumnElement,
     Engine,
+    Float,
     Integer,
+    MetaData,
     Select,
     String,
     Table,
     and_,
+    case,
     cast,
     except_,
     func,
     literal,
     or_,
     select,
+    union_all,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
@@ -61,38 +66,69 @@ def legal_form_expression(table: Table) -> ColumnElement[str]:
     return func.coalesce(cast(table.c.legal_form, String), "")
 
 
-def _dimension_source(dimension: str) -> tuple[Any, ColumnElement[str]]:
+# A structure's cells at every level are computed once per write, into this per-connection
+# table, and every dimension is counted from it.
+_POINTS = Table(
+    "aggregate_points", MetaData(),
+    Column("level", Integer), Column("cx", Integer), Column("cy", Integer),
+    Column("id", Integer), Column("lat", Float), Column("lon", Float),
+    Column("categories", String), Column("legal_form", String),
+    prefixes=["TEMPORARY"],
+)
+_LEVELS = union_all(*(
+    select(literal(level, Integer).label("level"), literal(float(1 << level), Float).label("scale"))
+    for level in grid.LEVELS)).subquery("levels")
+
+
+def _dimension_source(points: Any, dimension: str) -> tuple[Any, ColumnElement[str]]:
     """The rows a dimension counts (one per structure and sector for sector ones), its value."""
-    table, sets = _ORGANISATION, SET_TABLE
-    by_sector = table.join(sets, sets.c.categories == table.c.categories)
+    sets = SET_TABLE
+    by_sector = points.join(sets, sets.c.categories == points.c.categories)
     if dimension == SECTOR:
         return by_sector, sets.c.category
     if dimension == SECTOR_FORM:
-        return by_sector, sets.c.category + "|" + legal_form_expression(table)
+        return by_sector, sets.c.category + "|" + points.c.legal_form
     if dimension == LEGAL_FORM:
-        return table, legal_form_expression(table)
+        return points, points.c.legal_form
     if dimension == CATEGORIES:
-        return table, table.c.categories
-    return table, literal("", String)
+        return points, points.c.categories
+    return points, literal("", String)
 
 
-def _cell_rows(
-    level: int, dimension: str, condition: ColumnElement[bool] | None, sign: int
-) -> Select[Any]:
-    """The aggregate rows of the structures matching `condition`, times `sign`."""
+def _clamped_cell(normalised: Any, scale: Any) -> ColumnElement[int]:
+    """SQL: as grid.cell_index, for a level given as a column (its scale 2**level)."""
+    index = cast(func.floor(normalised * scale), Integer)
+    last = cast(scale, Integer) - 1
+    return case((index < 0, 0), (index > last, last), else_=index)
+
+
+def _cell_rows(points: Any, dimension: str, sign: int) -> Select[Any]:
+    """The aggregate rows of the points at every level, times `sign`."""
+    source, value = _dimension_source(points, dimension)
+    keys = [points.c.level, points.c.cx, points.c.cy]
+    sums = [func.count(), func.sum(points.c.id), func.sum(micro_degrees(points.c.lat)),
+            func.sum(micro_degrees(points.c.lon))]
+    bounds = [func.min(points.c.lat), func.min(points.c.lon), func.max(points.c.lat),
+              func.max(points.c.lon)]
+    return select(keys[0], literal(dimension), *keys[1:], value,
+                  *(total * sign for total in sums), *bounds).select_from(source).group_by(
+        *keys, value)
+
+
+def _load_points(connection: Connection, condition: ColumnElement[bool] | None) -> Any:
+    """Fill the connection's point table with the matching structures; return it."""
     table = _ORGANISATION
-    source, value = _dimension_source(dimension)
-    cx = grid.cell_index(grid.x_expression(table.c.lon), level)
-    cy = grid.cell_index(grid.y_expression(table.c.lat), level)
-    sums = [func.count(), func.sum(table.c.id), func.sum(micro_degrees(table.c.lat)),
-            func.sum(micro_degrees(table.c.lon))]
-    bounds = [func.min(table.c.lat), func.min(table.c.lon), func.max(table.c.lat),
-              func.max(table.c.lon)]
-    query = select(literal(level), literal(dimension), cx, cy, value,
-                   *(total * sign for total in sums), *bounds).select_from(source)
+    _POINTS.create(connection, checkfirst=True)
+    connection.execute(_POINTS.delete())
+    scale = _LEVELS.c.scale
+    rows = select(_LEVELS.c.level, _clamped_cell(grid.x_expression(table.c.lon), scale),
+                  _clamped_cell(grid.y_expression(table.c.lat), scale), table.c.id, table.c.lat,
+                  table.c.lon, table.c.categories, legal_form_expression(table)
+                  ).select_from(table.join(_LEVELS, literal(True)))
     if condition is not None:
-        query = query.where(condition)
-    return query.group_by(cx, cy, value)
+        rows = rows.where(condition)
+    connection.execute(_POINTS.insert().from_select([c.name for c in _POINTS.c], rows))
+    return _POINTS
 
 
 def _upsert(connection: Connection, rows: Select[Any]) -> None:
@@ -123,9 +159,9 @@ def _id_conditions(ids: Sequence[int]) -> Iterator[ColumnElement[bool]]:
 def _apply(connection: Connection, ids: Sequence[int], sign: int) -> None:
     """Add (sign 1) or subtract (sign -1) the stored rows with these ids at every level."""
     for condition in _id_conditions(ids):
-        for level in grid.LEVELS:
-            for dimension in DIMENSIONS:
-                _upsert(connection, _cell_rows(level, dimension, condition, sign))
+        points = _load_points(connection, condition)
+        for dimension in DIMENSIONS:
+            _upsert(connection, _cell_rows(points, dimension, sign))
 
 
 def _record_category_sets(connection: Connection, condition: ColumnElement[bool] | None) -> None:
@@ -164,9 +200,9 @@ def rebuild(connection: Connection) -> None:
     connection.execute(CELL_TABLE.delete())
     connection.execute(SET_TABLE.delete())
     _record_category_sets(connection, None)
-    for level in grid.LEVELS:
-        for dimension in DIMENSIONS:
-            _upsert(connection, _cell_rows(level, dimension, None, 1))
+    points = _load_points(connection, None)
+    for dimension in DIMENSIONS:
+        _upsert(connection, _cell_rows(points, dimension, 1))
 
 
 def mismatches(connection: Connection) -> int:
@@ -175,8 +211,8 @@ def mismatches(connection: Connection) -> int:
     Counts and sums must be equal; stored bounds must contain the recomputed ones.
     """
     exact = len(KEY_COLUMNS) + len(SUM_COLUMNS)
-    recomputed = [_cell_rows(level, dimension, None, 1).subquery()
-                  for level in grid.LEVELS for dimension in DIMENSIONS]
+    points = _load_points(connection, None)
+    recomputed = [_cell_rows(points, dimension, 1).subquery() for dimension in DIMENSIONS]
     wanted = [select(*list(query.c)[:exact]) for query in recomputed]
     stored = select(*(CELL_TABLE.c[name] for name in (*KEY_COLUMNS, *SUM_COLUMNS)))
     everything = wanted[0].union_all(*wanted[1:]).subquery()

@@ -324,5 +324,5 @@ class CategorySet(SQLModel, table=True):
 
     __tablename__ = "category_set"
 
-    category: str = Field(primary_key=True, max_length=60)
     categories: str = Field(primary_key=True, max_length=1000)
+    category: str = Field(primary_key=True, max_length=60)
