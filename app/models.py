@@ -298,7 +298,10 @@ class OrganisationCell(SQLModel, table=True):
 
     __tablename__ = "organisation_cell"
     __table_args__ = (
-        Index("ix_organisation_cell_by_row", "level", "dimension", "cy", "cx"),
+        # Covering, so that a wide strip a few rows high is read row by row, not through
+        # the primary key's whole band of columns.
+        Index("ix_organisation_cell_by_row", "level", "dimension", "cy", "cx", "value", "n",
+              "sum_id", "sum_lat_e6", "sum_lon_e6", "min_lat", "min_lon", "max_lat", "max_lon"),
         Index("ix_organisation_cell_empty", "n", sqlite_where=text("n = 0"),
               postgresql_where=text("n = 0")),
         {"sqlite_with_rowid": False},
