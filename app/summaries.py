@@ -235,7 +235,10 @@ def _live_piece(
         keys += [grid.cell_index(grid.x_expression(table.c.lon), display),
                  grid.cell_index(grid.y_expression(table.c.lat), display)]
     keys += [table.c.categories, legal_form_expression(table)]
-    conditions = [*filter_conditions(replace(filters, bbox=box)), *extra]
+    # Sector and legal-form filters are applied to the grouped rows (`_kind_matches`): in
+    # SQL their membership subquery would drive the plan instead of the spatial filter.
+    loose = replace(filters, bbox=box, categories=(), legal_forms=())
+    conditions = [*filter_conditions(loose), *extra]
     return select(*keys, *_totals(table)).where(*conditions).group_by(*keys)
 
 
@@ -324,6 +327,13 @@ def _pieces(
 Tallies = list[defaultdict[tuple[Any, ...], Tally]]
 
 
+def _kind_matches(filters: OrganisationFilter, categories: str, legal_form: str) -> bool:
+    """The sector and legal-form filters, on a stored categories string and legal form."""
+    if filters.categories and set(filters.categories).isdisjoint(sectors_of(categories)):
+        return False
+    return not filters.legal_forms or legal_form in _stored_forms(filters)
+
+
 def _tallies(
     session: Session, filters: OrganisationFilter, display: int | None, specs: list[Spec],
     *, live: bool,
@@ -345,6 +355,8 @@ def _tallies(
                 tallies[position][(*cell, row[cell_width])].add(totals)
                 continue
             categories, legal_form = row[cell_width], row[cell_width + 1]
+            if not _kind_matches(filters, categories, legal_form):
+                continue
             for index, each in enumerate(specs):
                 for value in each.live_values(categories, legal_form):
                     tallies[index][(*cell, value)].add(totals)
