@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
-import uvicorn
-from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -19,7 +18,8 @@ from rich.progress import (
 from rich.table import Table
 
 from app.aggregate_commands import aggregates_cli
-from app.config import Settings
+from app.config import load_settings
+from app.db import masked_url, open_database
 from app.geocoding import (
     CsvSource,
     GeocodeSummary,
@@ -31,7 +31,8 @@ from app.geocoding import (
 )
 from app.importer import commands as importer_commands
 from app.importer.commands import duplicates_cli, hash_token_command, import_command
-from geocode.base import GeocodeError, GeocoderConfigError, Precision
+from app.terminal import exits_on_configuration_error
+from geocode.base import GeocodeError, Precision
 from geocode.chain import GeocoderChain
 
 cli = typer.Typer(
@@ -43,26 +44,50 @@ cli = typer.Typer(
 console = Console(stderr=True)
 
 
+@cli.callback()
+@exits_on_configuration_error
+def check_settings() -> None:
+    """Every command first checks the ESS_ variables (exit 78 naming a wrong one)."""
+    load_settings()
+
+
 @cli.command()
+@exits_on_configuration_error
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Worker processes (default: number of cores)")
+    ] = os.cpu_count() or 1,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(help="Proxy addresses whose X-Forwarded-* headers are trusted, comma-"
+                     "separated (default: ESS_FORWARDED_ALLOW_IPS, else nobody)"),
+    ] = None,
 ) -> None:
     """Serve the map and the API; an empty database gets the default directory."""
+    from app import server
     from app.main import create_app
 
-    settings = Settings()
-    console.print(f"ess-atlas on http://{host}:{port}/  (database: {settings.database_url})")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    settings = load_settings()
+    open_database(settings.database_url).dispose()
+    typer.echo(f"ess-atlas on http://{host}:{port}/  (database: "
+               f"{masked_url(settings.database_url)})", err=True)
+    if workers > 1:
+        server.prepare_database(settings)  # once, not raced by every worker
+    app = server.APP_IMPORT_STRING if workers > 1 else create_app(settings)
+    server.run_server(server.server_config(app, settings, host=host, port=port, workers=workers,
+                                           forwarded_allow_ips=forwarded_allow_ips))
 
 
-cli.command("import")(import_command)
+cli.command("import")(exits_on_configuration_error(import_command))
 cli.command("hash-token")(hash_token_command)
 cli.add_typer(duplicates_cli, name="duplicates")
 cli.add_typer(aggregates_cli, name="aggregates")
 
 
 @cli.command("geocode")
+@exits_on_configuration_error
 def geocode_command(
     input_csv: Annotated[
         Path, typer.Argument(exists=True, dir_okay=False, help="CSV file with addresses")
@@ -79,7 +104,7 @@ def geocode_command(
     ] = None,
 ) -> None:
     """Add latitude, longitude and their precision to every row of a CSV file of addresses."""
-    settings = _command_settings()
+    settings = load_settings()
     try:
         names = address_cols.split(",") if address_cols is not None else None
         source = read_address_csv(input_csv, names, citycode_col)
@@ -96,21 +121,6 @@ def geocode_command(
         close_geocoder(chain)
     Console().print(_geocode_summary(summary))
     typer.echo(f"written: {output}")
-
-
-def _command_settings() -> Settings:
-    """The settings from the environment; a bad value ends the command (exit 2), naming it."""
-    try:
-        return Settings()
-    except GeocoderConfigError as error:
-        typer.echo(f"error: invalid settings: ESS_GEOCODER_URL: {error}", err=True)
-        raise typer.Exit(code=2) from None
-    except ValidationError as error:
-        problems = "; ".join(
-            f"ESS_{'.'.join(map(str, e['loc'])).upper()}: {e['msg'].removeprefix('Value error, ')}"
-            for e in error.errors())
-        typer.echo(f"error: invalid settings: {problems}", err=True)
-        raise typer.Exit(code=2) from None
 
 
 def _geocode_with_progress(

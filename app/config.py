@@ -1,13 +1,23 @@
-"""Settings, read in one place from the environment (prefix ESS_)."""
+"""Settings, read in one place from the environment (prefix ESS_).
+
+`load_settings` is how commands read them: a wrong value, or an ESS_ variable that is
+no setting (a misspelling, most likely), stops the command with one line naming the
+variable and never its value, and exit status EXIT_CONFIG.
+"""
 
 from __future__ import annotations
 
+import difflib
+import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from app.auth import hash_token, parse_token_hash
+from app.auth import MIN_TOKEN_LENGTH, hash_random_token, parse_token_hash
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_DIR = REPO_ROOT / "data"
@@ -16,6 +26,12 @@ DEFAULT_TILES_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 DEFAULT_TILES_ATTRIBUTION = (
     '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
 )
+ENV_PREFIX = "ESS_"
+EXIT_CONFIG = 78  # EX_CONFIG of sysexits.h: the configuration is wrong
+
+
+class ConfigurationError(Exception):
+    """A configuration that cannot work: one line naming the variable, nothing secret."""
 
 
 def default_database_url() -> str:
@@ -26,7 +42,7 @@ def default_database_url() -> str:
 class Settings(BaseSettings):
     """Everything configurable about an ess-atlas instance."""
 
-    model_config = SettingsConfigDict(env_prefix="ESS_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
     database_url: str = Field(default_factory=default_database_url)
     data_dir: Path = DEFAULT_DATA_DIR
@@ -39,6 +55,8 @@ class Settings(BaseSettings):
     geocoder_rate_limit: float = 50.0
     admin_token_hash: SecretStr | None = None
     admin_token: SecretStr | None = Field(default=None, exclude=True)
+    admin_failure_burst: int = Field(default=5, ge=1)
+    admin_failure_rate: float = Field(default=0.1, gt=0)
     max_page_size: int = 5000
     default_page_size: int = 100
     max_nearby_radius_km: float = 100.0
@@ -46,6 +64,12 @@ class Settings(BaseSettings):
     import_batch_size: int = Field(default=2000, ge=1, le=50_000)
     geocode_api_rate_limit: float = Field(default=10.0, gt=0)
     geocode_api_burst: int = Field(default=20, ge=1)
+    health_integrity_interval: float = Field(default=60.0, ge=0)
+    # HTTP server (app/server.py): who may set X-Forwarded-*, links, timeouts.
+    forwarded_allow_ips: str = ""
+    public_url: str | None = None
+    header_timeout: float = Field(default=10.0, gt=0, le=300)
+    keep_alive_timeout: int = Field(default=5, ge=1, le=300)
 
     @field_validator("geocoder_url")
     @classmethod
@@ -61,6 +85,55 @@ class Settings(BaseSettings):
         except GeocoderConfigError as error:  # pydantic reports ValueErrors with the field
             raise ValueError(str(error)) from None
 
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        """Refuse a URL SQLAlchemy cannot use (unknown kind, driver not installed)."""
+        from app.db import database_url_problem
+
+        problem = database_url_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("data_dir")
+    @classmethod
+    def _check_data_dir(cls, value: Path) -> Path:
+        """The data folder must exist and hold the sector taxonomy."""
+        if not value.is_dir():
+            raise ValueError(f"{value} is not a directory")
+        if not (value / "categories.yaml").is_file():
+            raise ValueError(f"{value} holds no categories.yaml")
+        return value
+
+    @field_validator("default_directory")
+    @classmethod
+    def _check_default_directory(cls, value: Path | None) -> Path | None:
+        """The default directory, when named, must be a file."""
+        if value is not None and not value.is_file():
+            raise ValueError(f"{value} is not a file")
+        return value
+
+    @field_validator("admin_token")
+    @classmethod
+    def _check_admin_token(cls, value: SecretStr | None) -> SecretStr | None:
+        """Refuse a short plain admin token (the message never repeats it)."""
+        if value is not None and 0 < len(value.get_secret_value()) < MIN_TOKEN_LENGTH:
+            raise ValueError(f"an admin token needs at least {MIN_TOKEN_LENGTH} characters")
+        return value
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        """An absolute http(s) base URL without query or fragment, kept without its final /."""
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an absolute http:// or https:// URL")
+        if parts.query or parts.fragment or "@" in parts.netloc:
+            raise ValueError("must have no query, fragment or user name")
+        return value.rstrip("/")
+
     @field_validator("admin_token_hash")
     @classmethod
     def _check_admin_token_hash(cls, value: SecretStr | None) -> SecretStr | None:
@@ -72,9 +145,14 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _hash_plain_admin_token(self) -> Settings:
-        """Keep only a hash of a plain ESS_ADMIN_TOKEN, never the token itself."""
+        """Keep only a hash of a plain ESS_ADMIN_TOKEN, never the token itself.
+
+        The hash stays in memory, beside where the token itself was, so a fast sha256
+        serves: a slow hash would only slow every check down.
+        """
         if self.admin_token is not None and self.admin_token.get_secret_value():
-            self.admin_token_hash = SecretStr(hash_token(self.admin_token.get_secret_value()))
+            token = self.admin_token.get_secret_value()
+            self.admin_token_hash = SecretStr(hash_random_token(token))
         self.admin_token = None
         return self
 
@@ -87,3 +165,35 @@ class Settings(BaseSettings):
     def categories_yaml(self) -> Path:
         """The sector taxonomy file."""
         return self.data_dir / "categories.yaml"
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """One line for each ESS_ variable that is no setting, naming the closest setting."""
+    known = [f"{ENV_PREFIX}{name.upper()}" for name in Settings.model_fields]
+    lines = []
+    for name in sorted(environ):
+        upper = name.upper()
+        if upper.startswith(ENV_PREFIX) and upper not in known:
+            closest = difflib.get_close_matches(upper, known, n=1, cutoff=0.6)
+            hint = f" (did you mean {closest[0]}?)" if closest else ""
+            lines.append(f"{name} is not a setting{hint}")
+    return lines
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    """A validation problem as `ESS_NAME: message` (pydantic's message, never the value)."""
+    location = ".".join(str(part) for part in error["loc"])
+    name = f"{ENV_PREFIX}{location.upper()}" if location else "settings"
+    return f"{name}: {str(error['msg']).removeprefix('Value error, ')}"
+
+
+def load_settings() -> Settings:
+    """The settings from the environment; ConfigurationError naming what is wrong."""
+    problems = unknown_variables(os.environ)
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        problems += [_describe(problem) for problem in error.errors()]
+    if problems:
+        raise ConfigurationError("; ".join(problems))
+    return settings

@@ -9,9 +9,11 @@ from typing import Any
 
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlmodel import Session, SQLModel, create_engine
 
 from app import aggregates, models  # noqa: F401  (models registers the tables)
+from app.config import ConfigurationError
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -33,6 +35,42 @@ def make_engine(database_url: str) -> Engine:
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(database_url, connect_args={"check_same_thread": False})
     event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def masked_url(database_url: str) -> str:
+    """The URL with its password hidden, fit to print."""
+    return make_url(database_url).render_as_string(hide_password=True)
+
+
+def database_url_problem(database_url: str) -> str | None:
+    """Why SQLAlchemy cannot use this URL (not a URL, unknown kind, no driver), or None."""
+    try:
+        url = make_url(database_url)
+    except ArgumentError:
+        return "not a database URL (expected sqlite:///PATH or postgresql://USER@HOST/DB)"
+    try:
+        url.get_dialect().import_dbapi()
+    except NoSuchModuleError:
+        return f"unknown kind of database {url.drivername!r} (expected sqlite or postgresql)"
+    except ImportError as error:
+        return f"{url.drivername} needs the Python package {error.name}, which is not installed"
+    return None
+
+
+def open_database(database_url: str) -> Engine:
+    """The engine of a database with its schema; ConfigurationError when it cannot be opened."""
+    try:
+        engine = make_engine(database_url)
+        create_schema(engine)
+    except OperationalError as error:
+        reason = str(error.orig).splitlines()[0] if error.orig else type(error).__name__
+        raise ConfigurationError(
+            f"ESS_DATABASE_URL: cannot open {masked_url(database_url)}: {reason}") from None
+    except OSError as error:
+        raise ConfigurationError(
+            f"ESS_DATABASE_URL: cannot open {masked_url(database_url)}: {error.strerror}"
+        ) from None
     return engine
 
 

@@ -5,12 +5,13 @@ Unknown query parameters are an error, never ignored.
 
 from __future__ import annotations
 
-import math
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
+from pydantic import BeforeValidator
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -19,6 +20,31 @@ from app.config import Settings
 from app.errors import InvalidParameter
 from app.queries import BBox, OrganisationFilter
 from app.taxonomy import LegalForm, Taxonomy
+
+# SQLite stores integers in 64 bits: anything outside is refused before any query.
+SQLITE_INTEGER_MIN = -(2**63)
+SQLITE_INTEGER_MAX = 2**63 - 1
+_INTEGER_TEXT = re.compile(r"[+-]?[0-9]{1,20}")
+_NUMBER_TEXT = re.compile(r"[+-]?([0-9]{1,30}(\.[0-9]{0,30})?|\.[0-9]{1,30})([eE][+-]?[0-9]{1,3})?")
+
+
+def integer_text(value: object) -> object:
+    """Only ASCII digits make an integer: refuse `1_0`, other scripts' digits and spaces."""
+    if isinstance(value, str) and not _INTEGER_TEXT.fullmatch(value):
+        raise ValueError("must be an integer written with the ASCII digits 0-9")
+    return value
+
+
+def number_text(value: object) -> object:
+    """Only ASCII decimal notation makes a number: no `1_0`, `inf`, `nan` or other digits."""
+    if isinstance(value, str) and not _NUMBER_TEXT.fullmatch(value):
+        raise ValueError("must be a decimal number written with the ASCII digits 0-9")
+    return value
+
+
+# Every numeric request parameter is one of these, so the rule above holds everywhere.
+Integer = Annotated[int, BeforeValidator(integer_text)]
+Number = Annotated[float, BeforeValidator(number_text)]
 
 
 def get_settings(request: Request) -> Settings:
@@ -65,17 +91,33 @@ def only_parameters(*allowed: str) -> Callable[[Request], None]:
     return check
 
 
-def _finite_number(text: str, parameter: str) -> float:
-    """Parse one finite number or name the parameter that is wrong."""
-    try:
-        value = float(text)
-    except ValueError:
+# bbox coordinates: plain decimals, each within its axis. The OpenAPI document states
+# BBOX_PATTERN, so what it promises is exactly what parse_bbox accepts (bar minLat > maxLat).
+_PLAIN_DECIMAL = r"[+-]?([0-9]{1,30}(\.[0-9]{0,30})?|\.[0-9]{1,30})"
+_FRACTION = r"(\.[0-9]{0,30})?"
+LONGITUDE_TEXT = rf"[+-]?(180(\.0{{0,30}})?|(1[0-7][0-9]|[1-9]?[0-9]){_FRACTION}|\.[0-9]{{1,30}})"
+LATITUDE_TEXT = rf"[+-]?(90(\.0{{0,30}})?|[1-8]?[0-9]{_FRACTION}|\.[0-9]{{1,30}})"
+BBOX_PATTERN = (
+    "^ *" + " *, *".join((LONGITUDE_TEXT, LATITUDE_TEXT, LONGITUDE_TEXT, LATITUDE_TEXT)) + " *$"
+)
+_AXES = {
+    "longitude": (re.compile(LONGITUDE_TEXT), "[-180, 180]"),
+    "latitude": (re.compile(LATITUDE_TEXT), "[-90, 90]"),
+}
+
+
+def _coordinate(text: str, axis: str) -> float:
+    """One bbox coordinate, or a 400 saying what is wrong with it."""
+    pattern, bounds = _AXES[axis]
+    cleaned = text.strip(" ")
+    if not re.fullmatch(_PLAIN_DECIMAL, cleaned):
+        raise InvalidParameter(f"bbox: {text!r} is not a decimal number", parameter="bbox")
+    if not pattern.fullmatch(cleaned):
         raise InvalidParameter(
-            f"{parameter}: {text!r} is not a number", parameter=parameter
-        ) from None
-    if not math.isfinite(value):
-        raise InvalidParameter(f"{parameter}: {text!r} is not a finite number", parameter=parameter)
-    return value
+            f"bbox {axis}s must be within {bounds} (no leading zeros); got {text!r}",
+            parameter="bbox",
+        )
+    return float(cleaned)
 
 
 def parse_bbox(text: str) -> BBox:
@@ -86,11 +128,8 @@ def parse_bbox(text: str) -> BBox:
             f"bbox must be 4 comma-separated numbers minLon,minLat,maxLon,maxLat; got {len(parts)}",
             parameter="bbox",
         )
-    min_lon, min_lat, max_lon, max_lat = (_finite_number(p.strip(), "bbox") for p in parts)
-    if not all(-180 <= v <= 180 for v in (min_lon, max_lon)):
-        raise InvalidParameter("bbox longitudes must be within [-180, 180]", parameter="bbox")
-    if not all(-90 <= v <= 90 for v in (min_lat, max_lat)):
-        raise InvalidParameter("bbox latitudes must be within [-90, 90]", parameter="bbox")
+    axes = ("longitude", "latitude", "longitude", "latitude")
+    min_lon, min_lat, max_lon, max_lat = map(_coordinate, parts, axes)
     if min_lat > max_lat:
         raise InvalidParameter("bbox minLat must not exceed maxLat", parameter="bbox")
     return BBox(min_lon, min_lat, max_lon, max_lat)
@@ -146,8 +185,11 @@ class Paging:
 
 def paging(
     settings: SettingsDep,
-    limit: Annotated[int | None, Query(ge=1, description="Page size")] = None,
-    after: Annotated[int | None, Query(ge=0, description="Last id of the previous page")] = None,
+    limit: Annotated[Integer | None, Query(ge=1, description="Page size")] = None,
+    after: Annotated[
+        Integer | None,
+        Query(ge=0, le=SQLITE_INTEGER_MAX, description="Last id of the previous page"),
+    ] = None,
 ) -> Paging:
     """Parse the paging parameters, bounded by the settings."""
     if limit is not None and limit > settings.max_page_size:

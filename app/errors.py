@@ -89,6 +89,13 @@ class TooManyRequests(AtlasError):
     code = "too_many_requests"
 
 
+class ServiceUnavailable(AtlasError):
+    """A dependency (the database) cannot serve now."""
+
+    status_code = 503
+    code = "service_unavailable"
+
+
 def error_body(
     status: int, code: str, message: str, parameter: str | None = None
 ) -> dict[str, Any]:

@@ -8,7 +8,6 @@ warning. CSV geocoding adds a point, and how precise it is, to every row of a fi
 
 from __future__ import annotations
 
-import csv
 import logging
 import os
 import re
@@ -24,6 +23,7 @@ from app.config import DEFAULT_VAR_DIR, Settings
 from app.importer.columns import ColumnMapping, normalise_header
 from app.importer.faults import FileRejected
 from app.importer.reader import RawRow, read_csv_file
+from app.safecsv import SafeCsvWriter
 from geocode.ban import ARRONDISSEMENT_CODES, QUERY_MIN_LENGTH, BanGeocoder, BanOptions
 from geocode.base import AddressQuery, GeocodeError, GeocodeResult
 from geocode.cache import GeocodeCache
@@ -512,7 +512,7 @@ def geocode_csv(
     summary = GeocodeSummary()
     kept = _kept_columns(source.header)
     with _replacing(output, "utf-8-sig" if source.with_bom else "utf-8") as stream:
-        writer = csv.writer(stream, delimiter=source.delimiter)
+        writer = SafeCsvWriter(stream, delimiter=source.delimiter)
         writer.writerow([*(source.header[i] for i in kept), *OUTPUT_COLUMNS])
         for chunk in _chunks(source.rows, CHUNK_ROWS):
             answers = _answers(chunk, source.columns, chain)

@@ -1,12 +1,19 @@
-"""Records to RFC 7946 features, streamed: `[lon, lat]`, 6 decimals, no `crs`."""
+"""Records to RFC 7946 features, streamed: `[lon, lat]`, 6 decimals, no `crs`.
+
+Encoded with orjson (UTF-8, no ASCII escaping). A streamed collection goes out in chunks
+of FEATURES_PER_CHUNK features and gives the event loop a turn after each chunk, so a
+client that goes away stops the serialisation at the next chunk.
+"""
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+import asyncio
+from collections.abc import AsyncIterator, Generator, Iterable, Mapping
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any
 
+import orjson
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from app.models import PUBLIC_COLUMNS
@@ -15,6 +22,7 @@ _NOT_PROPERTIES = frozenset({"id", "lat", "lon"})
 
 GEOJSON_MEDIA_TYPE = "application/geo+json"
 COORDINATE_DECIMALS = 6
+FEATURES_PER_CHUNK = 100
 
 
 def point_geometry(lat: float, lon: float) -> dict[str, Any]:
@@ -48,28 +56,43 @@ def organisation_feature(row: Mapping[Any, Any], **extra: Any) -> dict[str, Any]
     }
 
 
-def _dumps(value: Any) -> str:
-    """Compact JSON that keeps accents readable."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+def _dumps(value: Any) -> bytes:
+    """Compact UTF-8 JSON that keeps accents readable."""
+    return orjson.dumps(value)
 
 
 def feature_collection_chunks(
     features: Iterable[dict[str, Any]], members: dict[str, Any]
-) -> Iterator[str]:
-    """The text of a FeatureCollection, one feature at a time."""
-    yield '{"type":"FeatureCollection","features":['
-    for index, feature in enumerate(features):
-        yield ("," if index else "") + _dumps(feature)
-    yield "]"
+) -> Generator[bytes, None, None]:
+    """The bytes of a FeatureCollection, FEATURES_PER_CHUNK features at a time."""
+    yield b'{"type":"FeatureCollection","features":['
+    remaining = iter(features)
+    try:
+        separator = b""
+        while batch := list(islice(remaining, FEATURES_PER_CHUNK)):
+            yield separator + b",".join(map(_dumps, batch))
+            separator = b","
+    finally:  # a response cut short closes the features' generator (and its cursor) now
+        if isinstance(remaining, Generator):
+            remaining.close()
+    yield b"]"
     for name, value in members.items():
-        yield f",{_dumps(name)}:{_dumps(value)}"
-    yield "}"
+        yield b"," + _dumps(name) + b":" + _dumps(value)
+    yield b"}"
 
 
-async def _as_async(chunks: Iterator[str]) -> AsyncIterator[bytes]:
-    """Encode the chunks for a streaming response."""
-    for chunk in chunks:
-        yield chunk.encode("utf-8")
+async def _as_async(chunks: Generator[bytes, None, None]) -> AsyncIterator[bytes]:
+    """The chunks for a streaming response, yielding to the event loop after each.
+
+    Without that turn, the loop never sees the client's disconnect nor cancels the
+    response: every chunk would be serialised and written into a dead socket.
+    """
+    try:
+        for chunk in chunks:
+            yield chunk
+            await asyncio.sleep(0)
+    finally:
+        chunks.close()
 
 
 class GeoJSONResponse(JSONResponse):
@@ -79,7 +102,7 @@ class GeoJSONResponse(JSONResponse):
 
     def render(self, content: Any) -> bytes:
         """Serialise without ASCII escaping."""
-        return _dumps(content).encode("utf-8")
+        return _dumps(content)
 
 
 def streamed_feature_collection(

@@ -1,18 +1,19 @@
-"""Map every error to the one JSON error shape; a 500 never shows a traceback."""
+"""Map every error to the one JSON error shape; a 500 never shows a traceback.
+
+Unexpected errors (500) are answered by app.middleware.RequestIdMiddleware.
+"""
 
 from __future__ import annotations
-
-import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
 
 from app.errors import AtlasError, error_body
 
-logger = logging.getLogger(__name__)
-
+_CANDIDATE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
 
@@ -44,19 +45,32 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body(400, "invalid_parameter", message, parameter), status_code=400)
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+def allowed_methods(request: Request) -> str:
+    """Every method some route accepts on this path (Starlette names only the first route's).
+
+    Mounted static files take GET and HEAD only.
+    """
+    routes = [route for route in request.app.router.routes if not isinstance(route, Mount)]
+    methods = {
+        method
+        for method in _CANDIDATE_METHODS
+        if any(route.matches({**request.scope, "method": method})[0] is Match.FULL
+               for route in routes)
+    } or {"GET"}
+    if "GET" in methods:
+        methods.add("HEAD")  # app.middleware.HeadMiddleware answers HEAD wherever GET
+    return ", ".join(sorted(methods))
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     """Starlette's own errors (unknown path, wrong method) in our shape."""
     assert isinstance(exc, StarletteHTTPException)  # noqa: S101
     code = _HTTP_CODES.get(exc.status_code, "http_error")
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = allowed_methods(request)
     body = error_body(exc.status_code, code, str(exc.detail))
-    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
-
-
-async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    """Anything else: logged with its traceback, answered without it."""
-    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    body = error_body(500, "internal_error", "internal error; it has been logged")
-    return JSONResponse(body, status_code=500)
+    return JSONResponse(body, status_code=exc.status_code, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -64,4 +78,3 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AtlasError, _atlas_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected_error)

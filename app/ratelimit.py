@@ -50,6 +50,12 @@ class ClientRateLimiter:
             bucket = self._bucket(client)
         return bucket.reserve()
 
+    def wait(self, client: str) -> float:
+        """Seconds until `client` may take a token (0.0 when it may now); takes nothing."""
+        with self._lock:
+            bucket = self._buckets.get(client)
+        return bucket.wait_time() if bucket is not None else 0.0
+
     def _bucket(self, client: str) -> TokenBucket:
         """The client's bucket, most recently seen last (a new one starts full)."""
         bucket = self._buckets.get(client)

@@ -9,24 +9,14 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-LA_POSTE_SIREN = "356000000"
+from stdnum.fr import siren, siret
+
 _SPACES = re.compile(r"[\s\u00a0\u202f.\-]+")
 _EXCEL_SCIENTIFIC = re.compile(r"^\d(?:[.,]\d+)?E\+\d+$", re.IGNORECASE)
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?"
 _EMAIL = re.compile(rf"^[A-Za-z0-9._%+\-']+@{_LABEL}(?:\.{_LABEL})*\.[A-Za-z]{{2,}}$")
 _PHONE_CHARS = re.compile(r"^\+?[0-9 ().\-\u00a0]{6,25}$")
 _ASCII_DIGITS = re.compile(r"^[0-9]+$")
-
-
-def luhn_valid(digits: str) -> bool:
-    """True when an ASCII digit string passes the Luhn checksum."""
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = int(char)
-        if position % 2 == 1:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
-    return total % 10 == 0
 
 
 def _identifier_digits(raw: str, label: str, length: int) -> str:
@@ -46,21 +36,23 @@ def _identifier_digits(raw: str, label: str, length: int) -> str:
 
 
 def clean_siren(raw: str) -> str:
-    """Normalise a SIREN (9 digits, Luhn)."""
+    """Normalise a SIREN (9 digits, Luhn checksum by python-stdnum)."""
     digits = _identifier_digits(raw, "SIREN", 9)
-    if not luhn_valid(digits):
+    if not siren.is_valid(digits):
         raise ValueError(f"SIREN {digits} fails its checksum (Luhn)")
     return digits
 
 
 def clean_siret(raw: str) -> str:
-    """Normalise a SIRET (14 digits, Luhn; La Poste's establishments use a digit sum)."""
+    """Normalise a SIRET: its SIREN and the whole number pass python-stdnum's checksums.
+
+    stdnum knows La Poste's establishments (SIREN 356000000), numbered by a digit sum.
+    """
     digits = _identifier_digits(raw, "SIRET", 14)
-    if digits.startswith(LA_POSTE_SIREN) and digits != LA_POSTE_SIREN + "00048":
-        valid = sum(int(c) for c in digits) % 5 == 0
-    else:
-        valid = luhn_valid(digits)
-    if not valid:
+    if not siren.is_valid(digits[:9]):
+        raise ValueError(f"SIRET {digits} starts with SIREN {digits[:9]}, which fails its "
+                         "checksum (Luhn)")
+    if not siret.is_valid(digits):
         raise ValueError(f"SIRET {digits} fails its checksum")
     return digits
 

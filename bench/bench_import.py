@@ -56,9 +56,15 @@ def luhn_complete(digits: str) -> str:
     raise AssertionError("unreachable")
 
 
+def _siret(rng: random.Random) -> str:
+    """A random SIRET whose SIREN and whole number both pass the Luhn test."""
+    siren = luhn_complete(f"{rng.randrange(10**7, 10**8):08d}")
+    return luhn_complete(f"{siren}{rng.randrange(10**4):04d}")
+
+
 def _row(index: int, commune: object, rng: random.Random) -> list[str]:
     name = f"{rng.choice(WORDS)} {rng.choice(WORDS).lower()} n°{index}"
-    siret = luhn_complete(f"{rng.randrange(10**12, 10**13):013d}") if index % 3 == 0 else ""
+    siret = _siret(rng) if index % 3 == 0 else ""
     source_id = f"b{index}" if index % 3 == 1 else ""
     return [
         source_id, name, f"Structure de l'ESS à {commune.name} ({index}).",  # type: ignore[attr-defined]

@@ -224,7 +224,7 @@ class GeocoderChain:
         if self.reverse is None or postcode is None:
             return None
         place = self.reverse.locate(result.lat, result.lon)
-        expected = self._departements_of_postcode(postcode)
+        expected = self.fallback.departements_of_postcode(postcode)
         if place is None or place.departement in expected:
             return None
         wanted = "/".join(sorted(expected))
@@ -232,15 +232,6 @@ class GeocoderChain:
             f"{self._precise_name}: point is in département {place.departement}, "
             f"postcode {postcode} is in {wanted}"
         )
-
-    def _departements_of_postcode(self, postcode: str) -> set[str]:
-        """Départements of the communes a postcode serves (its prefix for CEDEX codes)."""
-        served = {commune.departement for commune in self.fallback.search(postcode, limit=50)}
-        if served:
-            return served
-        if postcode.startswith("20"):
-            return {"2A", "2B"}
-        return {postcode[:3] if postcode.startswith("97") else postcode[:2]}
 
     def _fall_back(self, query: AddressQuery, reason: str | None) -> GeocodeResult:
         try:

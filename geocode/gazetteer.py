@@ -24,6 +24,7 @@ from geocode.base import (
     Precision,
 )
 from geocode.normalize import normalize_place_name, normalize_postcode
+from geocode.postcode import departements_of_postcode
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 COMMUNES_FILE = "communes.csv.gz"
@@ -199,7 +200,7 @@ class Gazetteer:
     def _by_name_in_departement(
         self, candidates: list[Commune], postcode: str, city: str | None
     ) -> _Match:
-        departements = self._departements_of_postcode(postcode)
+        departements = self.departements_of_postcode(postcode)
         nearby = [commune for commune in candidates if commune.departement in departements]
         if not nearby:
             raise PlaceNotFound(f"no commune named {city!r} near postcode {postcode}")
@@ -207,11 +208,10 @@ class Gazetteer:
         note = f"postcode {postcode} is not {commune.name}'s; matched by name in its département"
         return _Match(commune, exact=False, note=note)
 
-    def _departements_of_postcode(self, postcode: str) -> set[str]:
+    def departements_of_postcode(self, postcode: str) -> frozenset[str]:
+        """The départements of the communes `postcode` serves, and the one its digits name."""
         served = {commune.departement for commune in self._by_postcode.get(postcode, [])}
-        if postcode.startswith("20"):
-            return served | {"2A", "2B"}
-        return served | {postcode[:3] if postcode.startswith("9") else postcode[:2]}
+        return departements_of_postcode(postcode) | served
 
     def _arrondissement_named(self, name: str) -> Commune | None:
         parsed = _ARRONDISSEMENT_NAME.fullmatch(name)

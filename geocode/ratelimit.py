@@ -48,6 +48,12 @@ class TokenBucket:
                 return 0.0
             return (1.0 - self._tokens) / self.rate
 
+    def wait_time(self) -> float:
+        """How long until a token is free (0.0 when one is now), without taking it."""
+        with self._lock:
+            self._refill()
+            return 0.0 if self._tokens >= 1.0 else (1.0 - self._tokens) / self.rate
+
     def _refill(self) -> None:
         now = self._clock()
         elapsed = max(0.0, now - self._updated)

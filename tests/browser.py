@@ -15,6 +15,8 @@ import uvicorn
 from fastapi import FastAPI
 from playwright.sync_api import BrowserContext, Playwright
 
+from app.server import server_config
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless=new",
@@ -40,9 +42,8 @@ def free_port() -> int:
 @contextmanager
 def running_server(app: FastAPI, port: int) -> Iterator[str]:
     """Serve `app` with uvicorn on 127.0.0.1:`port` in a thread; yield its base URL."""
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", ws="none", lifespan="on"
-    )
+    config = server_config(app, app.state.settings, host="127.0.0.1", port=port,
+                           log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
     thread.start()

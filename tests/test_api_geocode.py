@@ -217,8 +217,7 @@ def test_ban_down_answers_offline_results_with_a_warning(make_client: ClientFact
             {"q": "Montreuil", "limit": "ten"},
             error(
                 400,
-                "limit: Input should be a valid integer, unable to parse string as an integer "
-                "(got 'ten')",
+                "limit: must be an integer written with the ASCII digits 0-9 (got 'ten')",
                 "limit",
             ),
         ),

@@ -63,11 +63,12 @@ def test_a_500_shows_no_traceback(app: FastAPI) -> None:
     with TestClient(app, raise_server_exceptions=False) as client:
         response = client.get("/boom")
     assert response.status_code == 500
+    request_id = response.headers["x-request-id"]
     assert response.json() == {
         "error": {
             "status": 500,
             "code": "internal_error",
-            "message": "internal error; it has been logged",
+            "message": f"internal error; it has been logged with request id {request_id}",
         }
     }
     assert "secret" not in response.text

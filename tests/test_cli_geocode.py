@@ -268,7 +268,7 @@ def test_an_output_in_a_missing_folder_is_exit_1_and_writes_nothing(tmp_path: Pa
     assert not out.parent.exists()
 
 
-def test_a_metadata_geocoder_url_is_exit_2(tmp_path: Path) -> None:
+def test_a_metadata_geocoder_url_is_a_configuration_error_exit_78(tmp_path: Path) -> None:
     result = run(
         tmp_path,
         str(ADDRESSES),
@@ -278,7 +278,23 @@ def test_a_metadata_geocoder_url_is_exit_2(tmp_path: Path) -> None:
     )
 
     assert (result.exit_code, result.stderr) == (
-        2,
+        78,
         "error: invalid settings: ESS_GEOCODER_URL: geocoder URL points at a link-local or "
         "metadata address: 'http://169.254.169.254/'\n",
     )
+
+
+def test_formula_cells_are_neutralised_and_negative_longitudes_kept(tmp_path: Path) -> None:
+    source, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    source.write_text("nom,adresse,code postal,ville\n"
+                      "=cmd|' /C calc'!A0,@SUM(1+1),44200,Nantes\n", encoding="utf-8")
+
+    result = run(tmp_path, str(source), "-o", str(out))
+
+    assert result.exit_code == 0, result.output
+    assert output_lines(out, bom=False) == [
+        "nom,adresse,code postal,ville,latitude,longitude,geocode_label,geocode_score,"
+        "geocode_precision,geocode_source,geocode_citycode,geocode_note",
+        "'=cmd|' /C calc'!A0,'@SUM(1+1),44200,Nantes,47.23209,-1.54818,Nantes (44200),1.0,"
+        "municipality,gazetteer,44109,",
+    ]

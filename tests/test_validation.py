@@ -45,6 +45,7 @@ def test_bad_sirens_say_what_is_wrong(raw: str, message: str) -> None:
         ("732 829 320 00074", "73282932000074"),
         ("35600000000048", "35600000000048"),
         ("35600000049837", "35600000049837"),
+        ("356-000-000-12341", "35600000012341"),
     ],
 )
 def test_valid_sirets_including_la_poste(raw: str, expected: str) -> None:
@@ -57,9 +58,17 @@ def test_bad_sirets_are_refused(raw: str) -> None:
         validation.clean_siret(raw)
 
 
-def test_luhn() -> None:
-    assert validation.luhn_valid("732829320")
-    assert not validation.luhn_valid("732829329")
+def test_a_siret_whose_siren_fails_its_checksum_is_refused() -> None:
+    with pytest.raises(ValueError) as error:
+        validation.clean_siret("945 807 302 15736")
+    assert str(error.value) == ("SIRET 94580730215736 starts with SIREN 945807302, which fails "
+                                "its checksum (Luhn)")
+
+
+def test_a_siret_failing_its_own_checksum_says_so() -> None:
+    with pytest.raises(ValueError) as error:
+        validation.clean_siret("73282932000075")
+    assert str(error.value) == "SIRET 73282932000075 fails its checksum"
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,8 @@ import yaml
 from app.importer.faults import FileRejected
 from geocode.normalize import fold
 
+MAX_MAPPING_BYTES = 64 * 1024
+MAX_MAPPING_DEPTH = 8
 FIELD_SYNONYMS: dict[str, tuple[str, ...]] = {
     "name": ("nom", "raison sociale", "name", "denomination", "nom de la structure",
              "nom structure", "structure", "organisation", "organization", "enseigne"),
@@ -77,16 +79,64 @@ class ColumnMapping:
         return self.columns[key] if key in self.columns else _SYNONYM_FIELD.get(key)
 
 
-def _mapping_document(path: Path) -> dict[str, object]:
-    """Read a YAML or JSON mapping file into a dict."""
-    text = path.read_text(encoding="utf-8-sig")
+def _alias_or_depth_problem(text: str) -> str | None:
+    """Walk the YAML events: the first anchor, alias or too deep nesting stops the read.
+
+    Aliases let a few hundred bytes expand into gigabytes (the "billion laughs"); a
+    mapping never needs them.
+    """
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            return "YAML anchors and aliases (& and *) are not accepted"
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+        if depth > MAX_MAPPING_DEPTH:
+            return f"nested deeper than {MAX_MAPPING_DEPTH} levels"
+    return None
+
+
+def _parse_document(text: str, origin: str, as_json: bool) -> object:
+    """The parsed JSON, or the YAML once its events passed the alias and depth checks."""
     try:
-        document = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as error:
-        raise ValueError(f"mapping file {path.name}: cannot be read: {error}") from None
+        problem = None if as_json else _alias_or_depth_problem(text)
+        if problem is None:
+            return json.loads(text) if as_json else yaml.safe_load(text)
+    except (ValueError, RecursionError, yaml.YAMLError) as error:
+        kind = "JSON" if as_json else "YAML or JSON"
+        raise ValueError(f"{origin}: not {kind}: {_one_line(error)}") from None
+    raise ValueError(f"{origin}: {problem}")
+
+
+def _one_line(error: Exception) -> str:
+    """A parser's complaint on one line, with the line and column it points at."""
+    if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
+        mark = error.problem_mark
+        return f"{error.problem} (line {mark.line + 1}, column {mark.column + 1})"
+    return " ".join(str(error).split())
+
+
+def read_mapping_document(data: bytes, origin: str, *, as_json: bool = False) -> dict[str, object]:
+    """A mapping document from YAML (without aliases) or JSON, at most MAX_MAPPING_BYTES."""
+    if len(data) > MAX_MAPPING_BYTES:
+        raise ValueError(f"{origin}: larger than the limit of {MAX_MAPPING_BYTES} bytes")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValueError(f"{origin}: not UTF-8 text") from None
+    document = _parse_document(text, origin, as_json)
     if not isinstance(document, dict):
-        raise ValueError(f"mapping file {path.name}: expected a mapping with a 'columns' key")
+        raise ValueError(f"{origin}: expected a mapping with a 'columns' key")
     return document
+
+
+def _mapping_document(path: Path) -> dict[str, object]:
+    """Read a YAML or JSON mapping file into a dict (at most one byte over the cap)."""
+    with path.open("rb") as stream:
+        data = stream.read(MAX_MAPPING_BYTES + 1)
+    return read_mapping_document(data, f"mapping file {path.name}", as_json=path.suffix == ".json")
 
 
 def _checked_columns(raw: object, origin: str) -> dict[str, str | None]:

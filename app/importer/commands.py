@@ -27,9 +27,9 @@ from rich.text import Text
 from sqlalchemy import Engine
 
 from app import duplicates
-from app.auth import hash_token
-from app.config import Settings
-from app.db import create_schema, make_engine, session_scope
+from app.auth import hash_random_token, hash_token
+from app.config import Settings, load_settings
+from app.db import open_database, session_scope
 from app.errors import AtlasError
 from app.importer.columns import ColumnMapping, load_mapping
 from app.importer.context import close_context, import_context
@@ -38,6 +38,7 @@ from app.importer.pipeline import ImportMode, ImportOptions, import_paths
 from app.importer.progress import BatchReceipt
 from app.importer.report import ImportReport, rejected_rows_csv
 from app.importer.runs import new_run_id
+from app.terminal import exits_on_configuration_error, printable
 
 EXIT_REJECTIONS = 1
 EXIT_BUSY = 3
@@ -159,8 +160,7 @@ def _run_import(
     paths: list[Path], settings: Settings, options: ImportOptions, show_batches: bool
 ) -> ImportReport:
     """Run the import behind a progress bar."""
-    engine = make_engine(settings.database_url)
-    create_schema(engine)
+    engine = open_database(settings.database_url)
     context = import_context(settings)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                RowsPerSecondColumn(), TimeRemainingColumn())
@@ -195,13 +195,13 @@ def import_command(
     options = ImportOptions(mode=_mode(dry_run, strict), prepare_in_worker=True,
                             mapping=_mapping(mapping_file, source, default_category))
     try:
-        report = _run_import(paths, Settings(), options, show_batches)
+        report = _run_import(paths, load_settings(), options, show_batches)
     except ImportInProgress as busy:
         typer.echo(f"import refused: {busy.message}", err=True)
         raise typer.Exit(code=EXIT_BUSY) from None
     json_path, csv_path = _write_reports(report, report_dir)
     typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) if as_json
-               else "\n".join(summary_lines(report)))
+               else "\n".join(printable(line) for line in summary_lines(report)))
     typer.echo(f"report: {json_path}" + (f"; rejected rows: {csv_path}" if csv_path else ""),
                err=as_json)
     if not report.clean:
@@ -215,19 +215,18 @@ duplicates_cli = typer.Typer(help="Review probable duplicates: list, merge, dism
 
 
 def _engine() -> Engine:
-    engine = make_engine(Settings().database_url)
-    create_schema(engine)
-    return engine
+    return open_database(load_settings().database_url)
 
 
 def _describe(view: duplicates.CandidateView) -> list[str]:
     distance = f", {view.distance_m:.0f} m apart" if view.distance_m is not None else ""
     return [f"#{view.id} {view.rule}{distance} [{view.status}]"] + [
-        f"    {o.id}: {o.name} — {o.postcode or ''} {o.city or ''} ({o.key})"
+        printable(f"    {o.id}: {o.name} — {o.postcode or ''} {o.city or ''} ({o.key})")
         for o in (view.first, view.second)]
 
 
 @duplicates_cli.callback()
+@exits_on_configuration_error
 def duplicates_list(
     context: typer.Context,
     show_all: Annotated[bool, typer.Option("--all", help="Include dismissed pairs")] = False,
@@ -263,6 +262,7 @@ def _decide(action: str, candidate_id: int, keep: int | None = None) -> str:
 
 
 @duplicates_cli.command("merge")
+@exits_on_configuration_error
 def duplicates_merge(
     candidate_id: Annotated[int, typer.Argument(help="Pair number, as listed")],
     keep: Annotated[int | None, typer.Option(help="Id of the structure to keep")] = None,
@@ -272,6 +272,7 @@ def duplicates_merge(
 
 
 @duplicates_cli.command("dismiss")
+@exits_on_configuration_error
 def duplicates_dismiss(
     candidate_id: Annotated[int, typer.Argument(help="Pair number, as listed")],
 ) -> None:
@@ -283,14 +284,16 @@ def duplicates_dismiss(
 
 
 def hash_token_command(
-    generate: Annotated[bool, typer.Option("--generate", help="Make a new random token")] = False,
+    generate: Annotated[bool, typer.Option(
+        "--generate", help="Make a new 256-bit random token (stored as sha256$…)")] = False,
 ) -> None:
-    """Print the ESS_ADMIN_TOKEN_HASH of a token read from stdin (or of a new one)."""
+    """Print the ESS_ADMIN_TOKEN_HASH of a token read from stdin (scrypt), or of a new one."""
     if generate:
         token = secrets.token_urlsafe(32)
         typer.echo(f"token (give it to the admins, store it nowhere else): {token}")
-    else:
-        token = typer.prompt("admin token", hide_input=True).strip()
+        typer.echo(f"ESS_ADMIN_TOKEN_HASH={hash_random_token(token)}")
+        return
+    token = typer.prompt("admin token", hide_input=True).strip()
     try:
         typer.echo(f"ESS_ADMIN_TOKEN_HASH={hash_token(token)}")
     except ValueError as error:

@@ -7,12 +7,13 @@ run: the first one wins), or rejected (with file, line, field and reason).
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import io
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
+
+from app.safecsv import SafeCsvWriter
 
 OUTCOMES = ("inserted", "updated", "unchanged", "suppressed", "duplicate_in_run")
 REJECTION_COLUMNS = ("rejected_file", "rejected_line", "rejected_field", "rejected_reason")
@@ -146,14 +147,16 @@ def rejected_rows_csv(report: ImportReport) -> str:
 
     Data columns carry the field names the importer reads (name, postcode, …); the
     `rejected_*` columns say why and are ignored when the file is imported again.
+    Formula cells are neutralised (app/safecsv.py).
     """
     buffer = io.StringIO(newline="")
     buffer.write("\ufeff")
     columns = _rejected_columns(report.rejections)
-    writer = csv.DictWriter(buffer, fieldnames=columns, delimiter=";", lineterminator="\r\n")
-    writer.writeheader()
+    writer = SafeCsvWriter(buffer, delimiter=";")
+    writer.writerow(columns)
     for rejection in report.rejections:
-        writer.writerow({"rejected_file": rejection.file, "rejected_line": rejection.line,
-                         "rejected_field": rejection.field or "",
-                         "rejected_reason": rejection.reason, **rejection.cells})
+        cells = {"rejected_file": rejection.file, "rejected_line": rejection.line,
+                 "rejected_field": rejection.field or "", "rejected_reason": rejection.reason,
+                 **rejection.cells}
+        writer.writerow(cells.get(column, "") for column in columns)
     return buffer.getvalue()

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+# File systems allow 255 bytes a name; a report or a run listing needs far fewer.
+MAX_NAME_BYTES = 120
+MAX_SUFFIX_BYTES = 16
+_UNSAFE_NAME = re.compile(r"[^\w.\- ]+")
 
 
 @dataclass(frozen=True)
@@ -13,6 +20,27 @@ class SourceFile:
 
     path: Path
     name: str
+
+
+def _cut_utf8(text: str, limit: int) -> str:
+    """The longest start of `text` holding at most `limit` bytes of UTF-8 (whole characters)."""
+    return text.encode("utf-8")[:limit].decode("utf-8", errors="ignore")
+
+
+def safe_file_name(filename: str | None, default: str = "upload.csv") -> str:
+    """A client's file name made safe to create on disk and to show.
+
+    Only the base name is kept, odd characters become `_`, and the name is cut to at most
+    MAX_NAME_BYTES of valid UTF-8, keeping its extension.
+    """
+    base = unicodedata.normalize("NFC", Path(filename or "").name)
+    name = _UNSAFE_NAME.sub("_", base).strip(" .")
+    suffix = Path(name).suffix
+    if len(suffix.encode("utf-8")) > MAX_SUFFIX_BYTES:
+        suffix = ""
+    stem = _cut_utf8(name.removesuffix(suffix), MAX_NAME_BYTES - len(suffix.encode("utf-8")))
+    stem = stem.strip(" .")
+    return f"{stem}{suffix}" if stem else default
 
 
 def _is_candidate(path: Path) -> bool:

@@ -16,6 +16,7 @@ from typing import Any
 from app import validation
 from app.importer.columns import ColumnMapping, ColumnPlan
 from app.importer.faults import RowInvalid
+from app.safecsv import restore_cell
 from app.taxonomy import LegalForm, Taxonomy
 from geocode.normalize import fold
 
@@ -248,14 +249,14 @@ def _categories(values: dict[str, Any], matcher: CategoryMatcher) -> tuple[tuple
 
 
 def cell_values(cells: list[str], plan: ColumnPlan) -> dict[str, Any]:
-    """The non-empty cells of a row by field name (spaces trimmed)."""
+    """The non-empty cells of a row by field name (spaces trimmed, formula guard undone)."""
     values: dict[str, Any] = {}
     width = len(cells)
     for index, name in plan.positions:
         if index < width:
             text = cells[index].strip()
             if text:
-                values[name] = text
+                values[name] = restore_cell(text) if text[0] == "'" else text
     return values
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from app import summaries
-from app.deps import FILTER_PARAMETERS, FilterDep, SessionDep, only_parameters
+from app.deps import FILTER_PARAMETERS, FilterDep, Integer, SessionDep, only_parameters
 from app.geojson import GEOJSON_MEDIA_TYPE, GeoJSONResponse, point_geometry
 
 router = APIRouter(prefix="/api", tags=["organisations"])
@@ -40,7 +40,7 @@ def _cluster_feature(cluster: summaries.Cluster) -> dict[str, Any]:
 def clusters(
     session: SessionDep,
     filters: FilterDep,
-    zoom: Annotated[int, Query(ge=0, le=22, description="Map zoom level (Web Mercator)")],
+    zoom: Annotated[Integer, Query(ge=0, le=22, description="Map zoom level (Web Mercator)")],
 ) -> GeoJSONResponse:
     """Clusters of the structures in `bbox` (default: the world) for a map at `zoom`."""
     view = summaries.clusters(session=session, filters=filters, zoom=zoom)

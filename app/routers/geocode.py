@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import math
+import re
 import threading
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
-from app.deps import SettingsDep, only_parameters
+from app.deps import Integer, SettingsDep, only_parameters
 from app.errors import InvalidParameter, TooManyRequests
 from app.geocoding import PlaceHit, PlaceSearch, place_search
 from app.ratelimit import ClientRateLimiter
 
 router = APIRouter(prefix="/api", tags=["geocode"])
 MAX_LIMIT = 20
+# Two characters that are not (ASCII) spaces; the OpenAPI document states the same pattern.
+PLACE_TEXT_PATTERN = r"[^ \t\n\r\f\v][\s\S]*[^ \t\n\r\f\v]"
+_SPACES = re.compile(r"[ \t\n\r\f\v]+")
 # Guards the lazy creation of the per-application search service and limiter.
 _state_lock = threading.Lock()
 
@@ -49,13 +53,16 @@ def get_rate_limiter(request: Request, settings: SettingsDep) -> ClientRateLimit
 
 
 def place_text(
-    q: Annotated[str, Query(min_length=2, max_length=200, description="Town, postcode or address")],
+    q: Annotated[
+        str,
+        Query(min_length=2, max_length=200, description="Town, postcode or address",
+              json_schema_extra={"pattern": PLACE_TEXT_PATTERN}),
+    ],
 ) -> str:
     """The searched text, with at least 2 characters that are not spaces."""
-    text = " ".join(q.split())
-    if len(text) < 2:
+    if not re.search(PLACE_TEXT_PATTERN, q):
         raise InvalidParameter("q must have at least 2 characters besides spaces", parameter="q")
-    return text
+    return _SPACES.sub(" ", q).strip(" ")
 
 
 def too_many_requests(wait_seconds: float) -> TooManyRequests:
@@ -78,7 +85,9 @@ def geocode(
     search: Annotated[PlaceSearch, Depends(get_place_search)],
     limiter: Annotated[ClientRateLimiter, Depends(get_rate_limiter)],
     q: Annotated[str, Depends(place_text)],
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Maximum number of places")] = 10,
+    limit: Annotated[
+        Integer, Query(ge=1, le=MAX_LIMIT, description="Maximum number of places")
+    ] = 10,
 ) -> PlaceSearchAnswer:
     """Communes and postcodes (offline), and addresses when a BAN/addok URL is configured."""
     wait = limiter.take(request.client.host if request.client else "unknown")

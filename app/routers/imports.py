@@ -6,42 +6,92 @@ over the limit gets 413 at once, and a chunked body is cut off as soon as it pas
 
 from __future__ import annotations
 
-import re
 import shutil
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import FormData, UploadFile
-from starlette.types import Message
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.auth import require_admin
+from app.auth import AdminGate
+from app.config import Settings
 from app.deps import SettingsDep, only_parameters
-from app.errors import InvalidBody, NotFound, PayloadTooLarge
-from app.importer.columns import ColumnMapping, mapping_from_document
+from app.errors import InvalidBody, NotFound, PayloadTooLarge, TooManyRequests
+from app.importer.columns import (
+    MAX_MAPPING_BYTES,
+    ColumnMapping,
+    mapping_from_document,
+    read_mapping_document,
+)
 from app.importer.context import import_context
 from app.importer.jobs import start_background_import
 from app.importer.pipeline import ImportMode, ImportOptions
 from app.importer.runs import get_run, recent_runs
+from app.importer.sources import safe_file_name
+from app.ratelimit import ClientRateLimiter
 
 router = APIRouter(prefix="/api/imports", tags=["imports"])
 
 MAX_FILES = 200
-_UNSAFE_NAME = re.compile(r"[^\w.\- ]+")
 _COPY_CHUNK = 1024 * 1024
 
 
-def admin_only(
-    settings: SettingsDep, authorization: Annotated[str | None, Header()] = None
+def _admin_gate(request: Request) -> AdminGate:
+    """The application's admin check, created on first use."""
+    gate: AdminGate | None = getattr(request.app.state, "admin_gate", None)
+    if gate is None:
+        settings: Settings = request.app.state.settings
+        stored = settings.admin_token_hash.get_secret_value() if settings.admin_token_hash else None
+        failures = ClientRateLimiter(settings.admin_failure_rate, settings.admin_failure_burst)
+        gate = request.app.state.admin_gate = AdminGate(stored, failures)
+    return gate
+
+
+class AdminFailureShield:
+    """ASGI middleware: a client past its failed admin authentications gets 429 before routing.
+
+    A flood of wrong tokens from one client then costs a few dozen microseconds a request,
+    not a pass through routing and dependencies, and public reads keep their share.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer 429 at once for a limited client on /api/imports; else pass the request on."""
+        refusal = _refusal(scope) if scope["type"] == "http" else None
+        if refusal is None:
+            await self.app(scope, receive, send)
+            return
+        response = JSONResponse(refusal.to_body(), status_code=refusal.status_code,
+                                headers=refusal.headers)
+        await response(scope, receive, send)
+
+
+def _refusal(scope: Scope) -> TooManyRequests | None:
+    """The 429 for this request when it is for an admin route from a limited client."""
+    gate: AdminGate | None = getattr(scope["app"].state, "admin_gate", None)
+    if gate is None or not str(scope["path"]).startswith(router.prefix):
+        return None
+    client = scope.get("client")
+    return gate.refusal(client[0] if client else "unknown")
+
+
+async def admin_only(
+    request: Request, authorization: Annotated[str | None, Header()] = None
 ) -> None:
-    """Refuse the request (401) unless it carries the admin token."""
-    stored = settings.admin_token_hash.get_secret_value() if settings.admin_token_hash else None
-    require_admin(authorization, stored)
+    """Refuse the request unless it carries the admin token (401; 429 after failures).
+
+    It is checked first and takes no sync dependency, so a refusal never waits for a
+    worker thread: a flood of wrong tokens only costs the event loop a few microseconds each.
+    """
+    client = request.client.host if request.client else "unknown"
+    await _admin_gate(request).check(authorization, client)
 
 
 def _too_large(limit: int) -> PayloadTooLarge:
@@ -72,11 +122,6 @@ async def _read_form(request: Request, limit: int) -> FormData:
     return await limited.form(max_files=MAX_FILES + 1, max_fields=10)
 
 
-def _safe_name(filename: str | None) -> str:
-    """The base name of an uploaded file, safe to create on disk."""
-    return _UNSAFE_NAME.sub("_", Path(filename or "").name).strip(" .") or "upload.csv"
-
-
 async def _save_uploads(form: FormData, folder: Path) -> list[Path]:
     """Copy every file of the `files` field into its own subfolder; return their paths."""
     uploads = [item for item in form.getlist("files") if isinstance(item, UploadFile)]
@@ -87,7 +132,7 @@ async def _save_uploads(form: FormData, folder: Path) -> list[Path]:
         raise InvalidBody(f"at most {MAX_FILES} files per import", parameter="files")
     saved = []
     for index, upload in enumerate(uploads):
-        path = folder / f"{index:03d}" / _safe_name(upload.filename)
+        path = folder / f"{index:03d}" / safe_file_name(upload.filename)
         path.parent.mkdir()
         with path.open("wb") as target:
             while chunk := await upload.read(_COPY_CHUNK):
@@ -102,13 +147,9 @@ async def _mapping(form: FormData) -> ColumnMapping:
     upload = form.get("mapping")
     if isinstance(upload, UploadFile):
         try:
-            parsed = yaml.safe_load(await upload.read())
-        except yaml.YAMLError as error:
-            raise InvalidBody(f"mapping: not YAML or JSON: {error}", parameter="mapping") from None
-        if not isinstance(parsed, dict):
-            raise InvalidBody("mapping: expected a mapping with a 'columns' key",
-                              parameter="mapping")
-        document = parsed
+            document = read_mapping_document(await upload.read(MAX_MAPPING_BYTES + 1), "mapping")
+        except ValueError as error:
+            raise InvalidBody(str(error), parameter="mapping") from None
     for name in ("source", "default_category"):
         value = form.get(name)
         if isinstance(value, str) and value.strip():
@@ -123,7 +164,7 @@ async def _mapping(form: FormData) -> ColumnMapping:
     "",
     status_code=202,
     dependencies=[Depends(admin_only), Depends(only_parameters("mode"))],
-    responses={401: {}, 409: {}, 413: {}, 422: {}},
+    responses={401: {}, 409: {}, 413: {}, 422: {}, 429: {}},
 )
 async def create_import(
     request: Request, settings: SettingsDep,

@@ -8,7 +8,15 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from app import queries
-from app.deps import FILTER_PARAMETERS, FilterDep, SessionDep, SettingsDep, only_parameters
+from app.deps import (
+    FILTER_PARAMETERS,
+    FilterDep,
+    Integer,
+    Number,
+    SessionDep,
+    SettingsDep,
+    only_parameters,
+)
 from app.errors import InvalidParameter
 from app.geojson import GEOJSON_MEDIA_TYPE, organisation_feature, streamed_feature_collection
 
@@ -25,10 +33,10 @@ def nearby(
     session: SessionDep,
     settings: SettingsDep,
     filters: FilterDep,
-    lat: Annotated[float, Query(ge=-90, le=90, description="Latitude, WGS84")],
-    lon: Annotated[float, Query(ge=-180, le=180, description="Longitude, WGS84")],
-    radius_km: Annotated[float, Query(gt=0, description="Search radius in km")] = 10.0,
-    limit: Annotated[int, Query(ge=1, description="Maximum number of features")] = 100,
+    lat: Annotated[Number, Query(ge=-90, le=90, description="Latitude, WGS84")],
+    lon: Annotated[Number, Query(ge=-180, le=180, description="Longitude, WGS84")],
+    radius_km: Annotated[Number, Query(gt=0, description="Search radius in km")] = 10.0,
+    limit: Annotated[Integer, Query(ge=1, description="Maximum number of features")] = 100,
 ) -> Response:
     """Structures within `radius_km` of (lat, lon), each with `distance_m`."""
     if radius_km > settings.max_nearby_radius_km:
@@ -43,7 +51,7 @@ def nearby(
     hits = queries.organisations_nearby(
         session=session, lat=lat, lon=lon, radius_m=radius_km * 1000, filters=filters, limit=limit
     )
-    features = [
+    features = (
         organisation_feature(h.organisation, distance_m=round(h.distance_m, 1)) for h in hits
-    ]
-    return streamed_feature_collection(features, {"numberReturned": len(features)})
+    )
+    return streamed_feature_collection(features, {"numberReturned": len(hits)})

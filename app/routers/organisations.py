@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 
 from app import queries, summaries
-from app.deps import FILTER_PARAMETERS, FilterDep, PagingDep, SessionDep, only_parameters
+from app.config import Settings
+from app.deps import (
+    FILTER_PARAMETERS,
+    SQLITE_INTEGER_MAX,
+    FilterDep,
+    Integer,
+    PagingDep,
+    SessionDep,
+    SettingsDep,
+    only_parameters,
+)
 from app.errors import NotFound
 from app.geojson import (
     GEOJSON_MEDIA_TYPE,
@@ -16,14 +26,15 @@ from app.geojson import (
     organisation_feature,
     streamed_feature_collection,
 )
+from app.links import same_route_href
 
 router = APIRouter(prefix="/api/organisations", tags=["organisations"])
 
 
-def _next_link(request: Request, after: int) -> dict[str, str]:
+def _next_link(request: Request, settings: Settings, after: int) -> dict[str, str]:
     """The link to the page after the id `after`, keeping every other parameter."""
-    url = request.url.remove_query_params("after").include_query_params(after=after)
-    return {"rel": "next", "type": GEOJSON_MEDIA_TYPE, "href": str(url)}
+    href = same_route_href(request, settings, after=after)
+    return {"rel": "next", "type": GEOJSON_MEDIA_TYPE, "href": href}
 
 
 @router.get(
@@ -33,7 +44,11 @@ def _next_link(request: Request, after: int) -> dict[str, str]:
     dependencies=[Depends(only_parameters(*FILTER_PARAMETERS, "limit", "after"))],
 )
 def list_organisations(
-    request: Request, session: SessionDep, filters: FilterDep, page_request: PagingDep
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    filters: FilterDep,
+    page_request: PagingDep,
 ) -> Response:
     """Structures matching the filters, in id order, as a GeoJSON FeatureCollection."""
     page = queries.organisations_page(
@@ -41,10 +56,10 @@ def list_organisations(
     )
     links: list[dict[str, Any]] = []
     if page.next_after is not None:
-        links.append(_next_link(request, page.next_after))
+        links.append(_next_link(request, settings, page.next_after))
     matched = summaries.number_matched(session=session, filters=filters)
     members = {"numberMatched": matched, "numberReturned": len(page.rows), "links": links}
-    features = [organisation_feature(row) for row in page.rows]
+    features = (organisation_feature(row) for row in page.rows)
     return streamed_feature_collection(features, members)
 
 
@@ -54,7 +69,9 @@ def list_organisations(
     responses={404: {"description": "No structure with this id"}},
     dependencies=[Depends(only_parameters())],
 )
-def get_organisation(organisation_id: int, session: SessionDep) -> GeoJSONResponse:
+def get_organisation(
+    organisation_id: Annotated[Integer, Path(ge=1, le=SQLITE_INTEGER_MAX)], session: SessionDep
+) -> GeoJSONResponse:
     """One structure as a GeoJSON Feature."""
     row = queries.organisation_by_id(session=session, organisation_id=organisation_id)
     if row is None:

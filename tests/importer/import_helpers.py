@@ -38,3 +38,11 @@ def count_rows(engine: Engine, table: str) -> int:
     """How many rows a table holds."""
     with engine.connect() as connection:
         return int(connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())  # noqa: S608
+
+
+def alias_bomb(levels: int = 9) -> bytes:
+    """A "billion laughs" YAML: a few hundred bytes, 9**levels strings once expanded."""
+    lines = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for previous, name in zip("abcdefghijklmnop", "bcdefghijklmnop"[: levels - 1], strict=False):
+        lines.append(f"{name}: &{name} [" + ", ".join([f"*{previous}"] * 9) + "]")
+    return ("\n".join(lines) + "\n").encode()

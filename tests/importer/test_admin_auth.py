@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable
 
+import anyio
 import pytest
 from pydantic import ValidationError
 
-from app.auth import bearer_token, hash_token, parse_token_hash, require_admin, verify_token
+from app.auth import (
+    MAX_SLOW_CHECKS,
+    AdminGate,
+    TokenVerifier,
+    bearer_token,
+    hash_random_token,
+    hash_token,
+    parse_token_hash,
+    verify_token,
+)
 from app.config import Settings
-from app.errors import Unauthorized
+from app.errors import AtlasError, TooManyRequests, Unauthorized
+from app.ratelimit import ClientRateLimiter
 
 TOKEN = "correct-horse-battery-staple"  # noqa: S105  (a test token)
 
@@ -47,7 +59,7 @@ def test_a_plain_admin_token_in_the_settings_is_hashed_and_forgotten(
     settings = make_settings(admin_token=TOKEN)
     assert settings.admin_token is None
     assert settings.admin_token_hash is not None
-    assert verify_token(TOKEN, settings.admin_token_hash.get_secret_value())
+    assert settings.admin_token_hash.get_secret_value() == hash_random_token(TOKEN)
     assert TOKEN not in repr(settings.model_dump())
 
 
@@ -67,6 +79,23 @@ def test_the_token_is_read_from_a_bearer_header(header: str | None, token: str |
     assert bearer_token(header) == token
 
 
+def gate_check(gate: AdminGate, header: str | None, client: str = "10.0.0.1") -> AtlasError | None:
+    """Run the gate's check; return the error it raised, or None when it let the request in."""
+
+    async def check() -> AtlasError | None:
+        try:
+            await gate.check(header, client)
+        except AtlasError as error:
+            return error
+        return None
+
+    return anyio.run(check)
+
+
+def many_failures_allowed() -> ClientRateLimiter:
+    return ClientRateLimiter(rate=1.0, burst=1000)
+
+
 @pytest.mark.parametrize(("header", "stored", "message"), [
     (f"Bearer {TOKEN}", None, "admin routes are disabled: no admin token is configured"),
     (None, "stored", "missing admin token: send 'Authorization: Bearer <token>'"),
@@ -75,7 +104,77 @@ def test_the_token_is_read_from_a_bearer_header(header: str | None, token: str |
 def test_admin_requests_without_the_right_token_are_unauthorized(
     header: str | None, stored: str | None, message: str
 ) -> None:
-    stored_hash = hash_token(TOKEN) if stored else None
-    with pytest.raises(Unauthorized) as caught:
-        require_admin(header, stored_hash)
-    assert (caught.value.status_code, caught.value.message) == (401, message)
+    gate = AdminGate(hash_token(TOKEN) if stored else None, many_failures_allowed())
+    error = gate_check(gate, header)
+    assert isinstance(error, Unauthorized)
+    assert (error.status_code, error.message) == (401, message)
+    assert gate_check(AdminGate(hash_token(TOKEN), many_failures_allowed()),
+                      f"Bearer {TOKEN}") is None
+
+
+def test_a_random_token_hash_is_decided_by_one_fast_digest() -> None:
+    verifier = TokenVerifier(hash_random_token(TOKEN))
+    assert hash_random_token(TOKEN) == "sha256$" + hashlib.sha256(TOKEN.encode()).hexdigest()
+    assert (verifier.quick_verdict(TOKEN), verifier.quick_verdict(TOKEN + "!")) == (True, False)
+
+
+def test_once_a_token_passed_scrypt_every_later_token_is_decided_without_it() -> None:
+    verifier = TokenVerifier(hash_token(TOKEN))
+    assert verifier.quick_verdict("wrong-token-of-some-length") is None
+    assert verifier.slow_verdict("wrong-token-of-some-length") is False
+    assert verifier.quick_verdict(TOKEN) is None
+    assert verifier.slow_verdict(TOKEN) is True
+    assert (verifier.quick_verdict(TOKEN), verifier.quick_verdict("wrong-token-of-some-length"),
+            verifier.quick_verdict(TOKEN[:-1])) == (True, False, False)
+
+
+def test_scrypt_runs_in_worker_threads_at_most_two_at_a_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    running: list[int] = []
+    peak = [0]
+    lock = threading.Lock()
+    slow_verdict = TokenVerifier.slow_verdict
+
+    def counted(self: TokenVerifier, token: str) -> bool:
+        with lock:
+            running.append(threading.get_ident())
+            peak[0] = max(peak[0], len(running))
+        try:
+            return slow_verdict(self, token)
+        finally:
+            with lock:
+                running.pop()
+
+    monkeypatch.setattr(TokenVerifier, "slow_verdict", counted)
+    gate = AdminGate(hash_token(TOKEN), many_failures_allowed())
+    loop_thread: list[int] = []
+    errors: list[AtlasError | None] = []
+
+    async def one(client: int) -> None:
+        try:
+            await gate.check(f"Bearer wrong-token-number-{client:04d}", f"10.0.0.{client}")
+        except AtlasError as error:
+            errors.append(error)
+
+    async def flood() -> None:
+        loop_thread.append(threading.get_ident())
+        async with anyio.create_task_group() as group:
+            for client in range(8):
+                group.start_soon(one, client)
+
+    anyio.run(flood)
+    assert [error.status_code for error in errors if error] == [401] * 8
+    assert (peak[0], MAX_SLOW_CHECKS) == (2, 2)
+
+
+def test_failures_past_the_burst_are_refused_with_429_before_any_hash() -> None:
+    gate = AdminGate(hash_random_token(TOKEN), ClientRateLimiter(rate=0.1, burst=3))
+    statuses = [gate_check(gate, "Bearer wrong-token-of-some-length") for _ in range(3)]
+    assert [error.status_code if error else None for error in statuses] == [401, 401, 401]
+    limited = gate_check(gate, f"Bearer {TOKEN}")
+    assert isinstance(limited, TooManyRequests)
+    assert (limited.status_code, limited.headers, limited.message) == (
+        429, {"Retry-After": "10"},
+        "too many failed admin authentications from this client; see Retry-After")
+    assert gate_check(gate, f"Bearer {TOKEN}", client="10.0.0.2") is None

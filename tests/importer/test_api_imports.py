@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from import_helpers import MESSY, REPOSITORY, VARIANTS
+from import_helpers import MESSY, REPOSITORY, VARIANTS, alias_bomb
 
 from app.config import Settings
 from app.importer.lock import acquire_import_lock
@@ -107,6 +107,74 @@ def test_a_mapping_file_and_a_source_can_be_uploaded(client: TestClient, tmp_pat
     report = finished(client, response.json()["id"])["report"]
     assert (report["inserted"], report["files"][0]["columns"]) == (
         1, {"Adhérent": "name", "Lieu": "city", "CP": "postcode"})
+
+
+@pytest.mark.parametrize(("mapping", "message"), [
+    (alias_bomb(), "mapping: YAML anchors and aliases (& and *) are not accepted"),
+    (b"columns: &c {Nom: name}\n", "mapping: YAML anchors and aliases (& and *) are not accepted"),
+    (b"columns: " + b"[" * 9 + b"]" * 9, "mapping: nested deeper than 8 levels"),
+    (b"columns: [\n", "mapping: not YAML or JSON: expected the node content, but found "
+     "'<stream end>' (line 2, column 1)"),
+])
+def test_a_mapping_with_aliases_too_large_or_unreadable_is_refused_at_once(
+    client: TestClient, tmp_path: Path, mapping: bytes, message: str
+) -> None:
+    files = [("files", ("a.csv", b"nom;commune\nAtelier;Lyon\n", "text/csv")),
+             ("mapping", ("m.yaml", mapping, "text/yaml"))]
+    response = client.post("/api/imports", files=files, headers=AUTH)
+    assert (response.status_code, response.json()) == (422, {"error": {
+        "status": 422, "code": "invalid_body", "message": message, "parameter": "mapping"}})
+    assert client.get("/api/imports", headers=AUTH).json() == {"imports": []}
+
+
+@pytest.mark.parametrize(("filename", "stored"), [
+    ("a" * 252 + ".csv", "a" * 116 + ".csv"),
+    ("é" * 200 + ".csv", "é" * 58 + ".csv"),
+])
+def test_a_very_long_file_name_is_cut_safely(
+    client: TestClient, filename: str, stored: str
+) -> None:
+    files = [("files", (filename, b"nom;commune;secteur\nAtelier;Lyon;habitat\n", "text/csv"))]
+    response = client.post("/api/imports", files=files, headers=AUTH)
+    assert response.status_code == 202, response.text
+    state = finished(client, response.json()["id"])
+    assert (state["status"], state["files"], state["report"]["inserted"]) == ("done", [stored], 1)
+
+
+def test_a_mapping_over_its_size_cap_is_refused(make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings(admin_token=TOKEN, load_default_directory=False)
+    files = [("files", ("a.csv", b"nom;commune\nAtelier;Lyon\n", "text/csv")),
+             ("mapping", ("m.yaml", b"columns:\n  Nom: name\n" + b"#" * LIMIT, "text/yaml"))]
+    with TestClient(create_app(settings)) as client:
+        response = client.post("/api/imports", files=files, headers=AUTH)
+    assert (response.status_code, response.json()) == (422, {"error": {
+        "status": 422, "code": "invalid_body", "parameter": "mapping",
+        "message": "mapping: larger than the limit of 65536 bytes"}})
+
+
+def test_after_five_failed_authentications_a_client_gets_429_with_retry_after(
+    client: TestClient,
+) -> None:
+    wrong = {"Authorization": "Bearer not-the-admin-token"}
+    statuses = [client.get("/api/imports", headers=wrong).status_code for _ in range(5)]
+    assert statuses == [401] * 5
+    for headers in (wrong, AUTH):
+        response = client.get("/api/imports", headers=headers)
+        assert (response.status_code, response.headers["retry-after"], response.json()) == (
+            429, "10", {"error": {"status": 429, "code": "too_many_requests", "message":
+                                  "too many failed admin authentications from this client; "
+                                  "see Retry-After"}})
+    other = TestClient(client.app, client=("192.0.2.7", 50000))
+    assert other.get("/api/imports", headers=AUTH).status_code == 200
+
+
+def test_a_limited_client_is_refused_before_routing(client: TestClient) -> None:
+    wrong = {"Authorization": "Bearer not-the-admin-token"}
+    for _ in range(5):
+        client.get("/api/imports", headers=wrong)
+    assert client.get("/api/imports/a/b/c", headers=AUTH).status_code == 429
+    assert client.get("/api/organisations?limit=1").status_code == 200
+    assert client.get("/api/nothing-here").status_code == 404
 
 
 @pytest.mark.parametrize(("headers", "message"), [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -168,7 +169,26 @@ def test_hash_token_prints_a_hash_of_the_token_read_from_stdin(invoke: Invoker) 
     assert verify_token("a-long-enough-admin-token", line.removeprefix("ESS_ADMIN_TOKEN_HASH="))
 
 
-def test_hash_token_can_make_a_new_token(invoke: Invoker) -> None:
+def test_hash_token_makes_a_random_token_stored_as_a_fast_sha256(invoke: Invoker) -> None:
     lines = invoke("hash-token", "--generate").stdout.splitlines()
     token = lines[0].rsplit(": ", 1)[1]
-    assert verify_token(token, lines[1].removeprefix("ESS_ADMIN_TOKEN_HASH="))
+    stored = lines[1].removeprefix("ESS_ADMIN_TOKEN_HASH=")
+    assert (len(token), stored) == (43, "sha256$" + hashlib.sha256(token.encode()).hexdigest())
+    assert verify_token(token, stored)
+
+
+def test_duplicates_show_escape_sequences_of_names_as_text(
+    invoke: Invoker, write_csv: CsvWriter
+) -> None:
+    path = write_csv("echappement.csv", (
+        "id,source,nom,cp,commune,lat,lng,secteur\n"
+        "e-1,esc,La Fabrique\x1b]0;pwned\x07\x1b[2J,44000,Nantes,47.2110,-1.5640,habitat\n"
+        "e-2,esc,La Fabrique\x1b]0;pwned\x07\x1b[2J,44000,Nantes,47.2113,-1.5645,habitat\n"))
+    invoke("import", str(path))
+    listed = invoke("duplicates")
+    assert listed.stdout.splitlines() == [
+        "#1 same_name_nearby, 50 m apart [pending]",
+        "    1: La Fabrique\\x1b]0;pwned\\x07\\x1b[2J — 44000 Nantes (source:esc:e-1)",
+        "    2: La Fabrique\\x1b]0;pwned\\x07\\x1b[2J — 44000 Nantes (source:esc:e-2)",
+    ]
+    assert "\x1b" not in listed.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from import_helpers import alias_bomb
 
 from app.importer.columns import ColumnMapping, load_mapping, plan_columns
 from app.importer.faults import FileRejected
@@ -89,3 +90,20 @@ def test_a_mapping_with_unknown_keys_is_refused(tmp_path: Path) -> None:
     mapping_file.write_text("colonnes:\n  Nom: name\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"unknown keys \['colonnes'\]"):
         load_mapping(mapping_file)
+
+
+def test_a_mapping_file_with_yaml_aliases_is_refused(tmp_path: Path) -> None:
+    mapping_file = tmp_path / "bombe.yaml"
+    mapping_file.write_bytes(alias_bomb())
+    with pytest.raises(ValueError) as caught:
+        load_mapping(mapping_file)
+    assert str(caught.value) == ("mapping file bombe.yaml: YAML anchors and aliases (& and *) "
+                                 "are not accepted")
+
+
+def test_a_mapping_file_over_the_size_cap_is_refused(tmp_path: Path) -> None:
+    mapping_file = tmp_path / "grand.json"
+    mapping_file.write_text('{"columns": {"Nom": "name"}}' + " " * 64 * 1024, encoding="utf-8")
+    with pytest.raises(ValueError) as caught:
+        load_mapping(mapping_file)
+    assert str(caught.value) == "mapping file grand.json: larger than the limit of 65536 bytes"

@@ -262,3 +262,27 @@ def test_the_stored_model_reads_back_through_the_orm(
     assert all(row is not None and row.created_at.tzinfo is not None for row in stored)
     assert sorted(row.category_list()[0] for row in stored if row) == [
         "alimentation", "alimentation", "reemploi", "sante-action-sociale"]
+
+
+def test_formula_cells_come_back_neutralised_in_the_rejected_rows_and_import_again(
+    run_import: Importer, write_csv: CsvWriter, engine: Engine
+) -> None:
+    hyperlink = '=HYPERLINK("http://evil.example","Cliquez")'
+    path = write_csv("formules.csv", HEADER
+                     + '"=HYPERLINK(""http://evil.example"",""Cliquez"")";69001;Lyon;habitat;1;\n'
+                     + "Atelier;69001;Lyon;=cmd|' /C calc'!A0;;\n")
+    rejected = rejected_rows_csv(run_import(path))
+    assert rejected.split("\r\n") == [
+        "\ufeffrejected_file;rejected_line;rejected_field;rejected_reason;name;postcode;city;"
+        "categories;siret;email",
+        "formules.csv;2;siret;SIRET must have 14 digits, got 1 in '1';"
+        "\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"Cliquez\"\")\";69001;Lyon;habitat;1;",
+        "formules.csv;3;categories;\"unknown sector \"\"=cmd|' /C calc'!A0\"\": use a slug or "
+        "label of data/categories.yaml, or map it in a mapping file\";Atelier;69001;Lyon;"
+        "'=cmd|' /C calc'!A0;;",
+        "",
+    ]
+    fixed = rejected.replace(";1;\r\n", ";;\r\n").replace("'=cmd|' /C calc'!A0;", "habitat;")
+    again = run_import(write_csv("corrige.csv", fixed))
+    assert (again.count("inserted"), again.rejections) == (2, [])
+    assert stored_names(engine) == [hyperlink, "Atelier"]

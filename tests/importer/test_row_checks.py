@@ -39,6 +39,12 @@ def test_a_siret_failing_luhn_is_rejected() -> None:
         "siret_invalid", "siret", "SIRET 73282932000075 fails its checksum")
 
 
+def test_a_siret_whose_siren_fails_luhn_is_rejected_and_no_siren_is_derived() -> None:
+    assert rejection(siret="94580730215736") == (
+        "siret_invalid", "siret",
+        "SIRET 94580730215736 starts with SIREN 945807302, which fails its checksum (Luhn)")
+
+
 def test_la_poste_establishments_follow_their_own_checksum() -> None:
     assert clean(siret="35600000000048").values["siret"] == "35600000000048"
     assert clean(siret="35600000049837").values["siret"] == "35600000049837"

@@ -1,0 +1,129 @@
+"""How ess-atlas runs under uvicorn: trusted proxies, timeouts, one or several workers.
+
+uvicorn's keep-alive timeout stops as soon as any byte arrives, so a client that sends
+half a request line holds its connection for ever. `HeaderTimeoutProtocol` closes a
+connection whose request headers are not complete `header_timeout` seconds after the
+connection opened or the previous response ended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import uvicorn
+from starlette.types import ASGIApp
+from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.supervisors import Multiprocess
+
+from app.config import Settings
+from app.db import create_schema, make_engine
+from app.loading import load_default_directory
+
+# The module-level app of app.main, built from the environment in each worker.
+APP_IMPORT_STRING = "app.main:app"
+DEFAULT_HEADER_TIMEOUT = 10.0
+
+
+class AtlasServerConfig(uvicorn.Config):
+    """uvicorn's configuration plus the request-header timeout (pickled to the workers)."""
+
+    def __init__(self, app: ASGIApp | str, *, header_timeout: float, **options: Any) -> None:
+        super().__init__(app, **options)
+        self.header_timeout = header_timeout
+
+
+class HeaderTimeoutProtocol(H11Protocol):
+    """uvicorn's h11 protocol, closing connections whose request headers come too slowly."""
+
+    def __init__(self, config: uvicorn.Config, *args: Any, **kwargs: Any) -> None:
+        super().__init__(config, *args, **kwargs)
+        self.header_timeout = getattr(config, "header_timeout", DEFAULT_HEADER_TIMEOUT)
+        self._header_deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """Start counting until the first request's headers are complete."""
+        super().connection_made(transport)  # type: ignore[arg-type]
+        self._arm_header_deadline()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """Forget the deadline of a closed connection."""
+        self._cancel_header_deadline()
+        super().connection_lost(exc)
+
+    def on_response_complete(self) -> None:
+        """Start counting again for the next request on this keep-alive connection."""
+        self._arm_header_deadline()  # before super(): it may start a pipelined request
+        super().on_response_complete()
+
+    def handle_events(self) -> None:
+        """Stop counting once a request's headers are complete (a new cycle starts)."""
+        cycle = self.cycle
+        super().handle_events()
+        if self.cycle is not cycle:
+            self._cancel_header_deadline()
+
+    def _arm_header_deadline(self) -> None:
+        self._cancel_header_deadline()
+        self._header_deadline = self.loop.call_later(self.header_timeout, self._headers_too_late)
+
+    def _cancel_header_deadline(self) -> None:
+        if self._header_deadline is not None:
+            self._header_deadline.cancel()
+            self._header_deadline = None
+
+    def _headers_too_late(self) -> None:
+        self._header_deadline = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+
+def server_config(
+    app: ASGIApp | str,
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    workers: int = 1,
+    forwarded_allow_ips: str | None = None,
+    log_level: str = "info",
+) -> AtlasServerConfig:
+    """The uvicorn configuration of an ess-atlas server.
+
+    X-Forwarded-For/-Proto are read only from the addresses in `forwarded_allow_ips`
+    (else ESS_FORWARDED_ALLOW_IPS); when none is given they are ignored.
+    """
+    trusted = settings.forwarded_allow_ips if forwarded_allow_ips is None else forwarded_allow_ips
+    return AtlasServerConfig(
+        app,
+        header_timeout=settings.header_timeout,
+        host=host,
+        port=port,
+        workers=workers,
+        http=HeaderTimeoutProtocol,
+        ws="none",
+        proxy_headers=bool(trusted.strip()),
+        forwarded_allow_ips=trusted.strip() or None,
+        timeout_keep_alive=settings.keep_alive_timeout,
+        server_header=False,
+        log_level=log_level,
+    )
+
+
+def prepare_database(settings: Settings) -> None:
+    """Create the schema and preload the default directory once, before workers start."""
+    engine = make_engine(settings.database_url)
+    try:
+        create_schema(engine)
+        if settings.load_default_directory:
+            load_default_directory(engine, settings)
+    finally:
+        engine.dispose()
+
+
+def run_server(config: AtlasServerConfig) -> None:
+    """Serve until stopped: in this process, or in `config.workers` worker processes."""
+    if config.workers <= 1:
+        uvicorn.Server(config).run()
+        return
+    Multiprocess(config, sockets=[config.bind_socket()]).run()

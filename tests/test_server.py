@@ -1,0 +1,168 @@
+"""The uvicorn set-up (app/server.py): trusted proxies, header timeouts, workers."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from browser import free_port, running_server
+from test_cli_serve import wait_until_up
+
+from app.config import Settings
+from app.main import create_app
+
+SettingsFactory = Callable[..., Settings]
+
+
+@contextmanager
+def serve(tmp_path: Path, *options: str, **environment: str) -> Iterator[str]:
+    """`ess-atlas serve` in a subprocess on an empty database (no default directory)."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ESS_")}
+    env |= {
+        "ESS_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}",
+        "ESS_GEOCODER_CACHE_PATH": str(tmp_path / "cache.sqlite3"),
+        "ESS_LOAD_DEFAULT_DIRECTORY": "false",
+        "ESS_GEOCODE_API_BURST": "3",
+        "ESS_GEOCODE_API_RATE_LIMIT": "0.01",
+        **environment,
+    }
+    command = [sys.executable, "-m", "app.cli", "serve", "--port", str(port), *options]
+    with (tmp_path / "serve.log").open("wb") as log:
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_until_up(base, process)
+            yield base
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def statuses_with_rotating_forwarded_for(base: str, count: int) -> list[int]:
+    with httpx.Client(base_url=base, timeout=60) as client:
+        return [
+            client.get("/api/geocode", params={"q": "Lyon"},
+                       headers={"X-Forwarded-For": f"10.0.0.{i}"}).status_code
+            for i in range(count)
+        ]
+
+
+@pytest.mark.parametrize(
+    ("trusted", "expected"), [("", [200, 200, 200, 429, 429, 429]), ("127.0.0.1", [200] * 6)]
+)
+def test_forwarded_for_counts_only_from_trusted_proxies(
+    make_settings: SettingsFactory, trusted: str, expected: list[int]
+) -> None:
+    settings = make_settings(forwarded_allow_ips=trusted, geocode_api_burst=3,
+                             geocode_api_rate_limit=0.01)
+    port = free_port()
+    with running_server(create_app(settings), port) as base:
+        assert statuses_with_rotating_forwarded_for(base, 6) == expected
+
+
+def test_serve_forwarded_allow_ips_option_trusts_the_proxy(tmp_path: Path) -> None:
+    with serve(tmp_path, "--workers", "1", "--forwarded-allow-ips", "127.0.0.1") as base:
+        assert statuses_with_rotating_forwarded_for(base, 6) == [200] * 6
+
+
+def test_serve_with_two_workers_shares_one_sqlite_file(tmp_path: Path) -> None:
+    with serve(tmp_path, "--workers", "2") as base:
+        for _ in range(100):
+            serving = [line for line in (tmp_path / "serve.log").read_text().splitlines()
+                       if "Started server process" in line]
+            if len(serving) == 2:
+                break
+            time.sleep(0.1)
+        assert len(serving) == 2
+        with httpx.Client(base_url=base, timeout=60) as client:
+            answers = [client.get("/api/organisations", headers={"Connection": "close"})
+                       for _ in range(10)]
+    assert [a.status_code for a in answers] == [200] * 10
+
+
+@pytest.fixture
+def timeout_server(make_settings: SettingsFactory) -> Iterator[int]:
+    settings = make_settings(header_timeout=1.0, keep_alive_timeout=1)
+    port = free_port()
+    with running_server(create_app(settings), port):
+        yield port
+
+
+def seconds_until_closed(sock: socket.socket) -> float:
+    """Read until the server closes the connection; how long that took."""
+    start = time.monotonic()
+    sock.settimeout(10)
+    while sock.recv(4096):
+        pass
+    return time.monotonic() - start
+
+
+def test_half_a_request_line_is_closed_after_the_header_timeout(timeout_server: int) -> None:
+    with socket.create_connection(("127.0.0.1", timeout_server)) as sock:
+        sock.sendall(b"GET /healthz HT")
+        assert 0.8 < seconds_until_closed(sock) < 8
+
+
+def test_headers_trickling_in_are_closed_after_the_header_timeout(timeout_server: int) -> None:
+    with socket.create_connection(("127.0.0.1", timeout_server)) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\n")
+        start = time.monotonic()
+        sock.settimeout(0.2)
+        while time.monotonic() - start < 10:
+            try:
+                sock.sendall(b"X-Slow: 1\r\n")
+                if sock.recv(4096) == b"":
+                    break
+            except TimeoutError:
+                continue
+            except OSError:
+                break
+        assert 0.8 < time.monotonic() - start < 8
+
+
+def test_half_a_second_request_on_a_keep_alive_connection_is_closed(timeout_server: int) -> None:
+    with socket.create_connection(("127.0.0.1", timeout_server)) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+        sock.sendall(b"GET /hea")
+        assert 0.8 < seconds_until_closed(sock) < 8
+
+
+def test_an_idle_keep_alive_connection_is_closed(timeout_server: int) -> None:
+    with socket.create_connection(("127.0.0.1", timeout_server)) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+        assert 0.8 < seconds_until_closed(sock) < 4
+
+
+def read_response(sock: socket.socket) -> bytes:
+    """One whole HTTP response with a Content-Length: its status line, headers and body."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += sock.recv(4096)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                      if line.lower().startswith(b"content-length:")))
+    while len(body) < length:
+        body += sock.recv(4096)
+    assert len(body) == length
+    return head + b"\r\n\r\n" + body
+
+
+def test_requests_in_time_are_served_one_after_another(timeout_server: int) -> None:
+    with socket.create_connection(("127.0.0.1", timeout_server)) as sock:
+        sock.settimeout(10)
+        for _ in range(3):
+            sock.sendall(b"GET /healthz HTTP/1.1\r\n")
+            time.sleep(0.5)
+            sock.sendall(b"Host: x\r\n\r\n")
+            assert read_response(sock).startswith(b"HTTP/1.1 200")
