@@ -14,6 +14,8 @@ from sqlmodel import Session, SQLModel, create_engine
 
 from app import aggregates, models  # noqa: F401  (models registers the tables)
 from app.config import ConfigurationError
+from app.dialects import sqlite as sqlite_dialect
+from app.dialects import strategy_for
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -24,6 +26,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+    sqlite_dialect.register_functions(dbapi_connection)
 
 
 def make_engine(database_url: str) -> Engine:
@@ -75,8 +78,10 @@ def open_database(database_url: str) -> Engine:
 
 
 def create_schema(engine: Engine) -> None:
-    """Create every table and index that does not exist yet; back-fill the aggregates."""
+    """Create every table and index that does not exist yet, the extras, the aggregates."""
     SQLModel.metadata.create_all(engine)
+    with engine.connect() as connection:
+        strategy_for(engine.dialect.name).install(connection)
     aggregates.ensure(engine)
 
 

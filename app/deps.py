@@ -18,8 +18,9 @@ from sqlmodel import Session
 from app import regions
 from app.config import Settings
 from app.errors import InvalidParameter
-from app.queries import BBox, OrganisationFilter
+from app.queries import MIN_TEXT_LENGTH, BBox, OrganisationFilter, PageOrder
 from app.taxonomy import LegalForm, Taxonomy
+from geocode.normalize import fold
 
 # SQLite stores integers in 64 bits: anything outside is refused before any query.
 SQLITE_INTEGER_MIN = -(2**63)
@@ -153,12 +154,18 @@ def organisation_filter(
     departement: Annotated[list[str], Query(description="Département code (repeatable)")] = [],  # noqa: B006
     legal_form: Annotated[list[str], Query(description="ESS family (repeatable)")] = [],  # noqa: B006
     q: Annotated[
-        str | None, Query(max_length=200, description="Text in name, description, city")
+        str | None,
+        Query(max_length=200, description="Text (3+ characters) in name, description, city "
+              "or sector; accents and case ignored, every character literal"),
     ] = None,
     bbox: Annotated[str | None, Query(description="minLon,minLat,maxLon,maxLat")] = None,
 ) -> OrganisationFilter:
     """Parse and check the filters every listing accepts."""
     text = q.strip() if q else None
+    if text and len(fold(text)) < MIN_TEXT_LENGTH:
+        raise InvalidParameter(
+            f"q must have at least {MIN_TEXT_LENGTH} characters (accents and case ignored), "
+            f"got {text!r}", parameter="q")
     return OrganisationFilter(
         categories=_check_known(category, taxonomy.slugs(), "category"),
         regions=_check_known(region, {r.code for r in regions.list_regions()}, "region"),
@@ -177,10 +184,11 @@ FilterDep = Annotated[OrganisationFilter, Depends(organisation_filter)]
 
 @dataclass(frozen=True)
 class Paging:
-    """Keyset paging: at most `limit` rows with an id greater than `after`."""
+    """Keyset paging: at most `limit` rows with an id greater than `after`, in this order."""
 
     limit: int
     after: int | None
+    sort: PageOrder = PageOrder.ID
 
 
 def paging(
@@ -190,13 +198,19 @@ def paging(
         Integer | None,
         Query(ge=0, le=SQLITE_INTEGER_MAX, description="Last id of the previous page"),
     ] = None,
+    sort: Annotated[
+        PageOrder, Query(description="id (keyset-paged) or relevance (needs q; one page)")
+    ] = PageOrder.ID,
 ) -> Paging:
     """Parse the paging parameters, bounded by the settings."""
     if limit is not None and limit > settings.max_page_size:
         raise InvalidParameter(
             f"limit must be at most {settings.max_page_size}, got {limit}", parameter="limit"
         )
-    return Paging(limit=limit or settings.default_page_size, after=after)
+    if sort is PageOrder.RELEVANCE and after is not None:
+        raise InvalidParameter(
+            "after pages in id order; sort=relevance gives one page", parameter="after")
+    return Paging(limit=limit or settings.default_page_size, after=after, sort=sort)
 
 
 PagingDep = Annotated[Paging, Depends(paging)]

@@ -137,6 +137,8 @@ def _document_admin_token(operation: dict[str, Any], document: dict[str, Any]) -
     operation["parameters"] = kept
     operation["security"] = [{ADMIN_SECURITY_SCHEME: []}]
     operation["responses"]["401"] = _error_answer(401)
+    # Too many failed authentications from one client are refused before routing.
+    operation["responses"]["429"] = _error_answer(429)
     schemes = document.setdefault("components", {}).setdefault("securitySchemes", {})
     schemes[ADMIN_SECURITY_SCHEME] = {
         "type": "http", "scheme": "bearer",

@@ -1,32 +1,41 @@
-"""Every read query: filters, bbox, nearby, keyset paging, counts."""
+"""Every read query: filters, bbox, nearby, keyset paging, relevance, counts.
+
+The SQL that differs per database (spatial and text indexes) comes from app/dialects.
+"""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_
+from sqlalchemy import ColumnElement, Select, Table, func
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
+from app.dialects import strategy_for
+from app.dialects.elements import box_condition, text_match
+from app.errors import InvalidParameter
 from app.models import PUBLIC_COLUMNS, Organisation, OrganisationCategory
+from app.spatial import BBox as BBox
+from app.spatial import Circle
+from app.spatial import bbox_around as bbox_around
+from app.spatial import haversine_m as haversine_m
 from geocode.normalize import fold
 
-EARTH_RADIUS_M = 6_371_008.8
+ORGANISATION_TABLE: Table = Organisation.__table__  # type: ignore[attr-defined]
 
 PublicRow = dict[str, Any]
+# Text search matches substrings of at least this many characters (after folding).
+MIN_TEXT_LENGTH = 3
 
 
-@dataclass(frozen=True)
-class BBox:
-    """A WGS84 box; min_lon > max_lon means it crosses the antimeridian."""
+class PageOrder(StrEnum):
+    """How a listing is ordered: by id (keyset-paged) or by relevance to `q`."""
 
-    min_lon: float
-    min_lat: float
-    max_lon: float
-    max_lat: float
+    ID = "id"
+    RELEVANCE = "relevance"
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,14 @@ class Page:
 
 
 @dataclass(frozen=True)
+class RankedPage:
+    """The best matches of a text, and whether more matched."""
+
+    rows: Sequence[PublicRow]
+    more: bool
+
+
+@dataclass(frozen=True)
 class NearbyHit:
     """A structure and its distance to the asked point."""
 
@@ -57,20 +74,12 @@ class NearbyHit:
     distance_m: float
 
 
-def _escape_like(text: str) -> str:
-    """Escape LIKE wildcards so user text matches literally."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+@dataclass(frozen=True)
+class Nearby:
+    """The nearest structures, and how many lie within the radius in all."""
 
-
-def _bbox_condition(bbox: BBox) -> ColumnElement[bool]:
-    """Points inside the box (split in two across the antimeridian)."""
-    lat_ok = col(Organisation.lat).between(bbox.min_lat, bbox.max_lat)
-    lon_ok: ColumnElement[bool]
-    if bbox.min_lon <= bbox.max_lon:
-        lon_ok = col(Organisation.lon).between(bbox.min_lon, bbox.max_lon)
-    else:
-        lon_ok = or_(col(Organisation.lon) >= bbox.min_lon, col(Organisation.lon) <= bbox.max_lon)
-    return and_(lat_ok, lon_ok)
+    hits: list[NearbyHit]
+    number_matched: int
 
 
 def _category_condition(categories: tuple[str, ...]) -> ColumnElement[bool]:
@@ -93,16 +102,15 @@ def filter_conditions(filters: OrganisationFilter) -> list[ColumnElement[bool]]:
     if filters.legal_forms:
         conditions.append(col(Organisation.legal_form).in_(filters.legal_forms))
     if filters.text:
-        pattern = f"%{_escape_like(fold(filters.text))}%"
-        conditions.append(col(Organisation.search_text).like(pattern, escape="\\"))
+        conditions.append(text_match(fold(filters.text)))
     if filters.bbox:
-        conditions.append(_bbox_condition(filters.bbox))
+        conditions.append(box_condition(filters.bbox))
     return conditions
 
 
 def _public_select() -> Select[tuple[object, ...]]:
     """SELECT of the public columns only."""
-    return core_select(*(Organisation.__table__.c[name] for name in PUBLIC_COLUMNS))  # type: ignore[attr-defined]
+    return core_select(*(ORGANISATION_TABLE.c[name] for name in PUBLIC_COLUMNS))
 
 
 def _public_rows(session: Session, statement: Select[tuple[object, ...]]) -> list[PublicRow]:
@@ -124,33 +132,27 @@ def organisations_page(
     *, session: Session, filters: OrganisationFilter, limit: int, after: int | None = None
 ) -> Page:
     """One page in id order, starting after the id `after` (keyset paging)."""
-    statement = _public_select().where(*filter_conditions(filters))
-    if after is not None:
-        statement = statement.where(col(Organisation.id) > after)
-    rows = _public_rows(session, statement.order_by(col(Organisation.id)).limit(limit + 1))
+    connection = session.connection()
+    others = filter_conditions(replace(filters, text=None, bbox=None))
+    statement = strategy_for(connection.dialect.name).id_ordered(
+        connection, _public_select().where(*others), bbox=filters.bbox, after=after,
+        folded_text=fold(filters.text) if filters.text else None)
+    rows = _public_rows(session, statement.limit(limit + 1))
     next_after = int(rows[limit - 1]["id"]) if len(rows) > limit else None
     return Page(rows=rows[:limit], next_after=next_after)
 
 
-def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in metres."""
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    dphi, dlambda = phi2 - phi1, math.radians(lon2 - lon1)
-    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
-
-
-def bbox_around(lat: float, lon: float, radius_m: float) -> BBox:
-    """A box that contains the circle of `radius_m` around the point."""
-    dlat = math.degrees(radius_m / EARTH_RADIUS_M)
-    cos_lat = max(math.cos(math.radians(lat)), 1e-6)
-    dlon = min(180.0, math.degrees(radius_m / (EARTH_RADIUS_M * cos_lat)))
-    min_lon, max_lon = lon - dlon, lon + dlon
-    if min_lon < -180:
-        min_lon += 360
-    if max_lon > 180:
-        max_lon -= 360
-    return BBox(min_lon, max(-90.0, lat - dlat), max_lon, min(90.0, lat + dlat))
+def organisations_by_relevance(
+    *, session: Session, filters: OrganisationFilter, limit: int
+) -> RankedPage:
+    """The `limit` structures most relevant to `filters.text`, best first (one page)."""
+    if not filters.text:
+        raise InvalidParameter("sort=relevance needs q, the text to rank by", parameter="sort")
+    strategy = strategy_for(session.connection().dialect.name)
+    statement = _public_select().where(*filter_conditions(replace(filters, text=None)))
+    ranked = strategy.ranked(statement, fold(filters.text)).limit(limit + 1)
+    rows = _public_rows(session, ranked)
+    return RankedPage(rows=rows[:limit], more=len(rows) > limit)
 
 
 def organisations_nearby(
@@ -161,14 +163,15 @@ def organisations_nearby(
     radius_m: float,
     filters: OrganisationFilter,
     limit: int,
-) -> list[NearbyHit]:
-    """Structures within `radius_m` of the point, nearest first."""
-    boxed = replace(filters, bbox=bbox_around(lat, lon, radius_m))
-    candidates = _public_rows(session, _public_select().where(*filter_conditions(boxed)))
-    hits = [NearbyHit(row, haversine_m(lat, lon, row["lat"], row["lon"])) for row in candidates]
-    inside = [hit for hit in hits if hit.distance_m <= radius_m]
-    inside.sort(key=lambda hit: (hit.distance_m, hit.organisation["id"]))
-    return inside[:limit]
+) -> Nearby:
+    """The `limit` structures nearest the point within `radius_m`, and how many are within."""
+    connection = session.connection()
+    columns = [ORGANISATION_TABLE.c[name] for name in PUBLIC_COLUMNS]
+    rows, total = strategy_for(connection.dialect.name).nearby(
+        connection, Circle(lat, lon, radius_m), columns, filter_conditions(filters), limit)
+    hits = [NearbyHit(dict(zip(PUBLIC_COLUMNS, values, strict=True)), distance)
+            for values, distance in rows]
+    return Nearby(hits=hits, number_matched=total)
 
 
 def category_counts(*, session: Session) -> dict[str, int]:

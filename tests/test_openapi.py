@@ -32,6 +32,9 @@ def api_base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         geocoder_url=None,
         geocoder_cache_path=directory / "cache.sqlite3",
         geocode_api_burst=1_000_000,
+        # The fuzzer sends thousands of token-less admin requests from one address; the
+        # failed-authentication limit has its own tests (tests/importer/test_admin_auth.py).
+        admin_failure_burst=1_000_000,
     )
     port = free_port()
     with running_server(create_app(app_settings), port) as base_url:
@@ -104,8 +107,9 @@ def test_each_route_documents_its_real_errors(document: dict[str, Any]) -> None:
     statuses = {(m, p): sorted(op["responses"]) for m, p, op in operations(document)}
     assert statuses[("GET", "/api/organisations/{organisation_id}")] == ["200", "400", "404"]
     assert statuses[("GET", "/api/geocode")] == ["200", "400", "429"]
-    assert statuses[("POST", "/api/imports")] == ["202", "400", "401", "409", "413", "422"]
-    assert statuses[("GET", "/api/imports/{run_id}")] == ["200", "400", "401", "404"]
+    assert statuses[("POST", "/api/imports")] == [
+        "202", "400", "401", "409", "413", "422", "429"]
+    assert statuses[("GET", "/api/imports/{run_id}")] == ["200", "400", "401", "404", "429"]
     geocode = document["paths"]["/api/geocode"]["get"]["responses"]["429"]
     assert "Retry-After" in geocode["headers"]
 
@@ -117,6 +121,7 @@ def test_admin_routes_document_the_bearer_token(document: dict[str, Any]) -> Non
         admin = path.startswith("/api/imports")
         assert (operation.get("security") == [{"adminToken": []}]) is admin, (method, path)
         assert ("401" in operation["responses"]) is admin
+        assert ("429" in operation["responses"]) is (admin or path == "/api/geocode")
         if admin:
             assert "WWW-Authenticate" in operation["responses"]["401"]["headers"]
         names = [p["name"] for p in operation.get("parameters", [])]

@@ -38,7 +38,10 @@ def nearby(
     radius_km: Annotated[Number, Query(gt=0, description="Search radius in km")] = 10.0,
     limit: Annotated[Integer, Query(ge=1, description="Maximum number of features")] = 100,
 ) -> Response:
-    """Structures within `radius_km` of (lat, lon), each with `distance_m`."""
+    """The `limit` nearest within `radius_km` of (lat, lon), each with `distance_m`.
+
+    `numberMatched` counts every structure within the radius and filters.
+    """
     if radius_km > settings.max_nearby_radius_km:
         raise InvalidParameter(
             f"radius_km must be at most {settings.max_nearby_radius_km:g}, got {radius_km:g}",
@@ -48,10 +51,12 @@ def nearby(
         raise InvalidParameter(
             f"limit must be at most {settings.max_page_size}, got {limit}", parameter="limit"
         )
-    hits = queries.organisations_nearby(
+    nearby = queries.organisations_nearby(
         session=session, lat=lat, lon=lon, radius_m=radius_km * 1000, filters=filters, limit=limit
     )
     features = (
-        organisation_feature(h.organisation, distance_m=round(h.distance_m, 1)) for h in hits
+        organisation_feature(h.organisation, distance_m=round(h.distance_m, 1))
+        for h in nearby.hits
     )
-    return streamed_feature_collection(features, {"numberReturned": len(hits)})
+    members = {"numberMatched": nearby.number_matched, "numberReturned": len(nearby.hits)}
+    return streamed_feature_collection(features, members)

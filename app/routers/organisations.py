@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
+from sqlmodel import Session
 
 from app import queries, summaries
 from app.config import Settings
@@ -27,6 +28,7 @@ from app.geojson import (
     streamed_feature_collection,
 )
 from app.links import same_route_href
+from app.queries import OrganisationFilter, PageOrder
 
 router = APIRouter(prefix="/api/organisations", tags=["organisations"])
 
@@ -41,7 +43,7 @@ def _next_link(request: Request, settings: Settings, after: int) -> dict[str, st
     "",
     response_class=Response,
     responses={200: {"content": {GEOJSON_MEDIA_TYPE: {}}, "description": "A FeatureCollection"}},
-    dependencies=[Depends(only_parameters(*FILTER_PARAMETERS, "limit", "after"))],
+    dependencies=[Depends(only_parameters(*FILTER_PARAMETERS, "limit", "after", "sort"))],
 )
 def list_organisations(
     request: Request,
@@ -50,7 +52,9 @@ def list_organisations(
     filters: FilterDep,
     page_request: PagingDep,
 ) -> Response:
-    """Structures matching the filters, in id order, as a GeoJSON FeatureCollection."""
+    """Structures matching the filters, in id order (or by relevance), as GeoJSON."""
+    if page_request.sort is PageOrder.RELEVANCE:
+        return _by_relevance(session, filters, page_request.limit)
     page = queries.organisations_page(
         session=session, filters=filters, limit=page_request.limit, after=page_request.after
     )
@@ -61,6 +65,14 @@ def list_organisations(
     members = {"numberMatched": matched, "numberReturned": len(page.rows), "links": links}
     features = (organisation_feature(row) for row in page.rows)
     return streamed_feature_collection(features, members)
+
+
+def _by_relevance(session: Session, filters: OrganisationFilter, limit: int) -> Response:
+    """The best `limit` matches of `q`; `moreMatched` says whether others matched."""
+    ranked = queries.organisations_by_relevance(session=session, filters=filters, limit=limit)
+    members = {"numberReturned": len(ranked.rows), "moreMatched": ranked.more, "links": []}
+    return streamed_feature_collection([organisation_feature(row) for row in ranked.rows],
+                                       members)
 
 
 @router.get(

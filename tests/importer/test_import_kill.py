@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from import_helpers import REPOSITORY
+from index_agreement import index_disagreements
 
 from app.config import Settings
 from app.db import create_schema, make_engine
@@ -86,6 +87,7 @@ def check_after_kill(
     assert stored == {f"r{i}" for i in range(min(rows, whole_batches * batch))}
     assert len(stored) % batch == 0 or len(stored) == rows
     assert (links, committed) == (len(stored), len(stored))
+    assert index_disagreements(database) == []
 
 
 def _child_import(database: Path, directory: Path, acks: Path, context: ImportContext) -> None:

@@ -1,0 +1,59 @@
+"""Dialect-neutral SQL expressions: each dialect module says how to compile them.
+
+Queries put these in their WHERE clauses without knowing the database; SQLAlchemy
+compiles them with the function registered for the connection's dialect
+(`@compiles(Element, "sqlite")` in app/dialects/sqlite.py), else with the portable one
+in app/dialects/portable.py. Their arguments are bound parameters, so statements that
+hold them stay in SQLAlchemy's compiled cache.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, or_
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.sql.sqltypes import NULLTYPE
+
+from app.spatial import BBox
+
+
+class WithinBox(FunctionElement[bool]):
+    """The structure's point lies in a box that does not cross the antimeridian."""
+
+    name = "ess_within_box"
+    inherit_cache = True
+    # A plain SQL condition: typed Boolean, SQLite would get "= 1" appended to it.
+    type = NULLTYPE  # type: ignore[assignment]
+
+
+class CheckedBox(WithinBox):
+    """`WithinBox` checked on each row a plan reads anyway (driven by another index or id order)."""
+
+    name = "ess_checked_box"
+    inherit_cache = True
+
+
+class TextMatch(FunctionElement[bool]):
+    """The structure's folded text contains the folded query text (3+ characters)."""
+
+    name = "ess_text_match"
+    inherit_cache = True
+    # A plain SQL condition: typed Boolean, SQLite would get "= 1" appended to it.
+    type = NULLTYPE  # type: ignore[assignment]
+
+
+def within_box(box: BBox, kind: type[WithinBox] = WithinBox) -> WithinBox:
+    """`WithinBox` (or `CheckedBox`) for a box that does not cross the antimeridian."""
+    return kind(box.min_lat, box.max_lat, box.min_lon, box.max_lon)
+
+
+def text_match(folded_text: str) -> TextMatch:
+    """`TextMatch` for text already passed through `geocode.normalize.fold`."""
+    return TextMatch(folded_text)
+
+
+def box_condition(bbox: BBox, kind: type[WithinBox] = WithinBox) -> ColumnElement[bool]:
+    """Points inside the box (two boxes when it crosses the antimeridian)."""
+    parts = bbox.parts()
+    if len(parts) == 1:
+        return within_box(parts[0], kind)
+    return or_(*(within_box(part, kind) for part in parts))

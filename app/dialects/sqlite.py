@@ -1,0 +1,349 @@
+"""SQLite: an R*Tree for points, FTS5 (trigram) for text, kept in step by triggers.
+
+`organisation_rtree` holds one box per structure (its point, rounded outward to the
+32-bit floats R*Tree stores); `organisation_fts` indexes `organisation_document`, a view
+of the folded `search_text` plus the sector slugs as words. Triggers on `organisation`
+update both inside the writing transaction, whatever writes: bulk inserts, upserts,
+deletes, merges, a killed import (its transaction rolls back with them).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Float,
+    Integer,
+    MetaData,
+    Select,
+    String,
+    Table,
+    and_,
+    case,
+    func,
+    literal,
+)
+from sqlalchemy import select as core_select
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+
+from app.dialects.elements import CheckedBox, TextMatch, WithinBox, box_condition
+from app.dialects.sqlite_circle import Piece, pieces
+from app.models import Organisation
+from app.spatial import EARTH_RADIUS_M, BBox, Circle, bbox_around
+
+ORGANISATION = Organisation.__table__  # type: ignore[attr-defined]
+# The virtual tables live outside SQLModel.metadata: create_all must not make them.
+_VIRTUAL = MetaData()
+RTREE = Table(
+    "organisation_rtree", _VIRTUAL, Column("id", Integer, primary_key=True),
+    *(Column(name, Float) for name in ("min_lat", "max_lat", "min_lon", "max_lon")),
+)
+FTS = Table(
+    "organisation_fts", _VIRTUAL, Column("rowid", Integer), Column("rank", Float),
+    Column("organisation_fts", String),  # FTS5's hidden column, left of MATCH
+)
+NearbyRows = tuple[list[tuple[Sequence[Any], float]], int]
+_MATH_FUNCTIONS = {"sin": 1, "cos": 1, "asin": 1, "sqrt": 1, "radians": 1, "pow": 2}
+
+_DOCUMENT = "{row}.search_text || ' ' || replace(replace({row}.categories, '|', ' '), '-', ' ')"
+_RTREE_ROW = "{row}.id, {row}.lat, {row}.lat, {row}.lon, {row}.lon"
+_RTREE_DDL = ("CREATE VIRTUAL TABLE organisation_rtree "
+              "USING rtree(id, min_lat, max_lat, min_lon, max_lon)")
+_FTS_DDL = ("CREATE VIRTUAL TABLE organisation_fts USING fts5(document, "
+            "content='organisation_document', content_rowid='id', tokenize='trigram')")
+# Only the fixed text above is interpolated into these statements: they hold no value.
+_VIEW_DDL = (f"CREATE VIEW IF NOT EXISTS organisation_document AS "  # noqa: S608
+             f"SELECT id, {_DOCUMENT.format(row='organisation')} AS document FROM organisation")
+_FTS_ADD = (f"INSERT INTO organisation_fts(rowid, document) "  # noqa: S608
+            f"VALUES (new.id, {_DOCUMENT.format(row='new')});")
+_FTS_REMOVE = (f"INSERT INTO organisation_fts(organisation_fts, rowid, document) "  # noqa: S608
+               f"VALUES ('delete', old.id, {_DOCUMENT.format(row='old')});")
+_RTREE_ADD = f"INSERT INTO organisation_rtree VALUES ({_RTREE_ROW.format(row='new')});"  # noqa: S608
+_RTREE_REMOVE = "DELETE FROM organisation_rtree WHERE id = old.id;"
+TRIGGERS = {
+    "organisation_index_insert": f"AFTER INSERT ON organisation BEGIN {_RTREE_ADD} {_FTS_ADD} END",
+    "organisation_index_delete":
+        f"AFTER DELETE ON organisation BEGIN {_RTREE_REMOVE} {_FTS_REMOVE} END",
+    "organisation_place_update":
+        f"AFTER UPDATE OF id, lat, lon ON organisation BEGIN {_RTREE_REMOVE} {_RTREE_ADD} END",
+    "organisation_text_update": (f"AFTER UPDATE OF id, search_text, categories ON organisation "
+                                 f"BEGIN {_FTS_REMOVE} {_FTS_ADD} END"),
+}
+# Filling a new index from the rows already stored (a database made before it existed).
+_BACKFILLS = {
+    "organisation_rtree": (_RTREE_DDL, "INSERT INTO organisation_rtree "
+                           "SELECT id, lat, lat, lon, lon FROM organisation"),
+    "organisation_fts": (_FTS_DDL, "INSERT INTO organisation_fts(organisation_fts) "
+                         "VALUES ('rebuild')"),
+}
+# A box with this many points is read in id order (a page fills fast); a smaller one
+# through the R*Tree (its ids sorted in a temporary index).
+_DENSE_BOX_ROWS = 10_000
+# Below this many points in the circle's box, measuring them all beats cutting it in strips.
+_STRIPS_WORTH = 2_000
+# The most a distance measured from an R*Tree corner (32-bit floats) can be off, in metres
+# (2.6 m at worst: one float step in latitude and longitude near ±180).
+ROUNDING_M = 5.0
+# How much wider than the expected reach of the `limit` nearest the first search goes.
+_FIRST_REACH_FACTOR = 1.5
+
+
+def register_functions(dbapi_connection: Any) -> None:
+    """Give a SQLite built without math functions the ones distances use (from Python's)."""
+    try:
+        dbapi_connection.execute("SELECT radians(sin(cos(asin(sqrt(pow(1, 2))))))")
+    except sqlite3.OperationalError:
+        for name, arity in _MATH_FUNCTIONS.items():
+            dbapi_connection.create_function(name, arity, _null_safe(getattr(math, name)),
+                                             deterministic=True)
+
+
+def _null_safe(function: Callable[..., float]) -> Callable[..., float | None]:
+    """A SQL function: NULL in, NULL out."""
+
+    def call(*values: float | None) -> float | None:
+        return None if None in values else function(*values)
+
+    return call
+
+
+@compiles(CheckedBox, "sqlite")
+def _checked_box(element: CheckedBox, compiler: SQLCompiler, **kw: Any) -> str:
+    """Lat and lon compared on the row, no index ("+ 0" keeps the planner off the B-tree)."""
+    min_lat, max_lat, min_lon, max_lon = element.clauses
+    table = ORGANISATION
+    return compiler.process(and_((table.c.lat + 0).between(min_lat, max_lat),
+                                 (table.c.lon + 0).between(min_lon, max_lon)), **kw)
+
+
+@compiles(WithinBox, "sqlite")
+def _within_box(element: WithinBox, compiler: SQLCompiler, **kw: Any) -> str:
+    """R*Tree candidates, then the exact comparison on the stored lat/lon."""
+    min_lat, max_lat, min_lon, max_lon = element.clauses
+    # R*Tree rounds each point's box outward, so overlap with the asked box is a superset.
+    candidates = core_select(RTREE.c.id).where(
+        RTREE.c.max_lat >= min_lat, RTREE.c.min_lat <= max_lat,
+        RTREE.c.max_lon >= min_lon, RTREE.c.min_lon <= max_lon,
+    )
+    exact = and_(ORGANISATION.c.id.in_(candidates),
+                 CheckedBox(min_lat, max_lat, min_lon, max_lon))
+    return compiler.process(exact, **kw)
+
+
+def _fts_match(text: Any) -> ColumnElement[bool]:
+    """FTS5 MATCH of a literal substring: one quoted phrase, its quotes doubled."""
+    phrase = '"' + func.replace(text, '"', '""', type_=String) + '"'
+    return FTS.c.organisation_fts.op("MATCH")(phrase)
+
+
+@compiles(TextMatch, "sqlite")
+def _text_match(element: TextMatch, compiler: SQLCompiler, **kw: Any) -> str:
+    """Ids whose FTS5 document holds the text."""
+    (text,) = element.clauses
+    ids = core_select(FTS.c.rowid).where(_fts_match(text))
+    return compiler.process(ORGANISATION.c.id.in_(ids), **kw)
+
+
+class SqliteStrategy:
+    """Whole-query strategies on SQLite's R*Tree and FTS5."""
+
+    def install(self, connection: Connection) -> None:
+        """Create the virtual tables, view and triggers once; fill new indexes from the rows."""
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        existing = {name for (name,) in connection.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE name LIKE 'organisation%'")}
+        connection.exec_driver_sql(_VIEW_DDL)
+        for name, (create, backfill) in _BACKFILLS.items():
+            if name not in existing:
+                connection.exec_driver_sql(create)
+                connection.exec_driver_sql(backfill)
+        for name, body in TRIGGERS.items():
+            connection.exec_driver_sql(f"CREATE TRIGGER IF NOT EXISTS {name} {body}")
+        connection.exec_driver_sql("COMMIT")
+
+    def id_ordered(
+        self, connection: Connection, statement: Select[Any], *, folded_text: str | None,
+        bbox: BBox | None, after: int | None,
+    ) -> Select[Any]:
+        """In id order, driven by FTS5 for a text, by the R*Tree for a sparse box, else by id."""
+        if folded_text:
+            return _driven_by_text(statement, folded_text, bbox, after)
+        table = ORGANISATION
+        if bbox:
+            dense = _holds_at_least(connection, bbox, _DENSE_BOX_ROWS)
+            statement = statement.where(box_condition(bbox, CheckedBox if dense else WithinBox))
+        if after is not None:
+            statement = statement.where(table.c.id > after)
+        return statement.order_by(table.c.id)
+
+    def ranked(self, statement: Select[Any], folded_text: str) -> Select[Any]:
+        """Best bm25 rank first (then id), joined from the FTS5 query."""
+        matches = core_select(FTS.c.rowid, FTS.c.rank).where(
+            _fts_match(folded_text)).subquery("text_rank")
+        return statement.join(matches, matches.c.rowid == ORGANISATION.c.id).order_by(
+            matches.c.rank, ORGANISATION.c.id)
+
+    def nearby(
+        self, connection: Connection, circle: Circle, columns: Sequence[ColumnElement[Any]],
+        conditions: Sequence[ColumnElement[bool]], limit: int,
+    ) -> NearbyRows:
+        """Count within the circle, then search growing circles until `limit` are certain."""
+        total = _count_within(connection, circle, conditions)
+        if total == 0:
+            return [], 0
+        reach = circle.radius_m
+        if total > limit:
+            # Were the points spread evenly, the `limit` nearest would lie within this reach.
+            reach = min(reach, reach * math.sqrt(limit / total) * _FIRST_REACH_FACTOR)
+        while True:
+            rows = _nearest(connection, circle, reach, columns, conditions, limit)
+            if len(rows) == limit or reach >= circle.radius_m:
+                return rows, int(total)
+            reach = min(circle.radius_m, reach * 2)
+
+
+def _driven_by_text(
+    statement: Select[Any], folded_text: str, bbox: BBox | None, after: int | None
+) -> Select[Any]:
+    """FTS5 as the outer loop, in rowid order from `after`: a page stops at its limit."""
+    statement = statement.join_from(FTS, ORGANISATION, ORGANISATION.c.id == FTS.c.rowid).where(
+        _fts_match(folded_text))
+    if bbox:
+        statement = statement.where(box_condition(bbox, CheckedBox))
+    if after is not None:
+        statement = statement.where(FTS.c.rowid > after)
+    return statement.order_by(FTS.c.rowid)
+
+
+def _holds_at_least(connection: Connection, bbox: BBox, rows: int) -> bool:
+    """Whether the R*Tree has at least `rows` points in the box (reading at most that many)."""
+    boxes = []
+    for part in bbox.parts():
+        boxes.append(core_select(RTREE.c.id).where(
+            RTREE.c.max_lat >= part.min_lat, RTREE.c.min_lat <= part.max_lat,
+            RTREE.c.max_lon >= part.min_lon, RTREE.c.min_lon <= part.max_lon).limit(rows))
+    found = sum(connection.execute(core_select(func.count()).select_from(box.subquery()))
+                .scalar_one() for box in boxes)
+    return bool(found >= rows)
+
+
+def _distance(
+    circle: Circle, lat: ColumnElement[float] = ORGANISATION.c.lat,
+    lon: ColumnElement[float] = ORGANISATION.c.lon,
+) -> ColumnElement[float]:
+    """SQL: metres from the circle's centre, the very operations of `spatial.haversine_m`."""
+
+    def squared_sine_of_half(angle: ColumnElement[float]) -> ColumnElement[float]:
+        return func.pow(func.sin(angle / 2, type_=Float), 2, type_=Float)
+
+    centre_lat = func.radians(circle.lat, type_=Float)
+    row_lat = func.radians(lat, type_=Float)
+    a = (squared_sine_of_half(row_lat - centre_lat)
+         + func.cos(centre_lat, type_=Float) * func.cos(row_lat, type_=Float)
+         * squared_sine_of_half(func.radians(lon - circle.lon, type_=Float)))
+    half_chord = func.min(1.0, func.sqrt(a, type_=Float), type_=Float)
+    return literal(2 * EARTH_RADIUS_M) * func.asin(half_chord, type_=Float)
+
+
+def _rough_distance(circle: Circle) -> ColumnElement[float]:
+    """SQL: `_distance` from the R*Tree's rounded corner, within ROUNDING_M of the truth."""
+    return _distance(circle, RTREE.c.min_lat, RTREE.c.min_lon)
+
+
+def _count_within(
+    connection: Connection, circle: Circle, conditions: Sequence[ColumnElement[bool]]
+) -> int:
+    """How many structures lie within the circle and meet the conditions (exact)."""
+    # Strips pay off without filters only: a filter is a subquery, run again in every piece.
+    worth_it = not conditions and _holds_at_least(connection, circle.box(), _STRIPS_WORTH)
+    parts = pieces(circle) if worth_it else None
+    if parts is None:
+        statement = core_select(func.count()).select_from(ORGANISATION).where(
+            *_within(circle, circle.radius_m), *conditions)
+        return int(connection.execute(statement).scalar_one())
+    return (_count_in_pieces(connection, [piece for piece in parts if piece.inside])
+            + _count_in_pieces(connection, [piece for piece in parts if not piece.inside],
+                               circle))
+
+
+def _count_in_pieces(
+    connection: Connection, parts: Sequence[Piece], measured: Circle | None = None
+) -> int:
+    """Points in the pieces (a JSON list, one R*Tree search each), within `measured` if given."""
+    if not parts:
+        return 0
+    bounds = json.dumps([[p.min_lat, p.max_lat, p.min_lon, p.max_lon] for p in parts])
+    piece = func.json_each(bounds).table_valued("value").alias("piece")
+
+    def bound(index: int) -> ColumnElement[float]:
+        return func.json_extract(piece.c.value, f"$[{index}]", type_=Float)
+
+    corner = (RTREE.c.min_lat >= bound(0), RTREE.c.min_lat < bound(1),
+              RTREE.c.min_lon >= bound(2), RTREE.c.min_lon < bound(3))
+    counted = func.count() if measured is None else _measured_on_the_rtree(measured)
+    in_piece = core_select(counted).select_from(RTREE).where(*corner)
+    # The subquery, correlated to the piece, makes the pieces the outer loop.
+    statement = core_select(func.coalesce(func.sum(in_piece.scalar_subquery()), 0)).select_from(
+        piece)
+    return int(connection.execute(statement).scalar_one())
+
+
+def _measured_on_the_rtree(circle: Circle) -> ColumnElement[int]:
+    """SQL sum: 1 per point surely within by its rounded corner, the exact test near the edge."""
+    rough = _rough_distance(circle)
+    exact = core_select(func.count()).select_from(ORGANISATION).where(
+        ORGANISATION.c.id == RTREE.c.id, _distance(circle) <= circle.radius_m)
+    return func.sum(case((rough <= circle.radius_m - ROUNDING_M, 1),
+                         (rough <= circle.radius_m + ROUNDING_M, exact.scalar_subquery()),
+                         else_=0))
+
+
+def _within(circle: Circle, reach: float) -> tuple[ColumnElement[bool], ...]:
+    """SQL: within `reach` metres of the centre, the R*Tree narrowing to the box."""
+    return (box_condition(bbox_around(circle.lat, circle.lon, reach)),
+            _distance(circle) <= reach)
+
+
+def _nearest(
+    connection: Connection, circle: Circle, reach: float,
+    columns: Sequence[ColumnElement[Any]], conditions: Sequence[ColumnElement[bool]], limit: int,
+) -> list[tuple[Sequence[Any], float]]:
+    """The `limit` nearest within `reach`, by distance then id."""
+    distance = _distance(circle)
+    box = bbox_around(circle.lat, circle.lon, reach)
+    if conditions or len(box.parts()) > 1:
+        candidates = _within(circle, reach)
+    else:
+        candidates = (ORGANISATION.c.id.in_(_rough_candidates(connection, circle, reach, box,
+                                                              limit)),
+                      distance <= reach)
+    statement = (core_select(*columns, distance).where(*candidates, *conditions)
+                 .order_by(distance, ORGANISATION.c.id).limit(limit))
+    return [(row[:-1], float(row[-1])) for row in connection.execute(statement)]
+
+
+def _rough_candidates(
+    connection: Connection, circle: Circle, reach: float, box: BBox, limit: int
+) -> Select[Any]:
+    """SQL: R*Tree ids that hold the `limit` nearest within `reach`, read without the table.
+
+    Were x among them and its rounded distance beyond the `limit`-th one's plus twice the
+    rounding, `limit` points would be surely nearer than x.
+    """
+    rough = _rough_distance(circle)
+    in_box = (RTREE.c.max_lat >= box.min_lat, RTREE.c.min_lat <= box.max_lat,
+              RTREE.c.max_lon >= box.min_lon, RTREE.c.min_lon <= box.max_lon,
+              rough <= reach + ROUNDING_M)
+    nth = connection.execute(core_select(rough).select_from(RTREE).where(*in_box)
+                             .order_by(rough).limit(1).offset(limit - 1)).scalar()
+    bound = reach + ROUNDING_M if nth is None else min(reach + ROUNDING_M,
+                                                      nth + 2 * ROUNDING_M)
+    return core_select(RTREE.c.id).where(*in_box[:4], rough <= bound)

@@ -1,0 +1,160 @@
+"""SQLite's R*Tree and FTS5: created once, filled for old databases, in step on every write."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from index_agreement import index_disagreements
+from sqlalchemy import Engine, text
+from sqlmodel import Session
+
+from app.db import create_schema, make_engine, session_scope
+from app.dialects.sqlite import TRIGGERS
+from app.duplicates import merge_candidate
+from app.models import DuplicateCandidate, OrganisationCreate
+from app.queries import BBox, OrganisationFilter, filter_conditions
+from app.storage import (
+    Placement,
+    StoredRecord,
+    content_hash,
+    delete_organisation,
+    key_for,
+    organisation_row,
+    upsert_organisation,
+    write_batch,
+)
+
+LYON = Placement(45.7676, 4.8344, "69381", "69", "84", "given", "input")
+NOUMEA = Placement(-22.2758, 166.458, "98818", None, None, "given", "input")
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Path:
+    return tmp_path / "atlas.sqlite3"
+
+
+@pytest.fixture
+def engine(database: Path) -> Iterator[Engine]:
+    engine = make_engine(f"sqlite:///{database}")
+    create_schema(engine)
+    yield engine
+    engine.dispose()
+
+
+def record(name: str, place: Placement, categories: tuple[str, ...] = ("reemploi",),
+           description: str | None = "Atelier vélo") -> StoredRecord:
+    fields = {"name": name, "description": description, "city": "Lyon", "source": "t",
+              "source_id": name}
+    row = organisation_row(fields, categories, place)
+    return StoredRecord(key_for(fields, place.citycode), row, categories, content_hash(row))
+
+
+def write(engine: Engine, *records: StoredRecord) -> list[int]:
+    with session_scope(engine) as session:
+        written = write_batch(session=session, records=list(records))
+    return [written.written[r.key] for r in records]
+
+
+def test_bulk_inserts_are_indexed(engine: Engine, database: Path) -> None:
+    write(engine, record("Café Œuvre", LYON), record("Nouméa Solidaire", NOUMEA, ("habitat",)))
+    assert index_disagreements(database) == []
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("SELECT count(*) FROM organisation_rtree").fetchone() == (2,)
+
+
+def test_bulk_updates_of_place_text_and_sectors_are_reindexed(
+    engine: Engine, database: Path
+) -> None:
+    write(engine, record("Café Œuvre", LYON), record("La Ruche", LYON))
+    moved = record("Café Œuvre", NOUMEA, ("habitat", "insertion-emploi"), "Cantine « bio »")
+    write(engine, moved)
+    assert index_disagreements(database) == []
+
+
+def test_orm_upserts_and_deletes_are_indexed(engine: Engine, database: Path) -> None:
+    created = OrganisationCreate(name="Épicerie d'Ève", categories=["alimentation"], city="Évry")
+    with session_scope(engine) as session:
+        _, row = upsert_organisation(session=session, record=created, place=LYON, key="k")
+    assert row is not None and row.id is not None
+    changed = created.model_copy(update={"description": "Vrac 100 % local"})
+    with session_scope(engine) as session:
+        upsert_organisation(session=session, record=changed, place=NOUMEA, key="k")
+    assert index_disagreements(database) == []
+    with session_scope(engine) as session:
+        assert delete_organisation(session=session, organisation_id=row.id)
+    assert index_disagreements(database) == []
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("SELECT count(*) FROM organisation_rtree").fetchone() == (0,)
+
+
+def test_a_duplicate_merge_removes_the_dropped_structure_from_the_indexes(
+    engine: Engine, database: Path
+) -> None:
+    first, second = write(engine, record("La Fabrique", LYON), record("La Fabrik", LYON))
+    with session_scope(engine) as session:
+        session.add(DuplicateCandidate(first_id=first, second_id=second, rule="test"))
+    with session_scope(engine) as session:
+        dropped = merge_candidate(session=session, candidate_id=1)
+    assert index_disagreements(database) == []
+    with sqlite3.connect(database) as connection:
+        kept = ({first, second} - {dropped}).pop()
+        assert connection.execute("SELECT id FROM organisation_rtree").fetchall() == [(kept,)]
+
+
+def test_a_rolled_back_write_leaves_the_indexes_as_they_were(
+    engine: Engine, database: Path
+) -> None:
+    write(engine, record("La Ruche", LYON))
+    with pytest.raises(RuntimeError), session_scope(engine) as session:
+        write_batch(session=session, records=[record("Le Nid", NOUMEA)])
+        raise RuntimeError("killed mid-batch")
+    assert index_disagreements(database) == []
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("SELECT count(*) FROM organisation_fts").fetchone() == (1,)
+
+
+def test_an_old_database_gets_its_indexes_filled_on_the_next_start(
+    engine: Engine, database: Path
+) -> None:
+    write(engine, record("Café Œuvre", LYON), record("Nouméa Solidaire", NOUMEA))
+    with sqlite3.connect(database) as connection:
+        for name in TRIGGERS:
+            connection.execute(f"DROP TRIGGER {name}")
+        connection.execute("DROP TABLE organisation_rtree")
+        connection.execute("DROP TABLE organisation_fts")
+    write(engine, record("La Ruche", LYON))
+    create_schema(engine)
+    create_schema(engine)
+    assert index_disagreements(database) == []
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("SELECT count(*) FROM organisation_rtree").fetchone() == (3,)
+
+
+def plan(engine: Engine, filters: OrganisationFilter, tail: str = "") -> str:
+    """EXPLAIN QUERY PLAN of a filtered id listing, as one text."""
+    from sqlalchemy import select
+
+    from app.models import Organisation
+
+    statement = select(Organisation.__table__.c.id).where(  # type: ignore[attr-defined]
+        *filter_conditions(filters))
+    sql = str(statement.compile(engine, compile_kwargs={"literal_binds": True})) + tail
+    with Session(engine) as session:
+        rows = session.execute(text(f"EXPLAIN QUERY PLAN {sql}")).all()
+    return "\n".join(str(row[-1]) for row in rows)
+
+
+@pytest.mark.parametrize("bbox", [BBox(2.2, 48.8, 2.5, 48.9), BBox(170.0, -20.0, -170.0, -10.0)])
+def test_bbox_pages_are_driven_by_the_rtree(engine: Engine, bbox: BBox) -> None:
+    steps = plan(engine, OrganisationFilter(bbox=bbox), " AND id > 10 ORDER BY id LIMIT 101")
+    assert "VIRTUAL TABLE INDEX" in steps and "organisation_rtree" in steps
+    assert "SCAN organisation\n" not in steps + "\n"
+
+
+def test_text_search_is_driven_by_fts(engine: Engine) -> None:
+    steps = plan(engine, OrganisationFilter(text="ressourcerie"), " ORDER BY id LIMIT 101")
+    assert "SCAN organisation_fts VIRTUAL TABLE INDEX" in steps
+    assert "SCAN organisation\n" not in steps + "\n"
