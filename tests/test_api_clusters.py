@@ -225,3 +225,14 @@ def test_a_running_server_sees_writes_of_other_processes(make_settings: Any) -> 
             matches(item, as_filter({"bbox": FRANCE})) for item in everything)
         assert client.get("/api/facets").json()["numberMatched"] == 450
         writer.dispose()
+
+
+@pytest.mark.parametrize("path", ["/api/organisations", "/api/clusters?zoom=3", "/api/facets",
+                                  "/api/nearby?lat=48.85&lon=2.35"])
+def test_a_nul_character_in_q_is_400_not_500(api: TestClient, path: str) -> None:
+    separator = "&" if "?" in path else "?"
+    response = api.get(f"{path}{separator}q=abc%00def")
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "status": 400, "code": "invalid_parameter", "parameter": "q",
+        "message": "q must not contain a NUL character"}
