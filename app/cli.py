@@ -17,6 +17,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from app.aggregate_commands import aggregates_cli
 from app.config import load_settings
 from app.db import masked_url, open_database
 from app.geocoding import (
@@ -82,6 +83,7 @@ def serve(
 cli.command("import")(exits_on_configuration_error(import_command))
 cli.command("hash-token")(hash_token_command)
 cli.add_typer(duplicates_cli, name="duplicates")
+cli.add_typer(aggregates_cli, name="aggregates")
 
 
 @cli.command("geocode")

@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlmodel import Session, SQLModel, create_engine
 
-from app import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from app import aggregates, models  # noqa: F401  (models registers the tables)
 from app.config import ConfigurationError
 from app.dialects import sqlite as sqlite_dialect
 from app.dialects import strategy_for
@@ -78,10 +78,11 @@ def open_database(database_url: str) -> Engine:
 
 
 def create_schema(engine: Engine) -> None:
-    """Create every table and index that does not exist yet, and the dialect's extras."""
+    """Create every table and index that does not exist yet, the extras, the aggregates."""
     SQLModel.metadata.create_all(engine)
     with engine.connect() as connection:
         strategy_for(engine.dialect.name).install(connection)
+    aggregates.ensure(engine)
 
 
 @contextmanager

@@ -162,6 +162,9 @@ def organisation_filter(
 ) -> OrganisationFilter:
     """Parse and check the filters every listing accepts."""
     text = q.strip() if q else None
+    if text and "\x00" in text:
+        # SQLite ends a string at NUL: FTS5 would fail on it (a 500), LIKE would cut the text.
+        raise InvalidParameter("q must not contain a NUL character", parameter="q")
     if text and len(fold(text)) < MIN_TEXT_LENGTH:
         raise InvalidParameter(
             f"q must have at least {MIN_TEXT_LENGTH} characters (accents and case ignored), "

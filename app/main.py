@@ -17,7 +17,16 @@ from app.loading import load_default_directory
 from app.mapview.routes import mount_map
 from app.middleware import HeadMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
 from app.openapi import install_openapi
-from app.routers import geocode, health, imports, nearby, organisations, taxonomy
+from app.routers import (
+    clusters,
+    facets,
+    geocode,
+    health,
+    imports,
+    nearby,
+    organisations,
+    taxonomy,
+)
 from app.taxonomy import load_taxonomy
 
 logger = logging.getLogger(__name__)
@@ -58,7 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.taxonomy = load_taxonomy(settings.categories_yaml)
     install_error_handlers(app)
     install_openapi(app, settings, app.state.taxonomy)
-    for module in (organisations, nearby, taxonomy, health, imports, geocode):
+    for module in (organisations, nearby, clusters, facets, taxonomy, health, imports, geocode):
         app.include_router(module.router)
     mount_map(app)
     mount_docs(app)

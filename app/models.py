@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from pydantic import field_validator, model_validator
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from app import validation
@@ -307,3 +307,51 @@ class DuplicateCheckState(SQLModel, table=True):
 
     id: int = Field(default=1, primary_key=True)
     checked_through: int = 0
+
+
+# --- Pre-aggregated counts for clusters, view counts and facets (see app/aggregates.py) ---
+
+
+class OrganisationCell(SQLModel, table=True):
+    """How many structures of one kind lie in one Web-Mercator grid cell of one level.
+
+    A kind is a value of one dimension: `all` (value ''), `sector` (a slug), `legal_form`
+    (the stored enum name, '' when unknown), `sector_form` ("slug|LEGAL_FORM") or
+    `categories` (the exact stored string, for unions of sectors). Sums are exact integers
+    (ids and micro-degrees), so adding and subtracting rows never drifts. The bounds only
+    grow: they contain every member, and are tight again once the row is rebuilt.
+    """
+
+    __tablename__ = "organisation_cell"
+    __table_args__ = (
+        # Covering, so that a wide strip a few rows high is read row by row, not through
+        # the primary key's whole band of columns.
+        Index("ix_organisation_cell_by_row", "level", "dimension", "cy", "cx", "value", "n",
+              "sum_id", "sum_lat_e6", "sum_lon_e6", "min_lat", "min_lon", "max_lat", "max_lon"),
+        Index("ix_organisation_cell_empty", "n", sqlite_where=text("n = 0"),
+              postgresql_where=text("n = 0")),
+        {"sqlite_with_rowid": False},
+    )
+
+    level: int = Field(primary_key=True)
+    dimension: str = Field(primary_key=True, max_length=12)
+    cx: int = Field(primary_key=True)
+    cy: int = Field(primary_key=True)
+    value: str = Field(primary_key=True, max_length=1000)
+    n: int
+    sum_id: int
+    sum_lat_e6: int
+    sum_lon_e6: int
+    min_lat: float
+    min_lon: float
+    max_lat: float
+    max_lon: float
+
+
+class CategorySet(SQLModel, table=True):
+    """Which sectors a stored `categories` string holds (one row per string and sector)."""
+
+    __tablename__ = "category_set"
+
+    categories: str = Field(primary_key=True, max_length=1000)
+    category: str = Field(primary_key=True, max_length=60)

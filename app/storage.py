@@ -16,6 +16,7 @@ from sqlalchemy import Table, bindparam, func, insert, update
 from sqlalchemy.engine import Connection, Dialect
 from sqlmodel import Session, SQLModel, col, delete, select
 
+from app import aggregates
 from app.models import (
     Organisation,
     OrganisationCategory,
@@ -199,6 +200,8 @@ def upsert_organisation(
     existing = session.exec(select(Organisation).where(Organisation.key == key)).first()
     if existing is not None and existing.content_hash == digest:
         return UpsertOutcome.UNCHANGED, existing
+    if existing is not None and existing.id is not None:
+        aggregates.subtract(session.connection(), [existing.id])
     row = existing or Organisation(key=key, lat=place.lat, lon=place.lon, name=record.name)
     for column, value in zip(STORED_COLUMNS, row_values, strict=True):
         setattr(row, column, value)
@@ -208,6 +211,7 @@ def upsert_organisation(
     session.flush()
     assert row.id is not None  # noqa: S101  (flush assigns it)
     _replace_categories(session, row.id, record.categories)
+    aggregates.add(session.connection(), [row.id])
     return (UpsertOutcome.UPDATED if existing else UpsertOutcome.INSERTED), row
 
 
@@ -379,7 +383,9 @@ def write_batch(*, session: Session, records: Sequence[StoredRecord]) -> BatchWr
     new_ids = _insert_rows(connection, new, now) if new else []
     changed_ids = [row_id for _, row_id in changed]
     if changed:
+        aggregates.subtract(connection, changed_ids)
         _update_rows(connection, [r for r, _ in changed], changed_ids, now)
+    aggregates.add(connection, [*new_ids, *changed_ids])
     _link_categories(connection, new, new_ids, replace=False)
     _link_categories(connection, [r for r, _ in changed], changed_ids, replace=True)
     written = dict(zip([r.key for r in new], new_ids, strict=True))
@@ -393,6 +399,7 @@ def delete_organisation(*, session: Session, organisation_id: int) -> bool:
     if row is None:
         return False
     session.merge(Suppression(key=row.key, name=row.name))
+    aggregates.subtract(session.connection(), [organisation_id])
     _replace_categories(session, organisation_id, [])
     session.delete(row)
     return True

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from app import queries
+from app import queries, summaries
 from app.config import Settings
 from app.deps import (
     FILTER_PARAMETERS,
@@ -62,7 +62,8 @@ def list_organisations(
     links: list[dict[str, Any]] = []
     if page.next_after is not None:
         links.append(_next_link(request, settings, page.next_after))
-    members = {"numberReturned": len(page.rows), "links": links}
+    matched = summaries.number_matched(session=session, filters=filters)
+    members = {"numberMatched": matched, "numberReturned": len(page.rows), "links": links}
     features = (organisation_feature(row) for row in page.rows)
     return streamed_feature_collection(features, members)
 

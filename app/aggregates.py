@@ -1,0 +1,263 @@
+"""The pre-aggregated grid counts, kept in step with the organisation table.
+
+`organisation_cell` holds, for every level of `grid.LEVELS`, one row per cell and value
+of each dimension (`all`, `sector`, `legal_form`, `sector_form`, `categories`): how many
+structures, the exact integer sums of their ids and micro-degree coordinates, and bounds
+that contain them. A cell has at most 1 + sectors + legal forms + sectors × legal forms
+rows besides its distinct `categories` strings, whatever the number of structures.
+
+Every write path calls `subtract` on the rows it is about to change or delete and
+`add` on the rows it has written, in the same transaction, with set-based INSERT … SELECT
+… GROUP BY … ON CONFLICT DO UPDATE statements: readers in any process see counts that
+match the table at every commit. `category_set` maps each stored `categories` string to
+its sectors, so a sector filter or a per-sector count is a join.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Engine,
+    Float,
+    Integer,
+    MetaData,
+    Select,
+    String,
+    Table,
+    and_,
+    case,
+    cast,
+    except_,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from app import grid
+from app.models import CategorySet, Organisation, OrganisationCell
+
+CELL_TABLE: Table = OrganisationCell.__table__  # type: ignore[attr-defined]
+SET_TABLE: Table = CategorySet.__table__  # type: ignore[attr-defined]
+_ORGANISATION: Table = Organisation.__table__  # type: ignore[attr-defined]
+ALL, SECTOR, LEGAL_FORM, SECTOR_FORM, CATEGORIES = (
+    "all", "sector", "legal_form", "sector_form", "categories")
+DIMENSIONS = (ALL, SECTOR, LEGAL_FORM, SECTOR_FORM, CATEGORIES)
+KEY_COLUMNS = ("level", "dimension", "cx", "cy", "value")
+SUM_COLUMNS = ("n", "sum_id", "sum_lat_e6", "sum_lon_e6")
+BOUND_COLUMNS = ("min_lat", "min_lon", "max_lat", "max_lon")
+_IDS_PER_QUERY = 900
+
+
+def micro_degrees(column: Any) -> ColumnElement[int]:
+    """SQL: a coordinate in integer micro-degrees (exact to add and subtract)."""
+    return cast(func.round(column * literal(1_000_000.0)), Integer)
+
+
+def legal_form_expression(table: Table) -> ColumnElement[str]:
+    """SQL: the stored legal form (its enum name), '' when unknown."""
+    return func.coalesce(cast(table.c.legal_form, String), "")
+
+
+# A structure's cells at every level are computed once per write, into this per-connection
+# table, and every dimension is counted from it.
+_POINTS = Table(
+    "aggregate_points", MetaData(),
+    Column("level", Integer), Column("cx", Integer), Column("cy", Integer),
+    Column("id", Integer), Column("lat", Float), Column("lon", Float),
+    Column("categories", String), Column("legal_form", String),
+    prefixes=["TEMPORARY"],
+)
+_LEVELS = union_all(*(
+    select(literal(level, Integer).label("level"), literal(float(1 << level), Float).label("scale"))
+    for level in grid.LEVELS)).subquery("levels")
+
+
+def _dimension_source(points: Any, dimension: str) -> tuple[Any, ColumnElement[str]]:
+    """The rows a dimension counts (one per structure and sector for sector ones), its value."""
+    sets = SET_TABLE
+    by_sector = points.join(sets, sets.c.categories == points.c.categories)
+    if dimension == SECTOR:
+        return by_sector, sets.c.category
+    if dimension == SECTOR_FORM:
+        return by_sector, sets.c.category + "|" + points.c.legal_form
+    if dimension == LEGAL_FORM:
+        return points, points.c.legal_form
+    if dimension == CATEGORIES:
+        return points, points.c.categories
+    return points, literal("", String)
+
+
+def _clamped_cell(normalised: Any, scale: Any) -> ColumnElement[int]:
+    """SQL: as grid.cell_index, for a level given as a column (its scale 2**level)."""
+    index = cast(func.floor(normalised * scale), Integer)
+    last = cast(scale, Integer) - 1
+    return case((index < 0, 0), (index > last, last), else_=index)
+
+
+def _cell_rows(points: Any, dimension: str, sign: int) -> Select[Any]:
+    """The aggregate rows of the points at every level, times `sign`."""
+    source, value = _dimension_source(points, dimension)
+    keys = [points.c.level, points.c.cx, points.c.cy]
+    sums = [func.count(), func.sum(points.c.id), func.sum(micro_degrees(points.c.lat)),
+            func.sum(micro_degrees(points.c.lon))]
+    bounds = [func.min(points.c.lat), func.min(points.c.lon), func.max(points.c.lat),
+              func.max(points.c.lon)]
+    return select(keys[0], literal(dimension), *keys[1:], value,
+                  *(total * sign for total in sums), *bounds).select_from(source).group_by(
+        *keys, value)
+
+
+def _load_points(connection: Connection, condition: ColumnElement[bool] | None) -> Any:
+    """Fill the connection's point table with the matching structures; return it."""
+    table = _ORGANISATION
+    _POINTS.create(connection, checkfirst=True)
+    connection.execute(_POINTS.delete())
+    scale = _LEVELS.c.scale
+    rows = select(_LEVELS.c.level, _clamped_cell(grid.x_expression(table.c.lon), scale),
+                  _clamped_cell(grid.y_expression(table.c.lat), scale), table.c.id, table.c.lat,
+                  table.c.lon, table.c.categories, legal_form_expression(table)
+                  ).select_from(table.join(_LEVELS, literal(True)))
+    if condition is not None:
+        rows = rows.where(condition)
+    connection.execute(_POINTS.insert().from_select([c.name for c in _POINTS.c], rows))
+    return _POINTS
+
+
+def _upsert(connection: Connection, rows: Select[Any]) -> None:
+    """Add `rows` to organisation_cell: sums add up, bounds only grow."""
+    dialect = connection.dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(CELL_TABLE).from_select([*KEY_COLUMNS, *SUM_COLUMNS, *BOUND_COLUMNS], rows)
+    smaller = func.least if dialect == "postgresql" else func.min
+    larger = func.greatest if dialect == "postgresql" else func.max
+    excluded, cells = statement.excluded, CELL_TABLE.c
+    changes: dict[str, Any] = {name: cells[name] + excluded[name] for name in SUM_COLUMNS}
+    changes.update({name: smaller(cells[name], excluded[name]) for name in BOUND_COLUMNS[:2]})
+    changes.update({name: larger(cells[name], excluded[name]) for name in BOUND_COLUMNS[2:]})
+    connection.execute(statement.on_conflict_do_update(index_elements=list(KEY_COLUMNS),
+                                                       set_=changes))
+
+
+def _id_conditions(ids: Sequence[int]) -> Iterator[ColumnElement[bool]]:
+    """Conditions selecting these ids: one range when they follow each other, else IN lists."""
+    column = _ORGANISATION.c.id
+    if ids and max(ids) - min(ids) + 1 == len(ids) == len(set(ids)):
+        yield column.between(min(ids), max(ids))
+        return
+    for start in range(0, len(ids), _IDS_PER_QUERY):
+        yield column.in_(list(ids[start : start + _IDS_PER_QUERY]))
+
+
+def _apply(connection: Connection, ids: Sequence[int], sign: int) -> None:
+    """Add (sign 1) or subtract (sign -1) the stored rows with these ids at every level."""
+    for condition in _id_conditions(ids):
+        points = _load_points(connection, condition)
+        for dimension in DIMENSIONS:
+            _upsert(connection, _cell_rows(points, dimension, sign))
+
+
+def _record_category_sets(connection: Connection, condition: ColumnElement[bool] | None) -> None:
+    """Make sure every `categories` string of the matching rows is in category_set."""
+    query = select(_ORGANISATION.c.categories).distinct()
+    if condition is not None:
+        query = query.where(condition)
+    pairs = {(slug, categories) for (categories,) in connection.execute(query)
+             for slug in categories.split("|") if slug}
+    if not pairs:
+        return
+    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    rows = [{"category": slug, "categories": categories} for slug, categories in sorted(pairs)]
+    connection.execute(insert(SET_TABLE).on_conflict_do_nothing(), rows)
+
+
+def add(connection: Connection, ids: Sequence[int]) -> None:
+    """Count the stored rows with these ids in the aggregates (call after writing them)."""
+    if not ids:
+        return
+    for condition in _id_conditions(ids):
+        _record_category_sets(connection, condition)
+    _apply(connection, ids, 1)
+
+
+def subtract(connection: Connection, ids: Sequence[int]) -> None:
+    """Take the stored rows with these ids out of the aggregates (call before changing them)."""
+    if not ids:
+        return
+    _apply(connection, ids, -1)
+    connection.execute(CELL_TABLE.delete().where(CELL_TABLE.c.n == 0))
+
+
+def rebuild(connection: Connection) -> None:
+    """Recompute every aggregate from the organisation table."""
+    connection.execute(CELL_TABLE.delete())
+    connection.execute(SET_TABLE.delete())
+    _record_category_sets(connection, None)
+    points = _load_points(connection, None)
+    for dimension in DIMENSIONS:
+        _upsert(connection, _cell_rows(points, dimension, 1))
+
+
+def mismatches(connection: Connection) -> int:
+    """How many aggregate rows differ from a recomputation (0 when they are in step).
+
+    Counts and sums must be equal; stored bounds must contain the recomputed ones.
+    """
+    exact = len(KEY_COLUMNS) + len(SUM_COLUMNS)
+    points = _load_points(connection, None)
+    recomputed = [_cell_rows(points, dimension, 1).subquery() for dimension in DIMENSIONS]
+    wanted = [select(*list(query.c)[:exact]) for query in recomputed]
+    stored = select(*(CELL_TABLE.c[name] for name in (*KEY_COLUMNS, *SUM_COLUMNS)))
+    everything = wanted[0].union_all(*wanted[1:]).subquery()
+    count = 0
+    for difference in (except_(select(*everything.c), stored), except_(stored, select(
+            *everything.c))):
+        count += connection.execute(select(func.count()).select_from(
+            difference.subquery())).scalar_one()
+    return int(count) + _loose_bounds(connection, recomputed) + _missing_sets(connection)
+
+
+def _loose_bounds(connection: Connection, recomputed: list[Any]) -> int:
+    """Stored rows whose bounds do not contain their members' recomputed bounds."""
+    cells, total = CELL_TABLE.c, 0
+    for query in recomputed:
+        columns = list(query.c)
+        same = and_(*(cells[name] == column for name, column in zip(KEY_COLUMNS, columns,
+                                                                    strict=False)))
+        lows, highs = columns[-4:-2], columns[-2:]
+        loose = or_(cells.min_lat > lows[0], cells.min_lon > lows[1],
+                    cells.max_lat < highs[0], cells.max_lon < highs[1])
+        found = select(func.count()).select_from(query.join(CELL_TABLE, same)).where(loose)
+        total += int(connection.execute(found).scalar_one())
+    return total
+
+
+def _missing_sets(connection: Connection) -> int:
+    """Stored `categories` strings that category_set does not know."""
+    known = select(SET_TABLE.c.categories)
+    query = select(func.count(func.distinct(_ORGANISATION.c.categories))).where(
+        _ORGANISATION.c.categories != "", _ORGANISATION.c.categories.not_in(known))
+    return int(connection.execute(query).scalar_one())
+
+
+def is_missing(connection: Connection) -> bool:
+    """True for a database with structures but no aggregates (made before they existed)."""
+    has_rows = connection.execute(select(_ORGANISATION.c.id).limit(1)).first() is not None
+    has_cells = connection.execute(select(CELL_TABLE.c.level).limit(1)).first() is not None
+    return has_rows and not has_cells
+
+
+def ensure(engine: Engine) -> bool:
+    """Back-fill the aggregates of an older database; True when it had to."""
+    with engine.begin() as connection:
+        if not is_missing(connection):
+            return False
+        rebuild(connection)
+        return True

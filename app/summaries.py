@@ -1,0 +1,491 @@
+"""Exact counts, clusters and facets of a filtered view, read from the aggregates.
+
+A box is cut into pieces whose counts are cheap and exact:
+
+- at the display level, the cells wholly inside the box, from `organisation_cell`;
+- at each finer stored level, the ring of cells wholly inside the box that the coarser
+  level did not cover (a few cells wide, so a few index range scans);
+- the strip left between the finest inside cells and the box's edges, counted live from
+  the organisation table through the spatial filter (`queries.filter_conditions`).
+
+Each structure of the box is in exactly one piece, so the pieces add up to the exact
+count. A text filter cannot be pre-aggregated: it is counted and grouped live over the
+matching rows. Above the finest stored level (zoom ≥ 13) the box is small and is grouped
+live too.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlmodel import Session
+
+from app import grid
+from app.aggregates import (
+    ALL,
+    CATEGORIES,
+    CELL_TABLE,
+    LEGAL_FORM,
+    SECTOR,
+    SECTOR_FORM,
+    SET_TABLE,
+    legal_form_expression,
+    micro_degrees,
+)
+from app.grid import CellRange
+from app.models import Organisation
+from app.queries import BBox, OrganisationFilter, filter_conditions
+from app.taxonomy import LegalForm
+
+# Cells are 64 to 128 screen pixels wide: a tile (256 px) holds 2 × 2 to 4 × 4 of them.
+CELL_ZOOM_OFFSET = 2
+# No answer covers more cells than this (a coarser level is used instead).
+MAX_CELLS = 1024
+WORLD = BBox(-180.0, -90.0, 180.0, 90.0)
+_ORGANISATION = Organisation.__table__  # type: ignore[attr-defined]
+# Degrees added around the live strips before the exact cell test decides.
+_STRIP_MARGIN = 1e-7
+# Up to this many values, a cell range is an IN list, so an index seeks each one.
+_SEEK_VALUES = 8
+
+
+@dataclass(frozen=True)
+class Spec:
+    """Which aggregate rows a count reads: a dimension, and the values it keeps.
+
+    `values` None keeps every value; `any_sector_of` keeps the `categories` strings holding
+    one of these sectors (a union of sectors, each structure once).
+    """
+
+    dimension: str
+    values: tuple[str, ...] | None = None
+    any_sector_of: tuple[str, ...] = ()
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        """SQL conditions on organisation_cell."""
+        cells = CELL_TABLE.c
+        conditions = [cells.dimension == self.dimension]
+        if self.values is not None:
+            conditions.append(cells.value.in_(self.values))
+        if self.any_sector_of:
+            sets = select(SET_TABLE.c.categories).where(
+                SET_TABLE.c.category.in_(self.any_sector_of))
+            conditions.append(cells.value.in_(sets))
+        return conditions
+
+    def live_values(self, categories: str, legal_form: str) -> list[str]:
+        """The values a structure counts for (as aggregates.py files it), those kept."""
+        sectors = sectors_of(categories)
+        values = {
+            ALL: [""], SECTOR: sectors, LEGAL_FORM: [legal_form], CATEGORIES: [categories],
+            SECTOR_FORM: [f"{sector}|{legal_form}" for sector in sectors],
+        }[self.dimension]
+        if self.values is not None:
+            values = [value for value in values if value in self.values]
+        if self.any_sector_of:
+            values = [value for value in values
+                      if not set(self.any_sector_of).isdisjoint(sectors_of(value))]
+        return values
+
+
+@dataclass
+class Tally:
+    """Structures added up: how many, id and coordinate sums, bounds."""
+
+    n: int = 0
+    sum_id: int = 0
+    sum_lat_e6: int = 0
+    sum_lon_e6: int = 0
+    min_lat: float = 90.0
+    min_lon: float = 180.0
+    max_lat: float = -90.0
+    max_lon: float = -180.0
+    sectors: dict[str, int] = field(default_factory=dict)
+
+    def add(self, values: tuple[Any, ...]) -> None:
+        """Add one grouped row (n, sums, bounds)."""
+        n, sum_id, sum_lat, sum_lon, min_lat, min_lon, max_lat, max_lon = values
+        self.n += int(n)
+        self.sum_id += int(sum_id)
+        self.sum_lat_e6 += int(sum_lat)
+        self.sum_lon_e6 += int(sum_lon)
+        self.min_lat, self.min_lon = min(self.min_lat, min_lat), min(self.min_lon, min_lon)
+        self.max_lat, self.max_lon = max(self.max_lat, max_lat), max(self.max_lon, max_lon)
+
+    def merge(self, other: Tally) -> None:
+        """Add another tally's structures (not its sectors)."""
+        self.add((other.n, other.sum_id, other.sum_lat_e6, other.sum_lon_e6, other.min_lat,
+                  other.min_lon, other.max_lat, other.max_lon))
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """The structures of one display cell: count, centre, bounds, count per sector."""
+
+    level: int
+    cx: int
+    cy: int
+    tally: Tally
+
+    @property
+    def centre(self) -> tuple[float, float]:
+        """(lat, lon) of the members' mean."""
+        return (self.tally.sum_lat_e6 / self.tally.n / 1e6,
+                self.tally.sum_lon_e6 / self.tally.n / 1e6)
+
+
+@dataclass(frozen=True)
+class ClusterView:
+    """Clusters of a view, the structures that stand alone, and the exact total."""
+
+    level: int
+    clusters: list[Cluster]
+    singles: list[dict[str, Any]]
+    number_matched: int
+
+
+@dataclass(frozen=True)
+class Facets:
+    """The total, and counts per sector and per legal form (each without its own filter)."""
+
+    number_matched: int
+    categories: dict[str, int]
+    legal_forms: dict[str | None, int]
+
+
+# --------------------------------------------------------------------- levels
+
+
+def display_level(zoom: int, bbox: BBox | None) -> int:
+    """The grid level clusters are shown at for a zoom, coarser if the box has too many cells."""
+    wanted = zoom + CELL_ZOOM_OFFSET
+    level = wanted if wanted > grid.FINEST else _stored_at_most(wanted)
+    while level > grid.LEVELS[0] and _cells_touched(bbox or WORLD, level) > MAX_CELLS:
+        level = _stored_at_most(level - 1) if level <= grid.FINEST + 1 else level - 1
+    return level
+
+
+def _stored_at_most(level: int) -> int:
+    """The finest stored level not finer than `level` (the coarsest one at least)."""
+    return max([stored for stored in grid.LEVELS if stored <= level], default=grid.LEVELS[0])
+
+
+def _cells_touched(bbox: BBox, level: int) -> int:
+    """How many cells of `level` a box touches."""
+    return sum(grid.touched_range(box, level).size() for box in grid.split_at_antimeridian(bbox))
+
+
+# --------------------------------------------------------------------- pieces
+
+
+def _range_conditions(column: Any, low: int, high: int) -> ColumnElement[bool]:
+    """A cell index within [low, high]: an IN list when short (index seeks), else BETWEEN."""
+    condition: ColumnElement[bool] = (
+        column.in_(list(range(low, high + 1))) if high - low < _SEEK_VALUES
+        else column.between(low, high))
+    return condition
+
+
+def _totals(table: Any) -> list[ColumnElement[Any]]:
+    """SQL: count, id and coordinate sums, bounds of grouped structure rows."""
+    return [func.count(), func.sum(table.c.id), func.sum(micro_degrees(table.c.lat)),
+            func.sum(micro_degrees(table.c.lon)), func.min(table.c.lat),
+            func.min(table.c.lon), func.max(table.c.lat), func.max(table.c.lon)]
+
+
+def _cell_totals() -> list[ColumnElement[Any]]:
+    """SQL: the same totals over aggregate rows."""
+    cells = CELL_TABLE.c
+    return [func.sum(cells.n), func.sum(cells.sum_id), func.sum(cells.sum_lat_e6),
+            func.sum(cells.sum_lon_e6), func.min(cells.min_lat), func.min(cells.min_lon),
+            func.max(cells.max_lat), func.max(cells.max_lon)]
+
+
+def _cell_piece(
+    cells: CellRange | None, level: int, display: int | None, spec: Spec
+) -> Select[Any]:
+    """Aggregate rows of a cell range at `level`: (display cell?, value, totals)."""
+    table = CELL_TABLE.c
+    keys: list[ColumnElement[Any]] = []
+    if display is not None:
+        shift = level - display
+        # Unshifted, the grouping follows the primary key: no sort needed.
+        keys += ([table.cx, table.cy] if shift == 0
+                 else [table.cx.op(">>")(shift), table.cy.op(">>")(shift)])
+    keys.append(table.value)
+    conditions = [table.level == level, *spec.conditions()]
+    if cells is not None:
+        conditions += [_range_conditions(table.cx, cells.x_min, cells.x_max),
+                       _range_conditions(table.cy, cells.y_min, cells.y_max)]
+    return select(*keys, *_cell_totals()).where(*conditions).group_by(*keys)
+
+
+def _live_piece(
+    box: BBox, filters: OrganisationFilter, display: int | None,
+    extra: list[ColumnElement[bool]],
+) -> Select[Any]:
+    """Structure rows of a box and `extra`: (display cell?, categories, legal form, totals)."""
+    table = _ORGANISATION
+    keys: list[ColumnElement[Any]] = []
+    if display is not None:
+        keys += [grid.cell_index(grid.x_expression(table.c.lon), display),
+                 grid.cell_index(grid.y_expression(table.c.lat), display)]
+    keys += [table.c.categories, legal_form_expression(table)]
+    # Sector and legal-form filters are applied to the grouped rows (`_kind_matches`): in
+    # SQL their membership subquery would drive the plan instead of the spatial filter.
+    loose = replace(filters, bbox=box, categories=(), legal_forms=())
+    conditions = [*filter_conditions(loose), *extra]
+    return select(*keys, *_totals(table)).where(*conditions).group_by(*keys)
+
+
+def _ring(inside: CellRange, inner: CellRange) -> Iterator[CellRange]:
+    """The cells of `inside` outside `inner` (which it contains), as four strips."""
+    level = inside.level
+    strips = (
+        CellRange(level, inside.x_min, inner.x_min - 1, inside.y_min, inside.y_max),
+        CellRange(level, inner.x_max + 1, inside.x_max, inside.y_min, inside.y_max),
+        CellRange(level, inner.x_min, inner.x_max, inside.y_min, inner.y_min - 1),
+        CellRange(level, inner.x_min, inner.x_max, inner.y_max + 1, inside.y_max),
+    )
+    return (strip for strip in strips if not strip.empty)
+
+
+def _clipped(box: BBox, min_lon: float, min_lat: float, max_lon: float, max_lat: float
+             ) -> BBox | None:
+    """The part of `box` inside the given bounds, or None."""
+    clipped = BBox(max(box.min_lon, min_lon), max(box.min_lat, min_lat),
+                   min(box.max_lon, max_lon), min(box.max_lat, max_lat))
+    if clipped.min_lon > clipped.max_lon or clipped.min_lat > clipped.max_lat:
+        return None
+    return clipped
+
+
+def _edge_strips(box: BBox, covered: CellRange) -> Iterator[tuple[BBox, list[Any]]]:
+    """The parts of a box outside the covered cells: (search box, exact cell conditions)."""
+    table, level = _ORGANISATION, covered.level
+    cx = grid.cell_index(grid.x_expression(table.c.lon), level)
+    cy = grid.cell_index(grid.y_expression(table.c.lat), level)
+    outer = grid.cell_box(covered)
+    west, east = outer.min_lon + _STRIP_MARGIN, outer.max_lon - _STRIP_MARGIN
+    south, north = outer.min_lat + _STRIP_MARGIN, outer.max_lat - _STRIP_MARGIN
+    wide = (outer.min_lon - _STRIP_MARGIN, outer.max_lon + _STRIP_MARGIN)
+    across = cx.between(covered.x_min, covered.x_max)
+    strips = (
+        (_clipped(box, -180, -90, west, 90), [cx < covered.x_min]),
+        (_clipped(box, east, -90, 180, 90), [cx > covered.x_max]),
+        (_clipped(box, wide[0], north, wide[1], 90), [across, cy < covered.y_min]),
+        (_clipped(box, wide[0], -90, wide[1], south), [across, cy > covered.y_max]),
+    )
+    return ((strip, conditions) for strip, conditions in strips if strip is not None)
+
+
+Piece = tuple[Select[Any], int | None]  # a query, the index of its spec (None: live rows)
+
+
+def _box_pieces(
+    box: BBox, filters: OrganisationFilter, display: int | None, specs: list[Spec] | None
+) -> list[Piece]:
+    """The queries whose rows add up to the structures of a box (not crossing ±180°).
+
+    `specs` None: everything is counted live. `display` None: no display cells.
+    """
+    level_from = grid.LEVELS[0] if display is None else display
+    if specs is None or level_from > grid.FINEST:
+        return [(_live_piece(box, filters, display, []), None)]
+    pieces: list[Piece] = []
+    covered: CellRange | None = None
+    for level in (stored for stored in grid.LEVELS if stored >= level_from):
+        inside = grid.inside_range(box, level)
+        if inside.empty:
+            continue
+        strips = [inside] if covered is None else list(_ring(inside, covered.scaled(level)))
+        pieces += [(_cell_piece(strip, level, display, spec), index)
+                   for strip in strips for index, spec in enumerate(specs)]
+        covered = inside
+    if covered is None:
+        return [*pieces, (_live_piece(box, filters, display, []), None)]
+    return pieces + [(_live_piece(strip, filters, display, conditions), None)
+                     for strip, conditions in _edge_strips(box, covered)]
+
+
+def _pieces(
+    filters: OrganisationFilter, display: int | None, specs: list[Spec] | None
+) -> list[Piece]:
+    """The queries whose rows add up to the structures matching the filters."""
+    whole_level = grid.LEVELS[0] if display is None else display
+    if filters.bbox is None and specs is not None and whole_level <= grid.FINEST:
+        return [(_cell_piece(None, whole_level, display, spec), index)
+                for index, spec in enumerate(specs)]
+    boxes = grid.split_at_antimeridian(filters.bbox or WORLD)
+    return [piece for box in boxes for piece in _box_pieces(box, filters, display, specs)]
+
+
+Tallies = list[defaultdict[tuple[Any, ...], Tally]]
+
+
+def _kind_matches(filters: OrganisationFilter, categories: str, legal_form: str) -> bool:
+    """The sector and legal-form filters, on a stored categories string and legal form."""
+    if filters.categories and set(filters.categories).isdisjoint(sectors_of(categories)):
+        return False
+    return not filters.legal_forms or legal_form in _stored_forms(filters)
+
+
+def _tallies(
+    session: Session, filters: OrganisationFilter, display: int | None, specs: list[Spec],
+    *, live: bool,
+) -> Tallies:
+    """For each spec: a Tally per (display cell, value), or per (value,) without `display`.
+
+    `live`: the aggregates cannot express the filters; count from the organisation table.
+    """
+    tallies: Tallies = [defaultdict(Tally) for _ in specs]
+    cell_width = 0 if display is None else 2
+    connection = session.connection()
+    for query, position in _pieces(filters, display, None if live else specs):
+        for result in connection.execute(query):
+            row: tuple[Any, ...] = tuple(result)
+            if not row[-8]:
+                continue
+            cell, totals = tuple(row[:cell_width]), tuple(row[-8:])
+            if position is not None:
+                tallies[position][(*cell, row[cell_width])].add(totals)
+                continue
+            categories, legal_form = row[cell_width], row[cell_width + 1]
+            if not _kind_matches(filters, categories, legal_form):
+                continue
+            for index, each in enumerate(specs):
+                for value in each.live_values(categories, legal_form):
+                    tallies[index][(*cell, value)].add(totals)
+    return tallies
+
+
+# --------------------------------------------------------------------- specs
+
+
+def sectors_of(categories: str) -> list[str]:
+    """The sector slugs of a stored `categories` string."""
+    return [slug for slug in categories.split("|") if slug]
+
+
+def _stored_forms(filters: OrganisationFilter) -> tuple[str, ...]:
+    """The legal-form filter as stored (enum names)."""
+    return tuple(LegalForm(value).name for value in filters.legal_forms)
+
+
+def _expressible(filters: OrganisationFilter) -> bool:
+    """True when the aggregates can count these filters (no text, région or département)."""
+    return not (filters.text or filters.regions or filters.departements)
+
+
+def total_spec(filters: OrganisationFilter) -> Spec | None:
+    """The aggregate rows that count the structures matching the filters (None: live)."""
+    forms, sectors = _stored_forms(filters), filters.categories
+    if not _expressible(filters) or (len(sectors) > 1 and forms):
+        return None
+    if not sectors:
+        return Spec(LEGAL_FORM, forms) if forms else Spec(ALL)
+    if len(sectors) == 1:
+        return Spec(SECTOR_FORM, tuple(f"{sectors[0]}|{form}" for form in forms)
+                    ) if forms else Spec(SECTOR, sectors)
+    return Spec(CATEGORIES, any_sector_of=sectors)
+
+
+def _sector_spec(filters: OrganisationFilter, known: Iterable[str]) -> Spec:
+    """Counts per sector of the matching structures (only the selected sectors, if any)."""
+    forms = _stored_forms(filters)
+    if not forms:
+        return Spec(SECTOR, filters.categories or None)
+    return Spec(SECTOR_FORM, tuple(f"{sector}|{form}" for sector in filters.categories or known
+                                   for form in forms))
+
+
+def _form_spec(filters: OrganisationFilter) -> Spec:
+    """Counts per legal form of the structures matching the filters but the legal form."""
+    if len(filters.categories) == 1:
+        every = [*(form.name for form in LegalForm), ""]
+        return Spec(SECTOR_FORM, tuple(f"{filters.categories[0]}|{form}" for form in every))
+    return Spec(LEGAL_FORM)
+
+
+def _known_sectors(session: Session) -> list[str]:
+    """Every sector a stored structure has."""
+    query = select(SET_TABLE.c.category).distinct()
+    return list(session.connection().execute(query).scalars())
+
+
+# --------------------------------------------------------------------- answers
+
+
+def number_matched(*, session: Session, filters: OrganisationFilter) -> int:
+    """The exact number of structures matching the filters."""
+    spec = total_spec(filters)
+    if spec is None and not filters.bbox:
+        query = select(func.count()).select_from(_ORGANISATION).where(*filter_conditions(filters))
+        return int(session.connection().execute(query).scalar_one())
+    [counted] = _tallies(session, filters, None, [spec or Spec(ALL)], live=spec is None)
+    return sum(tally.n for tally in counted.values())
+
+
+def clusters(*, session: Session, filters: OrganisationFilter, zoom: int) -> ClusterView:
+    """The structures of the view grouped by display cell; cells of one are given whole."""
+    level = display_level(zoom, filters.bbox)
+    spec = total_spec(filters)
+    mix = _sector_spec(filters, _known_sectors(session) if filters.legal_forms else ())
+    totals, by_sector = _tallies(session, filters, level, [spec or Spec(ALL), mix],
+                                 live=spec is None)
+    cells: defaultdict[tuple[int, int], Tally] = defaultdict(Tally)
+    for (cx, cy, _), tally in totals.items():  # each structure has one value of a total spec
+        cells[(cx, cy)].merge(tally)
+    for (cx, cy, value), tally in by_sector.items():
+        sectors, sector = cells[(cx, cy)].sectors, value.split("|")[0]
+        sectors[sector] = sectors.get(sector, 0) + tally.n
+    found = [Cluster(level, cx, cy, tally) for (cx, cy), tally in sorted(cells.items())]
+    singles = structures_by_id(session=session,
+                               ids=[c.tally.sum_id for c in found if c.tally.n == 1])
+    return ClusterView(level, [c for c in found if c.tally.n > 1], singles,
+                       sum(c.tally.n for c in found))
+
+
+SINGLE_COLUMNS = ("id", "name", "categories", "legal_form", "city", "geocode_precision",
+                  "lat", "lon")
+
+
+def structures_by_id(*, session: Session, ids: list[int]) -> list[dict[str, Any]]:
+    """A few public columns of the structures with these ids, in id order."""
+    table, found = _ORGANISATION, []
+    for start in range(0, len(ids), 900):
+        query = select(*(table.c[name] for name in SINGLE_COLUMNS)).where(
+            table.c.id.in_(ids[start : start + 900]))
+        found += [dict(zip(SINGLE_COLUMNS, row, strict=True))
+                  for row in session.connection().execute(query)]
+    return sorted(found, key=lambda row: int(row["id"]))
+
+
+def facets(*, session: Session, filters: OrganisationFilter, sectors: Iterable[str]) -> Facets:
+    """The total, counts per sector and per legal form, each without its own filter."""
+    sectors = list(sectors)
+    by_sector = dict.fromkeys(sectors, 0)
+    by_form: dict[str | None, int] = {form: 0 for form in [*(f.value for f in LegalForm), None]}
+    total = number_matched(session=session, filters=filters)
+    unsectored = replace(filters, categories=())
+    [counted] = _facet(session, unsectored, _sector_spec(unsectored, sectors))
+    for (value,), tally in counted.items():
+        slug = value.split("|")[0]
+        by_sector[slug] = by_sector.get(slug, 0) + tally.n
+    unformed = replace(filters, legal_forms=())
+    [counted] = _facet(session, unformed, _form_spec(unformed))
+    for (value,), tally in counted.items():
+        stored = value.rsplit("|", 1)[-1]
+        form = LegalForm[stored].value if stored else None
+        by_form[form] = by_form.get(form, 0) + tally.n
+    return Facets(total, by_sector, by_form)
+
+
+def _facet(session: Session, filters: OrganisationFilter, spec: Spec) -> Tallies:
+    """Counts per value of a spec: from the aggregates when the filters allow it."""
+    expressible = _expressible(filters) and len(filters.categories) <= 1
+    return _tallies(session, filters, None, [spec], live=not expressible)

@@ -1,0 +1,238 @@
+"""/api/clusters, /api/facets and numberMatched over 20,000 structures spread like France."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+import pytest
+from aggregate_data import SECTORS, Stored, france_records, matches, stored, write
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from app.config import Settings
+from app.db import create_schema, make_engine, session_scope
+from app.deps import parse_bbox
+from app.main import create_app
+from app.queries import OrganisationFilter
+from app.storage import delete_organisation
+from app.taxonomy import LegalForm
+
+ROWS = 20_000
+FRANCE = "-5.5,41.2,9.8,51.2"
+BOXES = [None, FRANCE, "2.25,48.81,2.42,48.90", "170,-25,-170,-10"]
+FILTERS = [
+    {}, {"category": ["habitat"]}, {"category": ["habitat", "reemploi"]},
+    {"legal_form": ["association"]}, {"region": ["11"]}, {"departement": ["69"]},
+    {"q": "emile"}, {"category": ["alimentation"], "legal_form": ["cooperative"], "region": ["84"]},
+]
+
+
+@pytest.fixture(scope="module")
+def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """20,000 structures written through storage.write_batch."""
+    path = tmp_path_factory.mktemp("clusters") / "atlas.sqlite3"
+    engine = make_engine(f"sqlite:///{path}")
+    create_schema(engine)
+    write(engine, france_records(ROWS))
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def everything(database: Engine) -> list[Stored]:
+    return stored(database)
+
+
+@pytest.fixture(scope="module")
+def api(database: Engine) -> Iterator[TestClient]:
+    settings = Settings(_env_file=None, database_url=str(database.url),  # type: ignore[call-arg]
+                        load_default_directory=False, geocoder_url=None)
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def as_filter(parameters: dict[str, Any]) -> OrganisationFilter:
+    """The OrganisationFilter the API builds from these parameters."""
+    return OrganisationFilter(
+        categories=tuple(parameters.get("category", ())),
+        regions=tuple(parameters.get("region", ())),
+        departements=tuple(parameters.get("departement", ())),
+        legal_forms=tuple(parameters.get("legal_form", ())), text=parameters.get("q"),
+        bbox=parse_bbox(parameters["bbox"]) if parameters.get("bbox") else None)
+
+
+def brute_count(everything: list[Stored], parameters: dict[str, Any]) -> int:
+    filters = as_filter(parameters)
+    return sum(matches(item, filters) for item in everything)
+
+
+def with_box(parameters: dict[str, Any], box: str | None) -> dict[str, Any]:
+    return {**parameters, "bbox": box} if box else dict(parameters)
+
+
+def get_json(api: TestClient, path: str, parameters: dict[str, Any]) -> dict[str, Any]:
+    response = api.get(path, params=parameters)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+@pytest.mark.parametrize("parameters", FILTERS, ids=lambda p: urlencode(p, doseq=True) or "none")
+def test_cluster_counts_add_up_to_number_matched_at_every_zoom(
+    api: TestClient, everything: list[Stored], parameters: dict[str, Any]
+) -> None:
+    for box in BOXES:
+        query = with_box(parameters, box)
+        expected = brute_count(everything, query)
+        for zoom in range(19):
+            body = get_json(api, "/api/clusters", {**query, "zoom": zoom})
+            counts = [feature["properties"]["count"] for feature in body["features"]]
+            assert (sum(counts), body["numberMatched"]) == (expected, expected), (box, zoom)
+            assert body["numberReturned"] == len(counts)
+
+
+def test_clusters_hold_their_members_and_single_structures_are_themselves(
+    api: TestClient, everything: list[Stored]
+) -> None:
+    by_id = {item.id: item for item in everything}
+    query = {"bbox": "0.3,43.1,5.7,47.3", "category": ["habitat"]}
+    filters = as_filter(query)
+    for zoom in (6, 9, 12, 15):
+        body = get_json(api, "/api/clusters", {**query, "zoom": zoom})
+        singles = [f for f in body["features"] if not f["properties"]["cluster"]]
+        clusters = [f for f in body["features"] if f["properties"]["cluster"]]
+        assert singles and clusters
+        for feature in singles:
+            item = by_id[feature["id"]]
+            assert matches(item, filters)
+            assert feature["geometry"]["coordinates"] == [round(item.lon, 6), round(item.lat, 6)]
+            assert feature["properties"]["count"] == 1
+        for feature in clusters:
+            lon, lat = feature["geometry"]["coordinates"]
+            west, south, east, north = feature["bbox"]
+            assert west - 1e-6 <= lon <= east + 1e-6 and south - 1e-6 <= lat <= north + 1e-6
+            mix = feature["properties"]["sectors"]
+            assert feature["properties"]["count"] > 1 and mix["habitat"] >= 1
+            assert sum(mix.values()) >= feature["properties"]["count"]
+            assert set(mix) <= set(SECTORS)
+
+
+def test_the_france_view_is_a_few_hundred_features(api: TestClient) -> None:
+    for zoom in (5, 6, 7):
+        for parameters in ({}, {"category": ["habitat"]}):
+            response = api.get("/api/clusters", params={**parameters, "bbox": FRANCE,
+                                                        "zoom": zoom})
+            assert response.status_code == 200
+            assert response.headers["content-type"] == "application/geo+json"
+            body = response.json()
+            assert body["numberMatched"] > 1000
+            assert len(body["features"]) <= 400, zoom
+            assert len(response.content) < 100_000
+
+
+def test_a_stack_of_structures_at_one_point_is_one_cluster_at_high_zoom(
+    api: TestClient, everything: list[Stored]
+) -> None:
+    item = next(i for i in everything if i.id % 97 == 0 and 42 < i.lat < 51)
+    box = f"{item.lon - 0.0005},{item.lat - 0.0005},{item.lon + 0.0005},{item.lat + 0.0005}"
+    body = get_json(api, "/api/clusters", {"bbox": box, "zoom": 18})
+    here = [f for f in body["features"]
+            if f["geometry"]["coordinates"] == [round(item.lon, 6), round(item.lat, 6)]]
+    assert len(here) == 1
+    assert here[0]["properties"]["count"] == body["numberMatched"] == sum(
+        matches(other, as_filter({"bbox": box})) for other in everything)
+
+
+@pytest.mark.parametrize("parameters", [
+    {}, {"category": ["habitat"]}, {"bbox": "0.3,43.1,5.7,47.3", "legal_form": ["association"]},
+    {"bbox": "170,-25,-170,-10"}, {"q": "emile", "region": ["84"]},
+], ids=lambda p: urlencode(p, doseq=True) or "none")
+def test_number_matched_is_the_count_of_every_page(
+    api: TestClient, everything: list[Stored], parameters: dict[str, Any]
+) -> None:
+    query: dict[str, Any] = {**parameters, "limit": 5000}
+    seen, matched = 0, set()
+    while True:
+        body = get_json(api, "/api/organisations", query)
+        matched.add(body["numberMatched"])
+        seen += body["numberReturned"]
+        following = [link for link in body["links"] if link["rel"] == "next"]
+        if not following:
+            break
+        query = {k: v for k, v in parse_qs(following[0]["href"].split("?", 1)[1]).items()}
+    assert matched == {seen} == {brute_count(everything, parameters)}
+
+
+@pytest.mark.parametrize("parameters", [
+    {}, {"bbox": FRANCE}, {"bbox": "0.3,43.1,5.7,47.3", "category": ["habitat"]},
+    {"category": ["habitat", "reemploi"], "legal_form": ["association", "fondation"]},
+    {"region": ["11"], "legal_form": ["cooperative"]}, {"q": "emile", "bbox": FRANCE},
+    {"bbox": "170,-25,-170,-10"}, {"departement": ["69"], "bbox": "4.80,45.74,4.86,45.78"},
+], ids=lambda p: urlencode(p, doseq=True) or "none")
+def test_facets_equal_brute_force_counts(
+    api: TestClient, everything: list[Stored], parameters: dict[str, Any]
+) -> None:
+    body = get_json(api, "/api/facets", parameters)
+    filters = as_filter(parameters)
+    sectors = {c["value"]: c["count"] for c in body["categories"]}
+    forms = {f["value"]: f["count"] for f in body["legal_forms"]}
+    assert body["numberMatched"] == sum(matches(item, filters) for item in everything)
+    for slug, count in sectors.items():
+        assert count == sum(slug in item.categories for item in everything
+                            if matches(item, filters, skip={"categories"})), slug
+    assert set(forms) == {*(form.value for form in LegalForm), None}
+    for form, count in forms.items():
+        assert count == sum(item.legal_form == form for item in everything
+                            if matches(item, filters, skip={"legal_forms"})), form
+
+
+@pytest.mark.parametrize(("query", "parameter"), [
+    ("bbox=" + FRANCE, "zoom"), ("zoom=-1", "zoom"), ("zoom=23", "zoom"), ("zoom=6.5", "zoom"),
+    ("zoom=6&bbox=1,2,3", "bbox"), ("zoom=6&category=nope", "category"),
+    ("zoom=6&limit=10", "limit"),
+])
+def test_bad_cluster_parameters_are_400_naming_them(
+    api: TestClient, query: str, parameter: str
+) -> None:
+    response = api.get(f"/api/clusters?{query}")
+    assert response.status_code == 400
+    assert response.json()["error"]["parameter"] == parameter
+
+
+def test_unknown_facet_parameter_is_400(api: TestClient) -> None:
+    response = api.get("/api/facets?zoom=3")
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "status": 400, "code": "invalid_parameter", "parameter": "zoom",
+        "message": "unknown query parameter 'zoom'; expected one of: bbox, category, "
+                   "departement, legal_form, q, region"}
+
+
+def test_a_running_server_sees_writes_of_other_processes(make_settings: Any) -> None:
+    settings: Settings = make_settings(load_default_directory=False)
+    with TestClient(create_app(settings)) as client:
+        writer = make_engine(settings.database_url)  # as another process would
+        write(writer, france_records(500, seed=11))
+        assert client.get("/api/clusters?zoom=5").json()["numberMatched"] == 500
+        with session_scope(writer) as session:
+            for organisation_id in range(1, 51):
+                delete_organisation(session=session, organisation_id=organisation_id)
+        body = client.get(f"/api/clusters?zoom=6&bbox={FRANCE}").json()
+        everything = stored(writer)
+        assert body["numberMatched"] == sum(
+            matches(item, as_filter({"bbox": FRANCE})) for item in everything)
+        assert client.get("/api/facets").json()["numberMatched"] == 450
+        writer.dispose()
+
+
+@pytest.mark.parametrize("path", ["/api/organisations", "/api/clusters?zoom=3", "/api/facets",
+                                  "/api/nearby?lat=48.85&lon=2.35"])
+def test_a_nul_character_in_q_is_400_not_500(api: TestClient, path: str) -> None:
+    separator = "&" if "?" in path else "?"
+    response = api.get(f"{path}{separator}q=abc%00def")
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "status": 400, "code": "invalid_parameter", "parameter": "q",
+        "message": "q must not contain a NUL character"}
