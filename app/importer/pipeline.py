@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine
 from sqlmodel import Session
 
 from app import duplicates
+from app.db import session_scope
 from app.geocoding import commune_level_only
 from app.importer.columns import ColumnMapping, ColumnPlan, plan_columns
 from app.importer.faults import FileRejected
@@ -211,13 +212,8 @@ class Importer:
         Every batch goes through the same connection, so only one connection grows the
         large page cache of bulk writes (the pool would hand out several in turn).
         """
-        with Session(self._connection, expire_on_commit=False) as session:
-            try:
-                yield session
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
+        with session_scope(self._connection) as session:
+            yield session
 
     def _run(self, files: Sequence[SourceFile], expected: int) -> ImportReport:
         mode = self.options.mode
