@@ -285,6 +285,18 @@ def test_keyword_filters_names_and_towns(
     assert_clean(page, log, server)
 
 
+def test_a_keyword_under_three_characters_filters_nothing_and_says_why(
+    server: Server, page_and_log: tuple[Page, PageLog]
+) -> None:
+    page, log = page_and_log
+    open_map(page, server, expected_markers=len(IN_METROPOLITAN_FRANCE))
+    page.get_by_label("Nom ou mot-clé").fill("Na")
+    expect(page.locator("#atlas-status")).to_have_text(
+        f"{len(IN_METROPOLITAN_FRANCE)} structures (mot-clé : 3 caractères au moins)")
+    expect(page.locator(MARKERS)).to_have_count(len(IN_METROPOLITAN_FRANCE))
+    assert_clean(page, log, server)
+
+
 def test_place_search_finds_the_town_even_without_a_geocoder(
     server: Server, page_and_log: tuple[Page, PageLog]
 ) -> None:

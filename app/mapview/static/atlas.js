@@ -16,6 +16,7 @@
   const NEARBY_LIMIT = 200;
   const MOVE_DEBOUNCE_MS = 250;
   const TEXT_DEBOUNCE_MS = 350;
+  const MIN_TEXT_LENGTH = 3;  // the API searches substrings of 3 characters or more
   const PLACE_ZOOM = 13;
   const FIT_MAX_ZOOM = 14;
   const NARROW_MAP_PX = 640;
@@ -274,7 +275,7 @@
     const params = new URLSearchParams();
     (selectedSectors() || []).forEach((slug) => params.append('category', slug));
     if (state.area) params.set(state.area.parameter, state.area.code);
-    if (state.text) params.set('q', state.text);
+    if (searchable(state.text)) params.set('q', state.text);
     return params;
   }
 
@@ -344,10 +345,15 @@
     }
   }
 
+  function searchable(text) {
+    return Boolean(text) && text.length >= MIN_TEXT_LENGTH;
+  }
+
   function summary(count, capped) {
     let text = plural(count, 'structure', 'structures');
     if (state.mode === 'nearby') text += ' à moins de ' + NEARBY_RADIUS_KM + ' km de vous';
-    if (state.text) text += ' pour « ' + state.text + ' »';
+    if (searchable(state.text)) text += ' pour « ' + state.text + ' »';
+    else if (state.text) text += ' (mot-clé : ' + MIN_TEXT_LENGTH + ' caractères au moins)';
     if (capped) text += ' (les ' + NUMBER.format(count) + ' premières : zoomez pour voir les autres)';
     return text;
   }
