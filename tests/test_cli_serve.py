@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -29,23 +30,32 @@ def wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
     raise AssertionError("ess-atlas serve did not answer within 30 s")
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[str]:
+@contextmanager
+def serve_in_subprocess(tmp_path: Path, *options: str, **environment: str) -> Iterator[str]:
+    """`ess-atlas serve` in a subprocess on a fresh SQLite file, plus `environment`."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ESS_")}
-    env["ESS_DATABASE_URL"] = f"sqlite:///{tmp_path / 'serve.sqlite3'}"
-    env["ESS_GEOCODER_CACHE_PATH"] = str(tmp_path / "cache.sqlite3")
-    command = [sys.executable, "-m", "app.cli", "serve", "--port", str(port)]
-    log = tmp_path / "serve.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+    env |= {
+        "ESS_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}",
+        "ESS_GEOCODER_CACHE_PATH": str(tmp_path / "cache.sqlite3"),
+        **environment,
+    }
+    command = [sys.executable, "-m", "app.cli", "serve", "--port", str(port), *options]
+    with (tmp_path / "serve.log").open("wb") as log:
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         base = f"http://127.0.0.1:{port}"
         try:
             wait_until_up(base, process)
             yield base
         finally:
             process.terminate()
-            process.wait(timeout=20)
+            process.wait(timeout=30)
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[str]:
+    with serve_in_subprocess(tmp_path) as base:
+        yield base
 
 
 def default_directory_rows() -> list[dict[str, str]]:

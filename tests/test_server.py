@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 from browser import free_port, running_server
-from test_cli_serve import wait_until_up
+from test_cli_serve import serve_in_subprocess
 
 from app.config import Settings
 from app.main import create_app
@@ -24,27 +21,11 @@ SettingsFactory = Callable[..., Settings]
 
 @contextmanager
 def serve(tmp_path: Path, *options: str, **environment: str) -> Iterator[str]:
-    """`ess-atlas serve` in a subprocess on an empty database (no default directory)."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ESS_")}
-    env |= {
-        "ESS_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}",
-        "ESS_GEOCODER_CACHE_PATH": str(tmp_path / "cache.sqlite3"),
-        "ESS_LOAD_DEFAULT_DIRECTORY": "false",
-        "ESS_GEOCODE_API_BURST": "3",
-        "ESS_GEOCODE_API_RATE_LIMIT": "0.01",
-        **environment,
-    }
-    command = [sys.executable, "-m", "app.cli", "serve", "--port", str(port), *options]
-    with (tmp_path / "serve.log").open("wb") as log:
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            wait_until_up(base, process)
-            yield base
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
+    """`ess-atlas serve` on an empty database (no default directory), a tight geocode limit."""
+    settings = {"ESS_LOAD_DEFAULT_DIRECTORY": "false", "ESS_GEOCODE_API_BURST": "3",
+                "ESS_GEOCODE_API_RATE_LIMIT": "0.01", **environment}
+    with serve_in_subprocess(tmp_path, *options, **settings) as base:
+        yield base
 
 
 def statuses_with_rotating_forwarded_for(base: str, count: int) -> list[int]:
