@@ -42,7 +42,9 @@ def start_import(tmp_path: Path, directory: Path, log: IO[bytes]) -> subprocess.
             "ESS_GEOCODER_CACHE_PATH": str(tmp_path / "cache.sqlite3"),
             "ESS_IMPORT_BATCH_SIZE": "500"}
     command = [sys.executable, "-m", "app.cli", "import", str(directory)]
-    return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    # In tmp_path, where the import writes its report folder.
+    return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            cwd=tmp_path)
 
 
 def read_until_done(base: str, importer: subprocess.Popen[bytes]) -> tuple[list[str], set[int]]:
