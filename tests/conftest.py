@@ -10,8 +10,10 @@ import pytest
 from addok_fixtures import addok_service_fixture, addok_url_fixture  # noqa: F401  (one addok a session)
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 
 from app.config import Settings
+from app.db import create_schema, make_engine
 from app.main import create_app
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -65,3 +67,12 @@ def client(app: FastAPI) -> Iterator[TestClient]:
     """A client whose app has started (schema created, fixture directory loaded)."""
     with TestClient(app) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    """An empty database on a real SQLite file, with the whole schema (indexes, aggregates)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'atlas.sqlite3'}")
+    create_schema(engine)
+    yield engine
+    engine.dispose()

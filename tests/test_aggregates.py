@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from aggregate_data import france_records, record, write
 from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from app import aggregates, grid
 from app.cli import cli
-from app.db import create_schema, make_engine, session_scope
+from app.db import create_schema, session_scope
 from app.duplicates import merge_candidate
 from app.models import DuplicateCandidate, OrganisationCreate
 from app.storage import Placement, UpsertOutcome, delete_organisation, upsert_organisation
@@ -43,15 +40,6 @@ def recompute_sql(dimension: str) -> str:
     value, source = DIMENSIONS[dimension]
     return (f"SELECT :level, '{dimension}', {CELL}, {value} AS value, {TOTALS} "  # noqa: S608
             f"FROM {source} GROUP BY cx, cy, value")
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    """A real SQLite database with the schema."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'atlas.sqlite3'}")
-    create_schema(engine)
-    yield engine
-    engine.dispose()
 
 
 def recomputed(engine: Engine) -> Cells:

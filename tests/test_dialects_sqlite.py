@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,7 @@ from index_agreement import index_disagreements
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
-from app.db import create_schema, make_engine, session_scope
+from app.db import create_schema, session_scope
 from app.dialects.sqlite import TRIGGERS
 from app.duplicates import merge_candidate
 from app.models import DuplicateCandidate, OrganisationCreate
@@ -34,14 +33,6 @@ NOUMEA = Placement(-22.2758, 166.458, "98818", None, None, "given", "input")
 @pytest.fixture
 def database(tmp_path: Path) -> Path:
     return tmp_path / "atlas.sqlite3"
-
-
-@pytest.fixture
-def engine(database: Path) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{database}")
-    create_schema(engine)
-    yield engine
-    engine.dispose()
 
 
 def record(name: str, place: Placement, categories: tuple[str, ...] = ("reemploi",),
