@@ -194,6 +194,15 @@ class Paging:
     sort: PageOrder = PageOrder.ID
 
 
+def check_limit(limit: int, settings: Settings) -> int:
+    """`limit` itself, or a 400 naming it when it is above the largest page."""
+    if limit > settings.max_page_size:
+        raise InvalidParameter(
+            f"limit must be at most {settings.max_page_size}, got {limit}", parameter="limit"
+        )
+    return limit
+
+
 def paging(
     settings: SettingsDep,
     limit: Annotated[Integer | None, Query(ge=1, description="Page size")] = None,
@@ -202,14 +211,12 @@ def paging(
         Query(ge=0, le=SQLITE_INTEGER_MAX, description="Last id of the previous page"),
     ] = None,
     sort: Annotated[
-        PageOrder, Query(description="id (keyset-paged) or relevance (needs q; one page)")
+        PageOrder, Query(description="id (keyset-paged) or relevance (best matches of q; one page)")
     ] = PageOrder.ID,
 ) -> Paging:
     """Parse the paging parameters, bounded by the settings."""
-    if limit is not None and limit > settings.max_page_size:
-        raise InvalidParameter(
-            f"limit must be at most {settings.max_page_size}, got {limit}", parameter="limit"
-        )
+    if limit is not None:
+        check_limit(limit, settings)
     return Paging(limit=limit or settings.default_page_size, after=after, sort=sort)
 
 

@@ -15,6 +15,7 @@ from app.deps import (
     Number,
     SessionDep,
     SettingsDep,
+    check_limit,
     only_parameters,
 )
 from app.errors import InvalidParameter
@@ -47,12 +48,9 @@ def nearby(
             f"radius_km must be at most {settings.max_nearby_radius_km:g}, got {radius_km:g}",
             parameter="radius_km",
         )
-    if limit > settings.max_page_size:
-        raise InvalidParameter(
-            f"limit must be at most {settings.max_page_size}, got {limit}", parameter="limit"
-        )
     nearby = queries.organisations_nearby(
-        session=session, lat=lat, lon=lon, radius_m=radius_km * 1000, filters=filters, limit=limit
+        session=session, lat=lat, lon=lon, radius_m=radius_km * 1000, filters=filters,
+        limit=check_limit(limit, settings),
     )
     features = (
         organisation_feature(h.organisation, distance_m=round(h.distance_m, 1))
