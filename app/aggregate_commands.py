@@ -6,24 +6,23 @@ import time
 
 import typer
 from sqlalchemy import Engine
-from sqlmodel import SQLModel
 
 from app import aggregates
 from app.config import Settings
-from app.db import make_engine
+from app.db import open_database
+from app.terminal import exits_on_configuration_error
 
 aggregates_cli = typer.Typer(help="The pre-aggregated counts behind clusters, counts and facets.",
                              no_args_is_help=True)
 
 
 def _engine() -> Engine:
-    """The configured database, its tables created (an older one has no aggregate table)."""
-    engine = make_engine(Settings().database_url)
-    SQLModel.metadata.create_all(engine)
-    return engine
+    """The configured database at this build's schema (an older one has no aggregate table)."""
+    return open_database(Settings())
 
 
 @aggregates_cli.command("check")
+@exits_on_configuration_error
 def check() -> None:
     """Compare the aggregates with a recomputation from the organisation table (exit 1 if not)."""
     engine = _engine()
@@ -40,6 +39,7 @@ def check() -> None:
 
 
 @aggregates_cli.command("rebuild")
+@exits_on_configuration_error
 def rebuild() -> None:
     """Recompute every aggregate from the organisation table, in one transaction."""
     engine = _engine()

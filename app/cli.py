@@ -1,4 +1,4 @@
-"""The ess-atlas command line: serve, import, export, geocode."""
+"""The ess-atlas command line: serve, import, geocode, duplicates, aggregates, db."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ from app.geocoding import (
 )
 from app.importer import commands as importer_commands
 from app.importer.commands import duplicates_cli, hash_token_command, import_command
+from app.schema_commands import db_cli
 from app.terminal import exits_on_configuration_error
 from geocode.base import GeocodeError, Precision
 from geocode.chain import GeocoderChain
@@ -70,7 +71,7 @@ def serve(
     from app.main import create_app
 
     settings = load_settings()
-    open_database(settings.database_url).dispose()
+    open_database(settings).dispose()
     typer.echo(f"ess-atlas on http://{host}:{port}/  (database: "
                f"{masked_url(settings.database_url)})", err=True)
     if workers > 1:
@@ -84,6 +85,7 @@ cli.command("import")(exits_on_configuration_error(import_command))
 cli.command("hash-token")(hash_token_command)
 cli.add_typer(duplicates_cli, name="duplicates")
 cli.add_typer(aggregates_cli, name="aggregates")
+cli.add_typer(db_cli, name="db")
 
 
 @cli.command("geocode")

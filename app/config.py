@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
     database_url: str = Field(default_factory=default_database_url)
+    # Upgrade an out-of-date schema on `serve` / `import`; unset: only the embedded SQLite.
+    auto_migrate: bool | None = None
     data_dir: Path = DEFAULT_DATA_DIR
     default_directory: Path | None = None
     load_default_directory: bool = True
@@ -155,6 +157,13 @@ class Settings(BaseSettings):
             self.admin_token_hash = SecretStr(hash_random_token(token))
         self.admin_token = None
         return self
+
+    @property
+    def migrates_schema(self) -> bool:
+        """Whether commands upgrade an out-of-date schema (ESS_AUTO_MIGRATE, else SQLite)."""
+        if self.auto_migrate is not None:
+            return self.auto_migrate
+        return self.database_url.startswith("sqlite")
 
     @property
     def directory_csv(self) -> Path:

@@ -10,12 +10,13 @@ from typing import Any
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, create_engine
 
-from app import aggregates, models  # noqa: F401  (models registers the tables)
-from app.config import ConfigurationError
+from app import aggregates, schema
+from app.config import ConfigurationError, Settings
 from app.dialects import sqlite as sqlite_dialect
 from app.dialects import strategy_for
+from app.schema import OutdatedSchema
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -61,11 +62,11 @@ def database_url_problem(database_url: str) -> str | None:
     return None
 
 
-def open_database(database_url: str) -> Engine:
-    """The engine of a database with its schema; ConfigurationError when it cannot be opened."""
+@contextmanager
+def reporting_open_errors(database_url: str) -> Iterator[None]:
+    """Turn a database that cannot be opened into a ConfigurationError naming ESS_DATABASE_URL."""
     try:
-        engine = make_engine(database_url)
-        create_schema(engine)
+        yield
     except OperationalError as error:
         reason = str(error.orig).splitlines()[0] if error.orig else type(error).__name__
         raise ConfigurationError(
@@ -74,13 +75,36 @@ def open_database(database_url: str) -> Engine:
         raise ConfigurationError(
             f"ESS_DATABASE_URL: cannot open {masked_url(database_url)}: {error.strerror}"
         ) from None
+
+
+def open_database(settings: Settings, *, migrate: bool | None = None) -> Engine:
+    """The engine of the configured database at this build's schema.
+
+    An out-of-date schema is upgraded when `migrate` (default: ESS_AUTO_MIGRATE) allows,
+    else OutdatedSchema; ConfigurationError when the database cannot be opened.
+    """
+    with reporting_open_errors(settings.database_url):
+        engine = make_engine(settings.database_url)
+        try:
+            create_schema(engine, migrate=settings.migrates_schema if migrate is None else migrate)
+        except BaseException:
+            engine.dispose()
+            raise
     return engine
 
 
-def create_schema(engine: Engine) -> None:
-    """Create every table and index that does not exist yet, the extras, the aggregates."""
-    SQLModel.metadata.create_all(engine)
+def create_schema(engine: Engine, *, migrate: bool = True) -> None:
+    """Bring the schema to this build's revision, then the dialect's extras and aggregates.
+
+    With `migrate` false, an out-of-date schema raises OutdatedSchema and nothing is written.
+    """
     with engine.connect() as connection:
+        if migrate:
+            schema.upgrade(connection)
+        else:
+            problem = schema.version_problem(connection)
+            if problem:
+                raise OutdatedSchema(problem)
         strategy_for(engine.dialect.name).install(connection)
     aggregates.ensure(engine)
 

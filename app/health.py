@@ -1,11 +1,12 @@
 """Database health: reachable, with the schema the models expect, and intact.
 
-The schema check compares every table and column of SQLModel.metadata with the database
-(a few catalogue reads, 2-10 ms). The integrity check is SQLite's `PRAGMA quick_check`,
-which reads every page (2.3 s for 1,000,000 structures, a 419 MB file): it runs in a
-background thread on a connection of its own (so no page cached by the server's
-connections hides a damaged file), at most once every `integrity_interval` seconds and
-never twice at once. A request waits at most INTEGRITY_WAIT_SECONDS for a check it
+The schema check reads the schema's revision (this build's head, else 503 saying to run
+`ess-atlas db upgrade`) and compares every table and column of SQLModel.metadata with the
+database (a few catalogue reads, 2-10 ms). The integrity check is SQLite's
+`PRAGMA quick_check`, which reads every page (2.3 s for 1,000,000 structures, a 419 MB
+file): it runs in a background thread on a connection of its own (so no page cached by the
+server's connections hides a damaged file), at most once every `integrity_interval`
+seconds and never twice at once. A request waits at most INTEGRITY_WAIT_SECONDS for a check it
 started, then answers with the last verdict (none yet counts as intact).
 """
 
@@ -16,12 +17,12 @@ import threading
 import time
 from collections.abc import Callable
 
-from sqlalchemy import Engine, create_engine, inspect
+from sqlalchemy import Engine, Inspector, create_engine, inspect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
 
-from app import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from app import models, schema  # noqa: F401  (models registers the tables on SQLModel.metadata)
 
 logger = logging.getLogger(__name__)
 INTEGRITY_WAIT_SECONDS = 0.5
@@ -33,8 +34,15 @@ def _first_line(error: DBAPIError) -> str:
 
 
 def schema_problems(engine: Engine) -> list[str]:
+    """The schema's version when it is not this build's; the tables and columns it lacks."""
+    with engine.connect() as connection:
+        version = schema.version_problem(connection)
+        inspector = inspect(connection)
+        return ([version] if version else []) + _missing_columns(inspector)
+
+
+def _missing_columns(inspector: Inspector) -> list[str]:
     """The tables and columns of the models that the database lacks."""
-    inspector = inspect(engine)
     existing = set(inspector.get_table_names())
     problems: list[str] = []
     for table in SQLModel.metadata.sorted_tables:

@@ -27,6 +27,7 @@ from app.routers import (
     organisations,
     taxonomy,
 )
+from app.schema import OutdatedSchema
 from app.taxonomy import load_taxonomy
 
 logger = logging.getLogger(__name__)
@@ -37,13 +38,21 @@ GZIP_MINIMUM_SIZE = 1000
 
 
 def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]
-    """Create the schema and preload the default directory on start."""
+    """Bring the schema up to date (when allowed) and preload the default directory on start.
+
+    An out-of-date schema that may not be upgraded is logged and left alone: the app
+    serves, and /healthz answers 503 naming it until `ess-atlas db upgrade` runs.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        create_schema(app.state.engine)
-        if settings.load_default_directory:
-            load_default_directory(app.state.engine, settings)
+        try:
+            create_schema(app.state.engine, migrate=settings.migrates_schema)
+        except OutdatedSchema as outdated:
+            logger.error("database schema out of date: %s", outdated)
+        else:
+            if settings.load_default_directory:
+                load_default_directory(app.state.engine, settings)
         yield
         app.state.engine.dispose()
 

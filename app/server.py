@@ -114,7 +114,7 @@ def prepare_database(settings: Settings) -> None:
     """Create the schema and preload the default directory once, before workers start."""
     engine = make_engine(settings.database_url)
     try:
-        create_schema(engine)
+        create_schema(engine, migrate=settings.migrates_schema)
         if settings.load_default_directory:
             load_default_directory(engine, settings)
     finally:

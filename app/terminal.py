@@ -14,6 +14,7 @@ from typing import ParamSpec, TypeVar
 import typer
 
 from app.config import EXIT_CONFIG, ConfigurationError
+from app.schema import EXIT_OUTDATED, OutdatedSchema
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -28,7 +29,10 @@ def printable(text: str) -> str:
 
 
 def exits_on_configuration_error(command: Callable[P, R]) -> Callable[P, R]:
-    """Run a command; a ConfigurationError prints one line and exits with EXIT_CONFIG (78)."""
+    """Run a command; a ConfigurationError prints one line and exits with EXIT_CONFIG (78).
+
+    So does a database whose schema is out of date (exit EXIT_OUTDATED, 65).
+    """
 
     @functools.wraps(command)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -37,5 +41,8 @@ def exits_on_configuration_error(command: Callable[P, R]) -> Callable[P, R]:
         except ConfigurationError as error:
             typer.echo(f"error: invalid settings: {printable(str(error))}", err=True)
             raise typer.Exit(code=EXIT_CONFIG) from None
+        except OutdatedSchema as error:
+            typer.echo(f"error: {printable(str(error))}", err=True)
+            raise typer.Exit(code=EXIT_OUTDATED) from None
 
     return run

@@ -14,6 +14,7 @@ from app.config import Settings
 from app.db import make_engine
 from app.health import DatabaseHealth
 from app.main import create_app
+from app.schema import head_revision
 
 SettingsFactory = Callable[..., Settings]
 
@@ -96,8 +97,30 @@ def test_a_database_of_an_older_schema_gives_503_naming_what_it_lacks(
     lacking = ["origin", "mode", "files", "rows_expected", "rows_processed", "rows_committed",
                "batches_committed", "started_at", "finished_at", "message", "report",
                "rejected_csv"]
-    message = "; ".join(f"table import_run lacks column {name}" for name in lacking)
+    version = ("the database was made before schema migrations and its tables are not the first "
+               "release's (table import_run has columns id, status; the first release's has "
+               f"{', '.join(sorted(['id', 'status', *lacking]))}): no upgrade can read it")
+    problems = [version,
+                *(f"table {name} is missing" for name in (
+                    "category_set", "duplicate_check_state", "import_lock")),
+                *(f"table import_run lacks column {name}" for name in lacking),
+                *(f"table {name} is missing" for name in (
+                    "organisation", "organisation_cell", "suppression", "duplicate_candidate",
+                    "duplicate_check_pending", "duplicate_name", "organisation_category"))]
+    message = "; ".join(problems)
     assert (response.status_code, response.json()) == (503, unhealthy(f"database: {message}"))
+
+
+def test_a_revision_this_build_does_not_know_gives_503_naming_it(
+    checked_client: TestClient, checked_settings: Settings
+) -> None:
+    with sqlite3.connect(database_file(checked_settings)) as connection:
+        connection.execute("UPDATE alembic_version SET version_num = '0000_older'")
+    connection.close()
+    response = checked_client.get("/healthz")
+    assert (response.status_code, response.json()) == (503, unhealthy(
+        "database: the schema is at revision 0000_older, which this build does not know (made "
+        f"by a newer ess-atlas?); this build needs {head_revision()}"))
 
 
 @pytest.fixture

@@ -30,6 +30,12 @@ class Strategy(Protocol):
     def install(self, connection: Connection) -> None:
         """Create the dialect's index structures once (idempotent), filling them if new."""
 
+    def detach(self, connection: Connection) -> None:
+        """Drop what would stop schema revisions, in the caller's transaction."""
+
+    def attach(self, connection: Connection) -> None:
+        """install() in the caller's transaction (after schema revisions ran)."""
+
     def id_ordered(
         self, connection: Connection, statement: Select[Any], *, folded_text: str | None,
         bbox: BBox | None, after: int | None,

@@ -59,6 +59,12 @@ class PortableStrategy:
     def install(self, connection: Connection) -> None:
         """Nothing beyond the tables and indexes of the models."""
 
+    def detach(self, connection: Connection) -> None:
+        """Nothing to drop before schema revisions."""
+
+    def attach(self, connection: Connection) -> None:
+        """Nothing beyond the tables and indexes of the models."""
+
     def id_ordered(
         self, connection: Connection, statement: Select[Any], *, folded_text: str | None,
         bbox: BBox | None, after: int | None,

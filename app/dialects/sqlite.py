@@ -158,6 +158,21 @@ class SqliteStrategy:
     def install(self, connection: Connection) -> None:
         """Create the virtual tables, view and triggers once; fill new indexes from the rows."""
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+        self.attach(connection)
+        connection.exec_driver_sql("COMMIT")
+
+    def detach(self, connection: Connection) -> None:
+        """Drop the view and triggers in the caller's transaction (install() makes them again).
+
+        A revision may rebuild the organisation table, and SQLite refuses to rename a table
+        while a view names a table that is missing.
+        """
+        connection.exec_driver_sql("DROP VIEW IF EXISTS organisation_document")
+        for name in TRIGGERS:
+            connection.exec_driver_sql(f"DROP TRIGGER IF EXISTS {name}")
+
+    def attach(self, connection: Connection) -> None:
+        """install() in the caller's transaction."""
         existing = {name for (name,) in connection.exec_driver_sql(
             "SELECT name FROM sqlite_master WHERE name LIKE 'organisation%'")}
         connection.exec_driver_sql(_VIEW_DDL)
@@ -167,7 +182,6 @@ class SqliteStrategy:
                 connection.exec_driver_sql(backfill)
         for name, body in TRIGGERS.items():
             connection.exec_driver_sql(f"CREATE TRIGGER IF NOT EXISTS {name} {body}")
-        connection.exec_driver_sql("COMMIT")
 
     def id_ordered(
         self, connection: Connection, statement: Select[Any], *, folded_text: str | None,

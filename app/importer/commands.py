@@ -170,7 +170,7 @@ def _run_import(
     paths: list[Path], settings: Settings, options: ImportOptions, show_batches: bool
 ) -> ImportReport:
     """Run the import behind a progress bar."""
-    engine = open_database(settings.database_url)
+    engine = open_database(settings)
     context = import_context(settings)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                RowsPerSecondColumn(), TimeRemainingColumn())
@@ -225,7 +225,7 @@ duplicates_cli = typer.Typer(help="Review probable duplicates: list, merge, dism
 
 
 def _engine() -> Engine:
-    return open_database(load_settings().database_url)
+    return open_database(load_settings())
 
 
 def _describe(view: duplicates.CandidateView) -> list[str]:
