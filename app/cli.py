@@ -19,16 +19,15 @@ from rich.table import Table
 
 from app.aggregate_commands import aggregates_cli
 from app.config import load_settings
-from app.db import masked_url, open_database
-from app.geocoding import (
+from app.csv_geocoding import (
     CsvSource,
     GeocodeSummary,
     UnusableInput,
-    build_geocoder,
-    close_geocoder,
     geocode_csv,
     read_address_csv,
 )
+from app.db import masked_url, open_database
+from app.geocoder import build_geocoder, close_geocoder
 from app.importer import commands as importer_commands
 from app.importer.commands import duplicates_cli, hash_token_command, import_command
 from app.schema_commands import db_cli

@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from app.config import Settings
 from app.db import create_schema, make_engine
-from app.geocoding import close_geocoder
+from app.geocoder import close_geocoder
 from app.importer.context import import_context
 from app.importer.pipeline import ImportContext, import_paths
 from app.importer.report import ImportReport

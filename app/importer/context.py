@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.config import Settings
-from app.geocoding import build_geocoder, close_geocoder
+from app.geocoder import build_geocoder, close_geocoder
 from app.importer.pipeline import ImportContext
 from app.taxonomy import load_taxonomy
 from geocode.chain import GeocoderChain

@@ -21,7 +21,7 @@ from sqlmodel import Session
 
 from app import duplicates
 from app.db import session_scope
-from app.geocoding import commune_level_only
+from app.geocoder import commune_level_only
 from app.importer.columns import ColumnMapping, ColumnPlan, plan_columns
 from app.importer.faults import FileRejected
 from app.importer.lock import HeldImportLock, acquire_import_lock

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from app.geocoding import commune_level_only
+from app.geocoder import commune_level_only
 from app.importer.faults import RowInvalid
 from app.importer.validate import CleanRow
 from app.storage import Placement

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from app.deps import Integer, SettingsDep, only_parameters
 from app.errors import InvalidParameter, TooManyRequests
-from app.geocoding import PlaceHit, PlaceSearch, place_search
+from app.place_search import PlaceHit, PlaceSearch, place_search
 from app.ratelimit import ClientRateLimiter
 
 router = APIRouter(prefix="/api", tags=["geocode"])
