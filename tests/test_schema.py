@@ -31,6 +31,18 @@ def tables_and_indexes(connection: sqlite3.Connection) -> dict[str, str]:
         "AND sql IS NOT NULL") if not name.startswith(_DERIVED)}
 
 
+def assert_first_release_tables(path: Path) -> None:
+    """The tables and indexes in `path` are, to the letter, those of the first release."""
+    first_release = sqlite3.connect(":memory:")
+    first_release.executescript(SCHEMA.read_text(encoding="utf-8"))
+    built = sqlite3.connect(path)
+    try:
+        assert tables_and_indexes(built) == tables_and_indexes(first_release)
+    finally:
+        built.close()
+        first_release.close()
+
+
 def whole_schema(path: Path) -> list[tuple[str, str, str | None]]:
     connection = sqlite3.connect(path)
     try:
@@ -61,11 +73,7 @@ def test_the_baseline_builds_the_schema_of_the_first_release(bare: Engine, tmp_p
     built = tmp_path / "built.sqlite3"
     with bare.connect() as connection:
         connection.exec_driver_sql(f"VACUUM INTO '{built}'")
-    first_release = sqlite3.connect(":memory:")
-    first_release.executescript(SCHEMA.read_text(encoding="utf-8"))
-    with sqlite3.connect(built) as connection:
-        assert tables_and_indexes(connection) == tables_and_indexes(first_release)
-    connection.close()
+    assert_first_release_tables(built)
 
 
 def test_a_new_database_gets_the_latest_revision(engine: Engine) -> None:
@@ -105,11 +113,7 @@ def test_a_first_release_database_gets_the_tables_it_lacks(tmp_path: Path) -> No
         cells = connection.execute(text("SELECT count(*) FROM organisation_cell")).scalar_one()
         assert (schema.version_problem(connection), cells > 0) == (None, True)
     engine.dispose()
-    first_release = sqlite3.connect(":memory:")
-    first_release.executescript(SCHEMA.read_text(encoding="utf-8"))
-    with sqlite3.connect(path) as connection:
-        assert tables_and_indexes(connection) == tables_and_indexes(first_release)
-    connection.close()
+    assert_first_release_tables(path)
 
 
 def test_tables_of_no_release_are_refused_untouched(tmp_path: Path) -> None:
