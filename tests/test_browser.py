@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from urllib.error import HTTPError
 from urllib.request import urlopen
 
 import pytest
@@ -218,7 +219,7 @@ def test_france_view_shows_groups_the_exact_totals_and_the_list(
     # Lyon's four and Nantes' three are groups at this zoom, Lille's one a dot.
     assert shown_markers(page) == 3
     cluster_requests = [url for url in log.requests if "/api/clusters?" in url]
-    assert len(cluster_requests) == 1 and "zoom=5" in cluster_requests[0] or "zoom=6" in cluster_requests[0]
+    assert len(cluster_requests) == 1 and "zoom=6&" in cluster_requests[0]
     assert_clean(page, log, server)
 
 
@@ -561,3 +562,38 @@ def serious_violations(page: Page) -> list[str]:
     results = Axe().run(page)
     return [f"{v['id']}: {v['help']}" for v in results.response["violations"]
             if v["impact"] in {"serious", "critical"}]
+
+
+def test_the_card_links_to_the_structure_page_with_its_json_ld(
+    server: Server, page_and_log: tuple[Page, PageLog]
+) -> None:
+    page, log = page_and_log
+    open_map(page, server)
+    page.locator(".atlas-item", has_text=HOSTILE_NAME).click()
+    page.locator(CARD).get_by_role("link", name="Page de la structure").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(HOSTILE_NAME)
+    structure_id = int(page.url.rsplit("/", 1)[1])
+    feature = api(server, f"/api/organisations/{structure_id}")
+    properties = feature["properties"]
+    lon, lat = feature["geometry"]["coordinates"]
+    document = json.loads(page.locator("script[type='application/ld+json']").text_content() or "")
+    assert document == {
+        "@context": "https://schema.org", "@type": "Organization", "name": HOSTILE_NAME,
+        "description": "Nom piégé : il doit s'afficher comme du texte <script>alert(3)</script>.",
+        "address": {"@type": "PostalAddress", "streetAddress": "8 rue <b>Marignan</b>",
+                    "postalCode": "69007", "addressLocality": "Lyon", "addressCountry": "FR"},
+        "geo": {"@type": "GeoCoordinates", "latitude": lat, "longitude": lon},
+    }
+    assert properties["name"] == HOSTILE_NAME
+    expect(page.locator("#atlas-structure-map path.leaflet-interactive")).to_have_count(1)
+    assert page.locator("img[src='x'], b").count() == 0
+    assert_clean(page, log, server)
+
+
+def test_an_unknown_structure_gets_a_404_page(server: Server) -> None:
+    for wanted in ("999999", "abc"):
+        with pytest.raises(HTTPError) as raised:
+            urlopen(f"{server.base_url}/structures/{wanted}")
+        assert raised.value.code == 404
+        assert raised.value.headers["Content-Type"] == "text/html; charset=utf-8"
+        assert "<h1>Structure introuvable</h1>" in raised.value.read().decode()
