@@ -597,3 +597,44 @@ def test_an_unknown_structure_gets_a_404_page(server: Server) -> None:
         assert raised.value.code == 404
         assert raised.value.headers["Content-Type"] == "text/html; charset=utf-8"
         assert "<h1>Structure introuvable</h1>" in raised.value.read().decode()
+
+
+PARIS_STACK = (48.85659, 2.34292)
+
+
+@pytest.fixture(scope="module")
+def default_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The app over the default directory (81 structures, 27 of them on one Paris point)."""
+    port = free_port()
+    tiles_origin = f"http://localhost:{port}"
+    directory = tmp_path_factory.mktemp("default-db")
+    settings = Settings(
+        _env_file=None,
+        database_url=f"sqlite:///{directory / 'atlas.sqlite3'}",
+        tiles_url=f"{tiles_origin}/tiles/{{z}}/{{x}}/{{y}}.png",
+        geocoder_url=None,
+        geocoder_cache_path=directory / "geocode-cache.sqlite3",
+    )
+    with running_server(create_app(settings), port) as base_url:
+        yield Server(base_url=base_url, tiles_origin=tiles_origin)
+
+
+@pytest.mark.parametrize("zoom", [14, 19])
+def test_structures_on_one_point_open_as_one_list(
+    default_server: Server, page_and_log: tuple[Page, PageLog], zoom: int
+) -> None:
+    page, log = page_and_log
+    page.route(f"{default_server.tiles_origin}/tiles/**", lambda route: route.fulfill(
+        status=200, content_type="image/png", body=TILE_PNG))
+    lat, lon = PARIS_STACK
+    page.goto(f"{default_server.base_url}/#carte={zoom}/{lat}/{lon}")
+    expect(page.locator("#atlas-status")).to_contain_text("81 en France")
+    page.wait_for_load_state("networkidle")
+    page.mouse.click(*screen_point(page, lat, lon))
+    card = page.locator(CARD)
+    expect(card.locator(".atlas-card-title")).to_have_text("27 structures au même endroit")
+    expect(card.locator(".atlas-stack .atlas-item")).to_have_count(27)
+    card.locator(".atlas-stack .atlas-item").first.click()
+    expect(card.locator(".atlas-card-precision")).to_have_text(
+        "Position approximative : au centre de la commune")
+    assert_clean(page, log, default_server)

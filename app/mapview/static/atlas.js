@@ -425,6 +425,8 @@
     markerLayer.clearLayers();
     features.forEach((feature) => markerLayer.addLayer(dotFor(feature)));
     mapElement.dataset.markers = String(features.length);
+    // Marks for bench/bench_map.py (the first dots, each view fully drawn).
+    if (features.length && !performance.getEntriesByName('atlas-first-dots').length) performance.mark('atlas-first-dots');
     renderLegend(features);
   }
 
@@ -473,7 +475,8 @@
     const key = filterParams().toString();
     setBusy(true);
     try {
-      await Promise.all([loadClusters(key, signal), loadList(key, signal), loadFacets(signal)]);
+      await Promise.all([loadClusters(key, signal).then(() => performance.mark('atlas-dots-drawn')),
+        loadList(key, signal), loadFacets(signal)]);
     } catch (error) {
       if (!isAbort(error)) announce(M.loadFailed(error.message));
     } finally {
