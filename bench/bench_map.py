@@ -97,7 +97,7 @@ def measure(base_url: str, profile: Profile, pans: int, folder: Path) -> Measure
         if profile.throttled:
             throttle(page)
         page.goto(base_url + "/")
-        page.wait_for_function("performance.getEntriesByName('atlas-first-dots').length > 0",
+        page.wait_for_function("() => performance.getEntriesByName('atlas-first-dots').length > 0",
                                timeout=120_000)
         first: float = page.evaluate("performance.getEntriesByName('atlas-first-dots')[0]"
                                      ".startTime")

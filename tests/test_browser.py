@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 from urllib.error import HTTPError
+from urllib.parse import urlsplit
 from urllib.request import urlopen
 
 import pytest
@@ -160,6 +160,11 @@ def shown_markers(page: Page) -> int:
     return int(page.locator(MAP).get_attribute("data-markers") or "-1")
 
 
+def set_view(page: Page, lat: float, lon: float, zoom: int) -> None:
+    page.evaluate("([lat, lon, zoom]) => window[document.querySelector('[data-atlas-map]').id]"
+                  ".setView([lat, lon], zoom)", [lat, lon, zoom])
+
+
 def screen_point(page: Page, lat: float, lon: float) -> tuple[float, float]:
     """Where a position is on the screen, from Leaflet itself."""
     point = page.evaluate(
@@ -246,7 +251,7 @@ def test_sector_counts_follow_the_view(
     page.get_by_text("Secteurs (tous)").click()
     label = page.locator("label[for='atlas-sector-reemploi']")
     expect(label).to_have_text("Réemploi et reconditionnement3 structures")
-    page.evaluate("window[document.querySelector('[data-atlas-map]').id].setView([47.21, -1.55], 12)")
+    set_view(page, 47.21, -1.55, 12)
     expect(label).to_have_text("Réemploi et reconditionnement1 structure")
     assert any("/api/facets?bbox=" in url for url in log.requests)
     assert_clean(page, log, server)
@@ -283,7 +288,7 @@ def test_a_dot_takes_the_colour_of_the_sector_that_matched(
     page.get_by_role("button", name="Tout décocher").click()
     page.get_by_label(re.compile("^Alimentation")).check()
     expect(page.locator("#atlas-status")).to_have_text("1 structure dans la vue, 4 en France")
-    page.wait_for_function("document.querySelector('[data-atlas-map]').dataset.markers === '1'")
+    expect(page.locator(MAP)).to_have_attribute("data-markers", "1")
     assert dot_colour(page, *ATELIER_VELO) == colours["alimentation"]
     assert_clean(page, log, server)
 
@@ -486,7 +491,7 @@ def test_permalink_restores_the_state_and_back_steps_through_it(
     expect(page.locator("#atlas-status")).to_have_text(
         "3 résultats en France pour « solidaire », 2 dans la vue")
     page.wait_for_timeout(600)
-    page.evaluate("window[document.querySelector('[data-atlas-map]').id].setView([45.77, 4.83], 13)")
+    set_view(page, 45.77, 4.83, 13)
     expect(page.locator("#atlas-status")).to_have_text(
         "3 résultats en France pour « solidaire », 1 dans la vue")
     page.wait_for_timeout(600)

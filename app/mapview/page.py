@@ -223,10 +223,13 @@ class AtlasFigure(Figure):
         super().__init__(title="Atlas de l'ESS — carte de l'économie sociale et solidaire")
         self.scripts = SCRIPTS
         self.asset_urls = {name: atlas_asset_url(name) for name in (*SCRIPTS, "favicon.svg")}
-        self.legal_forms_json = json_attribute(
-            {form.value: labels[0] for form, labels in LEGAL_FORM_LABELS.items()}
-        )
+        self.legal_forms_json = json_attribute(legal_form_labels())
         self.groups_json = json_attribute(groups)
+
+
+def legal_form_labels() -> dict[str, str]:
+    """The French label of each legal-form family, by its value."""
+    return {form.value: labels[0] for form, labels in LEGAL_FORM_LABELS.items()}
 
 
 def json_attribute(value: object) -> Markup:

@@ -11,10 +11,15 @@ from typing import Any
 from jinja2 import Environment
 
 from app.config import Settings
-from app.mapview.page import atlas_asset_url, content_security_policy, leaflet_asset_url
-from app.taxonomy import LEGAL_FORM_LABELS, LegalForm, Taxonomy
+from app.mapview.page import (
+    atlas_asset_url,
+    content_security_policy,
+    leaflet_asset_url,
+    legal_form_labels,
+)
+from app.taxonomy import Taxonomy
 
-_TEMPLATES = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)  # noqa: S701
+_TEMPLATES = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
 
 STRUCTURE_TEMPLATE = _TEMPLATES.from_string("""<!DOCTYPE html>
 <html lang="fr">
@@ -45,7 +50,9 @@ STRUCTURE_TEMPLATE = _TEMPLATES.from_string("""<!DOCTYPE html>
     {% if legal %}<p class="atlas-card-form">{{ legal }}</p>{% endif %}
     {% if description %}<p class="atlas-card-description">{{ description }}</p>{% endif %}
     {% if address %}<p class="atlas-card-address">{{ address }}</p>{% endif %}
-    {% if website %}<p><a href="{{ website }}" rel="noopener noreferrer">{{ website }}</a></p>{% endif %}
+    {% if website %}
+    <p><a href="{{ website }}" rel="noopener noreferrer">{{ website }}</a></p>
+    {% endif %}
     <p><a href="{{ map_link }}">Voir sur la carte</a></p>
   </article>
   <div id="atlas-structure-map" class="atlas-structure-map" role="img"
@@ -104,8 +111,7 @@ def json_ld(properties: dict[str, Any], lat: float, lon: float) -> str:
 
 def _legal_line(properties: dict[str, Any]) -> str:
     """The legal form family and status, as the map's card shows them."""
-    form = properties.get("legal_form")
-    label = LEGAL_FORM_LABELS[LegalForm(form)][0] if form in LegalForm._value2member_map_ else None
+    label = legal_form_labels().get(properties.get("legal_form") or "")
     return " · ".join(part for part in (label, properties.get("legal_status")) if part)
 
 

@@ -46,6 +46,8 @@
   const groupLabels = readJSON(document.body.dataset.sectorGroups);
   if (mapElement.clientWidth < NARROW_PX) map.setZoom(map.getZoom() - 1, { animate: false });
   const home = { center: map.getCenter(), zoom: map.getZoom() };
+  // Read before anything can rewrite it: the permalink the visitor came with.
+  const arrivalHash = window.location.hash;
 
   const state = {
     categories: new Map(),
@@ -65,6 +67,7 @@
     viewTotal: null,
     areaBounds: null,
     quietUntil: 0,
+    started: false,
     suggestions: [],
     activeSuggestion: -1,
   };
@@ -972,12 +975,13 @@
     if (state.area) params.set('zone', state.area.parameter + ':' + state.area.code);
     if (state.text) params.set('q', state.text);
     if (state.openId !== null) params.set('structure', String(state.openId));
-    return '#' + params.toString();
+    // '/' and ',' are safe in a fragment: keep the link readable.
+    return '#' + params.toString().replace(/%2F/g, '/').replace(/%2C/g, ',');
   }
 
   function scheduleHistory() {
     later('history', HISTORY_DEBOUNCE_MS, () => {
-      if (performance.now() < state.quietUntil) return;
+      if (!state.started || performance.now() < state.quietUntil) return;
       const hash = currentHash();
       if (hash !== window.location.hash) window.history.pushState(null, '', hash);
     });
@@ -989,8 +993,8 @@
     return { zoom: parts[0], center: [parts[1], parts[2]] };
   }
 
-  function restore() {
-    const params = new URLSearchParams(window.location.hash.slice(1));
+  function restore(hash) {
+    const params = new URLSearchParams((typeof hash === 'string' ? hash : window.location.hash).slice(1));
     state.quietUntil = performance.now() + RESTORE_QUIET_MS;
     const sectors = params.get('secteurs');
     setSectors(sectors === null ? undefined : sectors === '-' ? [] : sectors.split(','));
@@ -1063,10 +1067,12 @@
     byId('atlas-show-map').addEventListener('click', () => showPane('map'));
     byId('atlas-show-list').addEventListener('click', () => showPane('list'));
     byId('atlas-filters-toggle').addEventListener('click', toggleFilters);
-    window.addEventListener('popstate', restore);
+    window.addEventListener('popstate', () => restore());
   }
 
   async function start() {
+    const arrival = parseView(new URLSearchParams(arrivalHash.slice(1)).get('carte'));
+    if (arrival) map.setView(arrival.center, arrival.zoom, { animate: false });
     frenchZoomControl();
     renderLegalForms();
     wireEvents();
@@ -1079,8 +1085,9 @@
     renderSectors(categories);
     renderRegions(regions);
     syncSectorSummary();
-    if (window.location.hash.length > 1) restore();
+    if (arrivalHash.length > 1) restore(arrivalHash);
     else reload(0);
+    state.started = true;
   }
 
   start();
