@@ -848,8 +848,17 @@
     return body.results || [];
   }
 
+  /* An emptied place box forgets the place: the list goes back to name order. */
+  function forgetPlace() {
+    if (!state.place) return;
+    state.place = null;
+    markLayer.clearLayers();
+    reload(0);
+  }
+
   async function suggestPlaces() {
     const query = placeInput().value.trim();
+    if (!query) forgetPlace();
     if (query.length < MIN_PLACE_LENGTH) {
       renderSuggestions([]);
       return;
