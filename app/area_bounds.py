@@ -10,7 +10,7 @@ from typing import Any
 
 from app.regions import DEPARTEMENTS_FILE, REGIONS_FILE
 
-Bounds = tuple[float, float, float, float]
+Bounds = list[float]
 
 
 def _positions(coordinates: Any) -> Iterator[tuple[float, float]]:
@@ -25,7 +25,7 @@ def _positions(coordinates: Any) -> Iterator[tuple[float, float]]:
 def _bounds(geometry: dict[str, Any]) -> Bounds:
     """[minLon, minLat, maxLon, maxLat] of one geometry."""
     lons, lats = zip(*_positions(geometry["coordinates"]), strict=True)
-    return (min(lons), min(lats), max(lons), max(lats))
+    return [min(lons), min(lats), max(lons), max(lats)]
 
 
 def _bounds_by_code(path: Path) -> dict[str, Bounds]:

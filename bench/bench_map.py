@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness import ESS_ATLAS, append_section, ess_atlas_env, free_port, human_bytes, server
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page, Request, sync_playwright
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -91,9 +91,13 @@ def measure(base_url: str, profile: Profile, pans: int, folder: Path) -> Measure
         page.route("**/tiles/**", lambda route: route.fulfill(
             status=200, content_type="image/png", body=TILE))
         sizes: list[int] = []
-        page.on("requestfinished", lambda request: sizes.append(
-            0 if "/tiles/" in request.url else
-            request.sizes()["responseBodySize"] + request.sizes()["responseHeadersSize"]))
+
+        def count(request: Request) -> None:
+            if "/tiles/" not in request.url:
+                received = request.sizes()
+                sizes.append(received["responseBodySize"] + received["responseHeadersSize"])
+
+        page.on("requestfinished", count)
         if profile.throttled:
             throttle(page)
         page.goto(base_url + "/")
@@ -102,6 +106,7 @@ def measure(base_url: str, profile: Profile, pans: int, folder: Path) -> Measure
         first: float = page.evaluate("performance.getEntriesByName('atlas-first-dots')[0]"
                                      ".startTime")
         page.wait_for_load_state("networkidle")
+        page.remove_listener("requestfinished", count)  # the page's weight, pans aside
         weight = sum(sizes)
         pans_ms = [pan_ms(page, dx, dy) for dx, dy in PANS[:pans]]
         context.close()
@@ -145,7 +150,8 @@ def main() -> None:
     print("\n".join(lines))
     append_section("Map page in headless Chromium (bench_map.py)", [*lines, "",
                    "Timings from the page's performance marks; tiles answered by the browser; "
-                   "one uvicorn process; the machine's other load not controlled."])
+                   "`ess-atlas serve` with its default workers; the machine's other load not "
+                   "controlled."])
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ CACHE_CONTROL = "public, max-age=86400"
 
 
 @router.get("/bounds", dependencies=[Depends(only_parameters())])
-def bounds(response: Response) -> dict[str, dict[str, tuple[float, float, float, float]]]:
+def bounds(response: Response) -> dict[str, dict[str, list[float]]]:
     """[minLon, minLat, maxLon, maxLat] of each région and département, by INSEE code."""
     response.headers["Cache-Control"] = CACHE_CONTROL
     return area_bounds()
