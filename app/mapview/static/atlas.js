@@ -68,6 +68,7 @@
     areaBounds: null,
     quietUntil: 0,
     started: false,
+    shownList: null,
     suggestions: [],
     activeSuggestion: -1,
   };
@@ -569,6 +570,7 @@
   }
 
   function renderList(features, total) {
+    state.shownList = { features: features, total: total };
     const list = byId('atlas-results');
     const focused = focusedListId();
     const items = sortedForList(features).map((feature) => listItem(feature, openStructure));
@@ -1079,13 +1081,24 @@
     window.addEventListener('popstate', () => restore());
   }
 
+  /* Colours and labels arrived: draw again what is shown, from what is already loaded. */
+  function redraw() {
+    const key = filterParams().toString();
+    drawTiles(key, Cells.tilesOf(viewBox(), map.getZoom()));
+    if (state.shownList) renderList(state.shownList.features, state.shownList.total);
+  }
+
   async function start() {
-    const arrival = parseView(new URLSearchParams(arrivalHash.slice(1)).get('carte'));
-    if (arrival) map.setView(arrival.center, arrival.zoom, { animate: false });
+    const arrival = new URLSearchParams(arrivalHash.slice(1));
+    const view = parseView(arrival.get('carte'));
+    if (view) map.setView(view.center, view.zoom, { animate: false });
     frenchZoomControl();
     renderLegalForms();
     wireEvents();
     showPane('map');
+    // The first view waits for the sectors only when the link names sectors or a card.
+    const early = !arrival.has('secteurs') && !arrival.has('structure');
+    if (early) restore(arrivalHash);
     const [categories, regions] = await Promise.all([
       getJSON(API + '/categories').catch(() => []),
       getJSON(API + '/regions').catch(() => []),
@@ -1094,8 +1107,12 @@
     renderSectors(categories);
     renderRegions(regions);
     syncSectorSummary();
-    if (arrivalHash.length > 1) restore(arrivalHash);
-    else reload(0);
+    if (early) {
+      byId('atlas-region').value = state.area ? state.area.parameter + ':' + state.area.code : '';
+      redraw();
+    } else {
+      restore(arrivalHash);
+    }
     state.started = true;
   }
 
