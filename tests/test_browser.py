@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from urllib.request import urlopen
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from browser import free_port, launch_chromium, running_server, solid_png
+from browser import desktop_chromium, free_port, running_server, solid_png
 from playwright.sync_api import (
     BrowserContext,
     ConsoleMessage,
@@ -23,7 +24,6 @@ from playwright.sync_api import (
     Page,
     Request,
     expect,
-    sync_playwright,
 )
 
 from app.config import Settings
@@ -78,34 +78,35 @@ class PageLog:
     dialogs: list[str] = field(default_factory=list)
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+@contextmanager
+def serving(folder: Path, directory: Path | None) -> Iterator[Server]:
+    """The app over `directory` (None: the default one) in `folder`, tiles on another origin."""
     port = free_port()
     # A different origin than the page (localhost vs 127.0.0.1) so that the CSP img-src is
     # exercised; the browser test answers these tile requests itself.
     tiles_origin = f"http://localhost:{port}"
-    directory = tmp_path_factory.mktemp("browser-db")
     settings = Settings(
         _env_file=None,
-        database_url=f"sqlite:///{directory / 'atlas.sqlite3'}",
-        default_directory=FIXTURE,
+        database_url=f"sqlite:///{folder / 'atlas.sqlite3'}",
+        default_directory=directory,
         tiles_url=f"{tiles_origin}/tiles/{{z}}/{{x}}/{{y}}.png",
         geocoder_url=None,
-        geocoder_cache_path=directory / "geocode-cache.sqlite3",
+        geocoder_cache_path=folder / "geocode-cache.sqlite3",
     )
     with running_server(create_app(settings), port) as base_url:
         yield Server(base_url=base_url, tiles_origin=tiles_origin)
 
 
 @pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with serving(tmp_path_factory.mktemp("browser-db"), FIXTURE) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
 def context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
-    with sync_playwright() as playwright:
-        profile = tmp_path_factory.mktemp("chromium-profile")
-        context = launch_chromium(
-            playwright, profile, viewport={"width": 1280, "height": 800}, locale="fr-FR"
-        )
+    with desktop_chromium(tmp_path_factory.mktemp("chromium-profile")) as context:
         yield context
-        context.close()
 
 
 def _record(page: Page, log: PageLog) -> None:
@@ -610,18 +611,8 @@ PARIS_STACK = (48.85659, 2.34292)
 @pytest.fixture(scope="module")
 def default_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The app over the default directory (81 structures, 27 of them on one Paris point)."""
-    port = free_port()
-    tiles_origin = f"http://localhost:{port}"
-    directory = tmp_path_factory.mktemp("default-db")
-    settings = Settings(
-        _env_file=None,
-        database_url=f"sqlite:///{directory / 'atlas.sqlite3'}",
-        tiles_url=f"{tiles_origin}/tiles/{{z}}/{{x}}/{{y}}.png",
-        geocoder_url=None,
-        geocoder_cache_path=directory / "geocode-cache.sqlite3",
-    )
-    with running_server(create_app(settings), port) as base_url:
-        yield Server(base_url=base_url, tiles_origin=tiles_origin)
+    with serving(tmp_path_factory.mktemp("default-db"), None) as running:
+        yield running
 
 
 @pytest.mark.parametrize("zoom", [14, 19])

@@ -10,8 +10,8 @@ from urllib.request import urlopen
 
 import pytest
 from aggregate_data import france_records, write
-from browser import free_port, launch_chromium, running_server, solid_png
-from playwright.sync_api import BrowserContext, Page, Request, expect, sync_playwright
+from browser import desktop_chromium, free_port, running_server, solid_png
+from playwright.sync_api import BrowserContext, Page, Request, expect
 
 from app.config import Settings
 from app.db import create_schema, make_engine
@@ -46,13 +46,8 @@ def big_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
-    with sync_playwright() as playwright:
-        profile = tmp_path_factory.mktemp("chromium-profile")
-        context = launch_chromium(
-            playwright, profile, viewport={"width": 1280, "height": 800}, locale="fr-FR"
-        )
+    with desktop_chromium(tmp_path_factory.mktemp("chromium-profile")) as context:
         yield context
-        context.close()
 
 
 @pytest.fixture
