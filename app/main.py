@@ -18,6 +18,7 @@ from app.mapview.routes import mount_map
 from app.middleware import HeadMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
 from app.openapi import install_openapi
 from app.routers import (
+    areas,
     clusters,
     facets,
     geocode,
@@ -76,7 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.taxonomy = load_taxonomy(settings.categories_yaml)
     install_error_handlers(app)
     install_openapi(app, settings, app.state.taxonomy)
-    for module in (organisations, nearby, clusters, facets, taxonomy, health, imports, geocode):
+    for module in (organisations, nearby, clusters, facets, taxonomy, areas, health, imports,
+                   geocode):
         app.include_router(module.router)
     mount_map(app)
     mount_docs(app)

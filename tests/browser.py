@@ -13,7 +13,7 @@ from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
-from playwright.sync_api import BrowserContext, Playwright
+from playwright.sync_api import BrowserContext, Playwright, expect, sync_playwright
 
 from app.server import server_config
 
@@ -29,6 +29,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SERVER_START_TIMEOUT_S = 30.0
+# The machines running the suite are shared: a page may take longer than Playwright's 5 s.
+expect.set_options(timeout=15_000)
 
 
 def free_port() -> int:
@@ -79,6 +81,17 @@ def launch_chromium(
         args=CHROMIUM_ARGS,
         **context_options,  # type: ignore[arg-type]
     )
+
+
+@contextmanager
+def desktop_chromium(profile: Path) -> Iterator[BrowserContext]:
+    """A 1280×800 French-speaking headless Chromium, closed after use."""
+    with sync_playwright() as playwright:
+        context = launch_chromium(
+            playwright, profile, viewport={"width": 1280, "height": 800}, locale="fr-FR"
+        )
+        yield context
+        context.close()
 
 
 def solid_png(red: int, green: int, blue: int) -> bytes:

@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.error import HTTPError
 from urllib.parse import urlsplit
 from urllib.request import urlopen
 
 import pytest
-from browser import free_port, launch_chromium, running_server, solid_png
+from axe_playwright_python.sync_playwright import Axe
+from browser import desktop_chromium, free_port, running_server, solid_png
 from playwright.sync_api import (
     BrowserContext,
     ConsoleMessage,
@@ -21,7 +24,6 @@ from playwright.sync_api import (
     Page,
     Request,
     expect,
-    sync_playwright,
 )
 
 from app.config import Settings
@@ -55,7 +57,6 @@ IN_NANTES = {
     "Jardin partagé de Bellevue",
 }
 TILE_PNG = solid_png(226, 232, 236)
-MARKERS = ".atlas-map path.leaflet-interactive"
 LIST_NAMES = "#atlas-results .atlas-item-name"
 
 
@@ -77,34 +78,35 @@ class PageLog:
     dialogs: list[str] = field(default_factory=list)
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+@contextmanager
+def serving(folder: Path, directory: Path | None) -> Iterator[Server]:
+    """The app over `directory` (None: the default one) in `folder`, tiles on another origin."""
     port = free_port()
     # A different origin than the page (localhost vs 127.0.0.1) so that the CSP img-src is
     # exercised; the browser test answers these tile requests itself.
     tiles_origin = f"http://localhost:{port}"
-    directory = tmp_path_factory.mktemp("browser-db")
     settings = Settings(
         _env_file=None,
-        database_url=f"sqlite:///{directory / 'atlas.sqlite3'}",
-        default_directory=FIXTURE,
+        database_url=f"sqlite:///{folder / 'atlas.sqlite3'}",
+        default_directory=directory,
         tiles_url=f"{tiles_origin}/tiles/{{z}}/{{x}}/{{y}}.png",
         geocoder_url=None,
-        geocoder_cache_path=directory / "geocode-cache.sqlite3",
+        geocoder_cache_path=folder / "geocode-cache.sqlite3",
     )
     with running_server(create_app(settings), port) as base_url:
         yield Server(base_url=base_url, tiles_origin=tiles_origin)
 
 
 @pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with serving(tmp_path_factory.mktemp("browser-db"), FIXTURE) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
 def context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
-    with sync_playwright() as playwright:
-        profile = tmp_path_factory.mktemp("chromium-profile")
-        context = launch_chromium(
-            playwright, profile, viewport={"width": 1280, "height": 800}, locale="fr-FR"
-        )
+    with desktop_chromium(tmp_path_factory.mktemp("chromium-profile")) as context:
         yield context
-        context.close()
 
 
 def _record(page: Page, log: PageLog) -> None:
@@ -142,9 +144,51 @@ def page_and_log(server: Server, context: BrowserContext) -> Iterator[tuple[Page
     page.close()
 
 
-def open_map(page: Page, server: Server, expected_markers: int) -> None:
-    page.goto(server.base_url + "/")
-    expect(page.locator(MARKERS)).to_have_count(expected_markers)
+FRANCE_STATUS = "8 structures dans la vue, 9 en France"
+WAZEMMES = (50.6280, 3.0480)
+ATELIER_VELO = (47.2180, -1.5530)
+MAP = "[data-atlas-map]"
+CARD = "#atlas-card"
+
+
+def open_map(page: Page, server: Server, fragment: str = "",
+             status: str | re.Pattern[str] = FRANCE_STATUS) -> None:
+    page.goto(server.base_url + "/" + fragment)
+    expect(page.locator("#atlas-status")).to_have_text(status)
+
+
+def shown_markers(page: Page) -> int:
+    return int(page.locator(MAP).get_attribute("data-markers") or "-1")
+
+
+def set_view(page: Page, lat: float, lon: float, zoom: int) -> None:
+    page.evaluate("([lat, lon, zoom]) => window[document.querySelector('[data-atlas-map]').id]"
+                  ".setView([lat, lon], zoom)", [lat, lon, zoom])
+
+
+def screen_point(page: Page, lat: float, lon: float) -> tuple[float, float]:
+    """Where a position is on the screen, from Leaflet itself."""
+    point = page.evaluate(
+        "([lat, lon]) => { const map = window[document.querySelector('[data-atlas-map]').id];"
+        " const p = map.latLngToContainerPoint([lat, lon]); return [p.x, p.y]; }", [lat, lon])
+    box = page.locator(MAP).bounding_box()
+    assert box is not None
+    return box["x"] + point[0], box["y"] + point[1]
+
+
+def dot_colour(page: Page, lat: float, lon: float) -> str:
+    """The colour the canvas has at a position (the dot drawn there)."""
+    colour: str = page.evaluate(
+        "([lat, lon]) => { const el = document.querySelector('[data-atlas-map]');"
+        " const map = window[el.id]; const canvas = el.querySelector('canvas');"
+        " const p = map.latLngToContainerPoint([lat, lon]);"
+        " const r = canvas.getBoundingClientRect(), m = el.getBoundingClientRect();"
+        " const s = canvas.width / r.width;"
+        " const d = canvas.getContext('2d').getImageData((m.left + p.x - r.left) * s,"
+        " (m.top + p.y - r.top) * s, 1, 1).data;"
+        " return '#' + [d[0], d[1], d[2]].map(v => v.toString(16).padStart(2, '0')).join(''); }",
+        [lat, lon])
+    return colour
 
 
 def api(server: Server, path: str) -> Any:
@@ -170,117 +214,130 @@ def assert_clean(
     assert log.dialogs == []
 
 
-def test_every_structure_in_view_is_a_marker_and_a_list_item(
+
+def test_france_view_shows_groups_the_exact_totals_and_the_list(
     server: Server, page_and_log: tuple[Page, PageLog]
 ) -> None:
     page, log = page_and_log
-    open_map(page, server, expected_markers=len(IN_METROPOLITAN_FRANCE))
-    expect(page.locator("#atlas-status")).to_have_text("8 structures")
+    open_map(page, server)
+    assert api(server, "/api/organisations?limit=1")["numberMatched"] == 9
     assert sorted(list_names(page)) == sorted(IN_METROPOLITAN_FRANCE)
-    api_requests = [url for url in log.requests if "/api/organisations?" in url]
-    assert len(api_requests) == 1
-    assert "limit=5000" in api_requests[0] and "bbox=" in api_requests[0]
+    # Lyon's four and Nantes' three are groups at this zoom, Lille's one a dot.
+    assert shown_markers(page) == 3
+    cluster_requests = [url for url in log.requests if "/api/clusters?" in url]
+    assert len(cluster_requests) == 1 and "zoom=6&" in cluster_requests[0]
     assert_clean(page, log, server)
 
 
-def test_legend_names_the_sectors_of_the_dots_in_view(
+def test_legend_counts_the_structures_in_view_by_sector(
     server: Server, page_and_log: tuple[Page, PageLog]
 ) -> None:
     page, log = page_and_log
-    open_map(page, server, expected_markers=len(IN_METROPOLITAN_FRANCE))
+    open_map(page, server)
     rows = page.locator(".atlas-legend-list li")
     expect(rows).to_have_count(3)
     assert rows.all_inner_texts() == [
         "Réemploi et reconditionnement\n3",
-        "Alimentation\n2",
+        "Alimentation\n3",
         "Habitat et logement\n3",
     ]
-    colours = rows.locator(".atlas-swatch").evaluate_all(
-        "swatches => swatches.map(s => getComputedStyle(s).backgroundColor)"
-    )
-    assert colours == ["rgb(86, 180, 233)", "rgb(153, 153, 51)", "rgb(136, 34, 85)"]
     assert_clean(page, log, server)
 
 
-def test_sector_filter_lists_every_sector_with_its_count(
+def test_sector_counts_follow_the_view(
     server: Server, page_and_log: tuple[Page, PageLog]
 ) -> None:
     page, log = page_and_log
-    open_map(page, server, expected_markers=len(IN_METROPOLITAN_FRANCE))
-    categories = api(server, "/api/categories")
+    open_map(page, server)
     page.get_by_text("Secteurs (tous)").click()
-    expect(page.locator("#atlas-sector-groups input[type=checkbox]:checked")).to_have_count(
-        len(categories)
-    )
     label = page.locator("label[for='atlas-sector-reemploi']")
     expect(label).to_have_text("Réemploi et reconditionnement3 structures")
+    set_view(page, 47.21, -1.55, 12)
+    expect(label).to_have_text("Réemploi et reconditionnement1 structure")
+    assert any("/api/facets?bbox=" in url for url in log.requests)
     assert_clean(page, log, server)
 
 
-def test_markers_are_coloured_by_their_first_sector(
+def test_a_group_tick_selects_its_whole_group(
     server: Server, page_and_log: tuple[Page, PageLog]
 ) -> None:
     page, log = page_and_log
-    open_map(page, server, expected_markers=len(IN_METROPOLITAN_FRANCE))
-    fills = page.locator(MARKERS).evaluate_all("paths => paths.map(p => p.getAttribute('fill'))")
-    assert sorted(fills) == sorted(["#999933"] * 2 + ["#56B4E9"] * 3 + ["#882255"] * 3)
-    assert_clean(page, log, server)
-
-
-def test_unticking_a_sector_hides_its_structures_on_the_map_and_in_the_list(
-    server: Server, page_and_log: tuple[Page, PageLog]
-) -> None:
-    page, log = page_and_log
-    open_map(page, server, expected_markers=len(IN_METROPOLITAN_FRANCE))
-    sectors = len(api(server, "/api/categories"))
-    page.get_by_text("Secteurs (tous)").click()
-    page.get_by_label(re.compile("^Réemploi et reconditionnement")).uncheck()
-    expect(page.locator("#atlas-sector-summary")).to_have_text(f"({sectors - 1} sur {sectors})")
-    remaining = IN_METROPOLITAN_FRANCE - ONLY_REEMPLOI
-    expect(page.locator(MARKERS)).to_have_count(len(remaining))
-    expect(page.locator("#atlas-status")).to_have_text("6 structures")
-    assert sorted(list_names(page)) == sorted(remaining)
-    assert any("category=" in url for url in log.requests)
-    assert_clean(page, log, server)
-
-
-def test_unticking_every_sector_empties_the_map(
-    server: Server, page_and_log: tuple[Page, PageLog]
-) -> None:
-    page, log = page_and_log
-    open_map(page, server, expected_markers=len(IN_METROPOLITAN_FRANCE))
+    open_map(page, server)
     page.get_by_text("Secteurs (tous)").click()
     page.get_by_role("button", name="Tout décocher").click()
-    expect(page.locator(MARKERS)).to_have_count(0)
     expect(page.locator("#atlas-status")).to_have_text(
-        "Aucun secteur sélectionné : cochez au moins un secteur."
-    )
-    page.get_by_role("button", name="Tout cocher").click()
-    expect(page.locator(MARKERS)).to_have_count(len(IN_METROPOLITAN_FRANCE))
+        "Aucun secteur sélectionné : cochez au moins un secteur.")
+    group = page.locator(".atlas-sector-group", has=page.locator("#atlas-sector-reemploi"))
+    group.locator(".atlas-group-box").check()
+    members = group.locator("input[name=category]")
+    assert members.count() >= 1
+    expect(group.locator("input[name=category]:checked")).to_have_count(members.count())
+    expect(page.locator("#atlas-status")).to_contain_text("dans la vue")
     assert_clean(page, log, server)
 
 
-def test_choosing_a_departement_shows_only_its_structures(
+def test_a_dot_takes_the_colour_of_the_sector_that_matched(
     server: Server, page_and_log: tuple[Page, PageLog]
 ) -> None:
     page, log = page_and_log
-    open_map(page, server, expected_markers=len(IN_METROPOLITAN_FRANCE))
+    open_map(page, server, "#carte=16/47.2180/-1.5530",
+             re.compile(r"^1 structure dans la vue, 9 en France$"))
+    colours = {c["slug"]: c["color"].lower() for c in api(server, "/api/categories")}
+    expect(page.locator(MAP)).to_have_attribute("data-markers", "1")
+    assert dot_colour(page, *ATELIER_VELO) == colours["reemploi"]
+    page.get_by_text("Secteurs (tous)").click()
+    page.get_by_role("button", name="Tout décocher").click()
+    page.get_by_label(re.compile("^Alimentation")).check()
+    expect(page.locator("#atlas-status")).to_have_text("1 structure dans la vue, 4 en France")
+    expect(page.locator(MAP)).to_have_attribute("data-markers", "1")
+    assert dot_colour(page, *ATELIER_VELO) == colours["alimentation"]
+    assert_clean(page, log, server)
+
+
+def test_legal_form_and_sector_filters_combine(
+    server: Server, page_and_log: tuple[Page, PageLog]
+) -> None:
+    page, log = page_and_log
+    open_map(page, server)
+    page.get_by_label("Forme juridique").select_option("cooperative")
+    expect(page.locator("#atlas-status")).to_have_text("2 structures dans la vue, 2 en France")
+    page.get_by_text("Secteurs (tous)").click()
+    page.get_by_role("button", name="Tout décocher").click()
+    page.get_by_label(re.compile("^Réemploi")).check()
+    expect(page.locator("#atlas-status")).to_have_text("0 structure dans la vue, 0 en France")
+    assert any("legal_form=cooperative" in u and "category=reemploi" in u for u in log.requests)
+    assert_clean(page, log, server)
+
+
+def test_choosing_a_departement_zooms_to_its_area(
+    server: Server, page_and_log: tuple[Page, PageLog]
+) -> None:
+    page, log = page_and_log
+    open_map(page, server)
     page.get_by_label("Région ou département").select_option("departement:69")
-    expect(page.locator(MARKERS)).to_have_count(len(NEAR_LYON))
-    expect(page.locator("#atlas-status")).to_have_text("4 structures")
+    expect(page.locator("#atlas-status")).to_have_text("4 structures dans la vue, 4 en France")
+    area = api(server, "/api/areas/bounds")["departements"]["69"]
+    view = page.evaluate("window[document.querySelector('[data-atlas-map]').id].getBounds()"
+                         ".toBBoxString()")
+    west, south, east, north = map(float, view.split(","))
+    assert west <= area[0] and south <= area[1] and east >= area[2] and north >= area[3]
+    assert east - west < 4 * (area[2] - area[0])
     assert sorted(list_names(page)) == sorted(NEAR_LYON)
-    assert page.evaluate("document.querySelector('[data-atlas-map]').id") != ""
     assert_clean(page, log, server)
 
 
-def test_keyword_filters_names_and_towns(
+def test_keyword_search_covers_france_and_fits_the_results(
     server: Server, page_and_log: tuple[Page, PageLog]
 ) -> None:
     page, log = page_and_log
-    open_map(page, server, expected_markers=len(IN_METROPOLITAN_FRANCE))
-    page.get_by_label("Nom ou mot-clé").fill("Nantes")
-    expect(page.locator("#atlas-status")).to_have_text("3 structures pour « Nantes »")
-    expect(page.locator(MARKERS)).to_have_count(len(IN_NANTES))
+    open_map(page, server, "#carte=12/50.6280/3.0480",
+             "1 structure dans la vue, 9 en France")
+    page.get_by_label("Nom ou mot-clé (toute la France)").fill("Nantes")
+    expect(page.locator("#atlas-status")).to_have_text(
+        "3 résultats en France pour « Nantes », 0 dans la vue")
+    page.get_by_role("button", name="Voir tous les résultats").click()
+    expect(page.locator("#atlas-status")).to_have_text(
+        "3 résultats en France pour « Nantes », 3 dans la vue")
     assert sorted(list_names(page)) == sorted(IN_NANTES)
     assert_clean(page, log, server)
 
@@ -289,110 +346,291 @@ def test_a_keyword_under_three_characters_filters_nothing_and_says_why(
     server: Server, page_and_log: tuple[Page, PageLog]
 ) -> None:
     page, log = page_and_log
-    open_map(page, server, expected_markers=len(IN_METROPOLITAN_FRANCE))
-    page.get_by_label("Nom ou mot-clé").fill("Na")
+    open_map(page, server)
+    page.get_by_label("Nom ou mot-clé (toute la France)").fill("Na")
     expect(page.locator("#atlas-status")).to_have_text(
-        f"{len(IN_METROPOLITAN_FRANCE)} structures (mot-clé : 3 caractères au moins)")
-    expect(page.locator(MARKERS)).to_have_count(len(IN_METROPOLITAN_FRANCE))
+        FRANCE_STATUS + " (mot-clé : 3 caractères au moins)")
     assert_clean(page, log, server)
 
 
-def test_place_search_finds_the_town_even_without_a_geocoder(
+def test_place_box_suggests_places_and_never_becomes_a_keyword(
     server: Server, page_and_log: tuple[Page, PageLog]
 ) -> None:
     page, log = page_and_log
-    open_map(page, server, expected_markers=len(IN_METROPOLITAN_FRANCE))
-    page.get_by_label("Aller à une ville ou une adresse").fill("Villeurbanne")
-    page.get_by_role("button", name="Aller", exact=True).click()
+    open_map(page, server)
+    page.get_by_label("Aller à une ville ou une adresse").press_sequentially("Villeurb")
+    option = page.get_by_role("option", name="Villeurbanne (69)")
+    expect(option).to_be_visible()
+    option.click()
     expect(page.locator(LIST_NAMES, has_text="Village vertical")).to_have_count(1)
-    geocoder_missing = (
-        "Failed to load resource: the server responded with a status of 404 (Not Found)"
-        f" @ {server.base_url}/api/geocode?q=Villeurbanne"
-    )
-    assert_clean(page, log, server, allowed_errors=(geocoder_missing,))
+    expect(page.locator("#atlas-status")).not_to_contain_text("résultat")
+    assert page.get_by_label("Nom ou mot-clé (toute la France)").input_value() == ""
+    assert not any("q=Villeurb" in url for url in log.requests if "/api/organisations" in url)
+    centre = page.evaluate("window[document.querySelector('[data-atlas-map]').id].getCenter()")
+    assert abs(centre["lat"] - 45.77) < 0.05 and abs(centre["lng"] - 4.88) < 0.05
+    assert_clean(page, log, server)
 
 
 def test_hostile_name_is_shown_as_text_and_runs_nothing(
     server: Server, page_and_log: tuple[Page, PageLog]
 ) -> None:
     page, log = page_and_log
-    open_map(page, server, expected_markers=len(IN_METROPOLITAN_FRANCE))
+    open_map(page, server)
     page.locator(".atlas-item", has_text=HOSTILE_NAME).click()
-    popup = page.locator(".leaflet-popup-content")
-    expect(popup.locator(".atlas-card-title")).to_have_text(HOSTILE_NAME)
-    expect(popup.locator(".atlas-card-description")).to_contain_text("<script>alert(3)</script>")
-    expect(popup.locator(".atlas-card-address")).to_contain_text("8 rue <b>Marignan</b>")
-    assert page.locator("img[src='x'], .leaflet-popup img, #atlas-results img, b").count() == 0
+    card = page.locator(CARD)
+    expect(card.locator(".atlas-card-title")).to_have_text(HOSTILE_NAME)
+    expect(card.locator(".atlas-card-description")).to_contain_text("<script>alert(3)</script>")
+    expect(card.locator(".atlas-card-address")).to_contain_text("8 rue <b>Marignan</b>")
+    assert page.locator("img[src='x'], #atlas-card img, #atlas-results img, b").count() == 0
     assert page.locator("script:not([src])").count() == 1
     assert_clean(page, log, server)
 
 
-def test_list_item_opens_its_popup_with_the_keyboard_and_escape_returns(
+def test_keyboard_reaches_a_card_from_the_list_and_returns_to_it(
     server: Server, page_and_log: tuple[Page, PageLog]
 ) -> None:
     page, log = page_and_log
-    open_map(page, server, expected_markers=len(IN_METROPOLITAN_FRANCE))
-    item = page.locator(".atlas-item", has_text="Atelier vélo solidaire de Nantes")
-    item.focus()
+    open_map(page, server)
+    page.get_by_label("Nom ou mot-clé (toute la France)").focus()
+    name = "Atelier vélo solidaire de Nantes"
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent").startswith(name):
+            break
+    item = page.locator(".atlas-item", has_text=name)
+    expect(item).to_be_focused()
     page.keyboard.press("Enter")
-    card = page.locator(".leaflet-popup-content .atlas-card")
-    expect(card.locator(".atlas-card-title")).to_have_text("Atelier vélo solidaire de Nantes")
+    card = page.locator(CARD)
+    expect(card.locator(".atlas-card-title")).to_have_text(name)
     expect(card).to_be_focused()
+    expect(item).to_have_attribute("aria-current", "true")
     link = card.get_by_role("link", name=re.compile(r"^atelier-velo\.example\.org"))
     expect(link).to_have_attribute("href", "http://atelier-velo.example.org/nantes")
     expect(link).to_have_attribute("rel", "noopener noreferrer")
     page.keyboard.press("Escape")
-    expect(page.locator(".leaflet-popup")).to_have_count(0)
-    expect(page.locator(".atlas-item", has_text="Atelier vélo solidaire de Nantes")).to_be_focused()
+    expect(card).to_be_hidden()
+    expect(item).to_be_focused()
     assert_clean(page, log, server)
 
 
-def test_clicking_a_marker_opens_its_card(
+def test_dots_are_no_tab_stops_and_controls_speak_french(
     server: Server, page_and_log: tuple[Page, PageLog]
 ) -> None:
     page, log = page_and_log
-    open_map(page, server, expected_markers=len(IN_METROPOLITAN_FRANCE))
-    page.locator(".atlas-item", has_text="Repair café de Wazemmes").click()
-    expect(page.locator(".atlas-card-title")).to_have_text("Repair café de Wazemmes")
-    page.locator(".leaflet-popup-close-button").click()
-    expect(page.locator(".leaflet-popup")).to_have_count(0)
-    page.locator(MARKERS).first.click(force=True)
-    expect(page.locator(".leaflet-popup .atlas-card-title")).to_have_count(1)
+    open_map(page, server)
+    expect(page.get_by_role("button", name="Zoomer", exact=True)).to_have_count(1)
+    expect(page.get_by_role("button", name="Dézoomer", exact=True)).to_have_count(1)
+    assert page.locator(".atlas-map .leaflet-interactive[tabindex]").count() == 0
     assert_clean(page, log, server)
 
 
-def test_near_me_lists_the_nearest_structures_first(
+def test_clicking_a_dot_opens_its_card_with_the_position_precision(
+    server: Server, page_and_log: tuple[Page, PageLog]
+) -> None:
+    page, log = page_and_log
+    open_map(page, server, "#carte=12/50.6280/3.0480", "1 structure dans la vue, 9 en France")
+    page.mouse.click(*screen_point(page, *WAZEMMES))
+    card = page.locator(CARD)
+    expect(card.locator(".atlas-card-title")).to_have_text("Repair café de Wazemmes")
+    expect(card.locator(".atlas-card-precision")).to_have_text("Position donnée par la source")
+    wazemmes = next(f for f in api(server, "/api/organisations")["features"]
+                    if f["properties"]["name"] == "Repair café de Wazemmes")
+    expect(card.get_by_role("link", name="Page de la structure")).to_have_attribute(
+        "href", f"/structures/{wazemmes['id']}")
+    page.get_by_role("button", name="Fermer la fiche").click()
+    expect(card).to_be_hidden()
+    assert_clean(page, log, server)
+
+
+def test_a_card_says_when_the_position_is_the_commune_centre(
+    server: Server, page_and_log: tuple[Page, PageLog]
+) -> None:
+    page, log = page_and_log
+    open_map(page, server)
+    page.locator(".atlas-item", has_text="Village vertical").click()
+    expect(page.locator(CARD).locator(".atlas-card-precision")).to_have_text(
+        "Position approximative : au centre de la commune")
+    assert_clean(page, log, server)
+
+
+def test_near_me_counts_honestly_within_the_chosen_radius(
     server: Server, context: BrowserContext, page_and_log: tuple[Page, PageLog]
 ) -> None:
     page, log = page_and_log
     context.grant_permissions(["geolocation"], origin=server.base_url)
     context.set_geolocation(LYON)
-    open_map(page, server, expected_markers=len(IN_METROPOLITAN_FRANCE))
+    open_map(page, server)
     page.get_by_role("button", name="Autour de moi").click()
-    expect(page.locator("#atlas-status")).to_have_text("4 structures à moins de 10 km de vous")
-    expect(page.locator(MARKERS)).to_have_count(len(NEAR_LYON))
-    nearby_url = (
-        f"/api/nearby?lat={LYON['latitude']:.6f}&lon={LYON['longitude']:.6f}"
-        "&radius_km=10&limit=200"
-    )
+    expect(page.locator("#atlas-status")).to_have_text("4 structures à moins de 10 km")
+    nearby_url = (f"/api/nearby?lat={LYON['latitude']:.6f}&lon={LYON['longitude']:.6f}"
+                  "&radius_km=10&limit=200")
     nearest_first = [f["properties"]["name"] for f in api(server, nearby_url)["features"]]
     assert list_names(page) == nearest_first
-    assert set(nearest_first) == NEAR_LYON
+    page.get_by_label("Rayon").select_option("1")
+    one_km = api(server, nearby_url.replace("radius_km=10", "radius_km=1"))["numberMatched"]
+    expect(page.locator("#atlas-status")).to_have_text(
+        f"{one_km} structure{'s' if one_km > 1 else ''} à moins de 1 km")
     page.get_by_role("button", name="Revenir à la zone de la carte").click()
-    expect(page.locator("#atlas-status")).not_to_contain_text("de vous")
+    expect(page.locator("#atlas-status")).to_contain_text("dans la vue")
+    expect(page.locator("#atlas-results-title")).to_have_text("Structures dans la vue")
     assert_clean(page, log, server)
 
 
-def test_on_a_phone_the_list_is_below_the_map(
+def test_permalink_restores_the_state_and_back_steps_through_it(
     server: Server, page_and_log: tuple[Page, PageLog]
 ) -> None:
     page, log = page_and_log
-    page.set_viewport_size({"width": 390, "height": 844})
-    page.goto(server.base_url + "/")
-    expect(page.locator(LIST_NAMES).first).to_be_attached()
-    map_box = page.locator(".atlas-map").bounding_box()
-    list_box = page.locator("#atlas-results").bounding_box()
-    assert map_box is not None and list_box is not None
-    assert map_box["width"] == page.evaluate("document.documentElement.clientWidth")
-    assert list_box["y"] >= map_box["y"] + map_box["height"]
+    open_map(page, server)
+    page.get_by_text("Secteurs (tous)").click()
+    page.get_by_role("button", name="Tout décocher").click()
+    page.get_by_label(re.compile("^Alimentation")).check()
+    expect(page.locator("#atlas-status")).to_have_text("3 structures dans la vue, 4 en France")
+    page.wait_for_timeout(600)
+    page.get_by_label("Forme juridique").select_option("association")
+    page.wait_for_timeout(600)
+    page.get_by_label("Nom ou mot-clé (toute la France)").fill("solidaire")
+    expect(page.locator("#atlas-status")).to_have_text(
+        "3 résultats en France pour « solidaire », 2 dans la vue")
+    page.wait_for_timeout(600)
+    set_view(page, 45.77, 4.83, 13)
+    expect(page.locator("#atlas-status")).to_have_text(
+        "3 résultats en France pour « solidaire », 1 dans la vue")
+    page.wait_for_timeout(600)
+    page.locator(".atlas-item", has_text="Épicerie solidaire de la Croix-Rousse").click()
+    expect(page.locator(CARD)).to_be_visible()
+    page.wait_for_timeout(600)
+    url = page.url
+    assert "structure=" in url and "q=solidaire" in url and "forme=association" in url
+    page.reload()
+    expect(page.locator("#atlas-card .atlas-card-title")).to_have_text(
+        "Épicerie solidaire de la Croix-Rousse")
+    expect(page.locator("#atlas-status")).to_have_text(
+        "3 résultats en France pour « solidaire », 1 dans la vue")
+    assert page.get_by_label("Forme juridique").input_value() == "association"
+    assert page.url == url
+    page.go_back()
+    expect(page.locator(CARD)).to_be_hidden()
+    page.go_back()
+    expect(page.locator("#atlas-status")).to_have_text(
+        "3 résultats en France pour « solidaire », 2 dans la vue")
+    page.go_back()
+    expect(page.get_by_label("Nom ou mot-clé (toute la France)")).to_have_value("")
+    page.go_back()
+    expect(page.get_by_label("Forme juridique")).to_have_value("")
     assert_clean(page, log, server)
+
+
+@pytest.mark.parametrize("size", [(360, 640), (390, 844)], ids=["360x640", "390x844"])
+def test_on_a_phone_a_card_is_a_closable_sheet_inside_the_screen(
+    server: Server, page_and_log: tuple[Page, PageLog], size: tuple[int, int]
+) -> None:
+    page, log = page_and_log
+    width, height = size
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(server.base_url + "/#carte=12/50.6280/3.0480")
+    expect(page.locator("#atlas-status")).to_have_text("1 structure dans la vue, 9 en France")
+    legend = page.locator(".atlas-legend")
+    assert legend.evaluate("box => box.open") is False
+    page.mouse.click(*screen_point(page, *WAZEMMES))
+    assert_sheet_inside(page, width, height)
+    page.get_by_role("button", name="Liste").click()
+    page.locator(".atlas-item", has_text="Repair café de Wazemmes").click()
+    assert_sheet_inside(page, width, height)
+    page.get_by_role("button", name="Filtres").click()
+    expect(page.get_by_label("Forme juridique")).to_be_visible()
+    assert_clean(page, log, server)
+
+
+def assert_sheet_inside(page: Page, width: int, height: int) -> None:
+    card = page.locator(CARD)
+    expect(card.locator(".atlas-card-title")).to_have_text("Repair café de Wazemmes")
+    box = card.bounding_box()
+    assert box is not None
+    assert box["x"] >= 0 and box["y"] >= 0
+    assert box["x"] + box["width"] <= width and box["y"] + box["height"] <= height
+    page.get_by_role("button", name="Fermer la fiche").click()
+    expect(card).to_be_hidden()
+
+
+def test_axe_finds_no_serious_violation_with_a_card_open(
+    server: Server, page_and_log: tuple[Page, PageLog]
+) -> None:
+    page, log = page_and_log
+    open_map(page, server)
+    assert serious_violations(page) == []
+    page.locator(".atlas-item", has_text="Repair café de Wazemmes").click()
+    expect(page.locator(CARD)).to_be_visible()
+    assert serious_violations(page) == []
+    assert_clean(page, log, server)
+
+
+def serious_violations(page: Page) -> list[str]:
+    results = Axe().run(page)
+    return [f"{v['id']}: {v['help']}" for v in results.response["violations"]
+            if v["impact"] in {"serious", "critical"}]
+
+
+def test_the_card_links_to_the_structure_page_with_its_json_ld(
+    server: Server, page_and_log: tuple[Page, PageLog]
+) -> None:
+    page, log = page_and_log
+    open_map(page, server)
+    page.locator(".atlas-item", has_text=HOSTILE_NAME).click()
+    page.locator(CARD).get_by_role("link", name="Page de la structure").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(HOSTILE_NAME)
+    structure_id = int(page.url.rsplit("/", 1)[1])
+    feature = api(server, f"/api/organisations/{structure_id}")
+    properties = feature["properties"]
+    lon, lat = feature["geometry"]["coordinates"]
+    document = json.loads(page.locator("script[type='application/ld+json']").text_content() or "")
+    assert document == {
+        "@context": "https://schema.org", "@type": "Organization", "name": HOSTILE_NAME,
+        "description": "Nom piégé : il doit s'afficher comme du texte <script>alert(3)</script>.",
+        "address": {"@type": "PostalAddress", "streetAddress": "8 rue <b>Marignan</b>",
+                    "postalCode": "69007", "addressLocality": "Lyon", "addressCountry": "FR"},
+        "geo": {"@type": "GeoCoordinates", "latitude": lat, "longitude": lon},
+    }
+    assert properties["name"] == HOSTILE_NAME
+    expect(page.locator("#atlas-structure-map path.leaflet-interactive")).to_have_count(1)
+    assert page.locator("img[src='x'], b").count() == 0
+    assert_clean(page, log, server)
+
+
+def test_an_unknown_structure_gets_a_404_page(server: Server) -> None:
+    for wanted in ("999999", "abc"):
+        with pytest.raises(HTTPError) as raised:
+            urlopen(f"{server.base_url}/structures/{wanted}")
+        assert raised.value.code == 404
+        assert raised.value.headers["Content-Type"] == "text/html; charset=utf-8"
+        assert "<h1>Structure introuvable</h1>" in raised.value.read().decode()
+
+
+PARIS_STACK = (48.85659, 2.34292)
+
+
+@pytest.fixture(scope="module")
+def default_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The app over the default directory (81 structures, 27 of them on one Paris point)."""
+    with serving(tmp_path_factory.mktemp("default-db"), None) as running:
+        yield running
+
+
+@pytest.mark.parametrize("zoom", [14, 19])
+def test_structures_on_one_point_open_as_one_list(
+    default_server: Server, page_and_log: tuple[Page, PageLog], zoom: int
+) -> None:
+    page, log = page_and_log
+    page.route(f"{default_server.tiles_origin}/tiles/**", lambda route: route.fulfill(
+        status=200, content_type="image/png", body=TILE_PNG))
+    lat, lon = PARIS_STACK
+    page.goto(f"{default_server.base_url}/#carte={zoom}/{lat}/{lon}")
+    expect(page.locator("#atlas-status")).to_contain_text("81 en France")
+    page.wait_for_load_state("networkidle")
+    page.mouse.click(*screen_point(page, lat, lon))
+    card = page.locator(CARD)
+    expect(card.locator(".atlas-card-title")).to_have_text("27 structures au même endroit")
+    expect(card.locator(".atlas-stack .atlas-item")).to_have_count(27)
+    card.locator(".atlas-stack .atlas-item").first.click()
+    expect(card.locator(".atlas-card-precision")).to_have_text(
+        "Position approximative : au centre de la commune")
+    assert_clean(page, log, default_server)

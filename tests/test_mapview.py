@@ -113,6 +113,8 @@ def test_map_page_assets_are_local(page_html: str) -> None:
         "/static/leaflet/leaflet.css",
         "/static/atlas/atlas.css",
         "/static/atlas/favicon.svg",
+        "/static/atlas/messages.js",
+        "/static/atlas/cells.js",
         "/static/atlas/atlas.js",
     ]
 

@@ -32,6 +32,8 @@ FRANCE_CENTER = (46.6, 2.4)
 FRANCE_ZOOM = 6
 TILES_MIN_ZOOM = 2
 TILES_MAX_ZOOM = 19
+# In the order they run: the texts, the tile grid and its cache, the page itself.
+SCRIPTS = ("messages.js", "cells.js", "atlas.js")
 
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\ssrc=)[^>]*>(.*?)</script>", re.DOTALL)
 INLINE_STYLE = re.compile(r"<style[^>]*>(.*?)</style>", re.DOTALL)
@@ -64,7 +66,8 @@ PAGE_TEMPLATE = """<!DOCTYPE html>
 <meta name="description" content="Carte interactive des structures de l'économie sociale et \
 solidaire en France : associations, coopératives, mutuelles, fondations et entreprises de l'ESS.">
 <link rel="icon" type="image/svg+xml" href="{{ this.asset_urls['favicon.svg'] }}">
-<script src="{{ this.asset_urls['atlas.js'] }}" defer></script>
+{% for name in this.scripts %}<script src="{{ this.asset_urls[name] }}" defer></script>
+{% endfor %}
 </head>
 <body data-legal-forms="{{ this.legal_forms_json }}" data-sector-groups="{{ this.groups_json }}">
 <a class="atlas-skip" href="#atlas-results">Aller à la liste des structures</a>
@@ -77,25 +80,46 @@ solidaire en France : associations, coopératives, mutuelles, fondations et entr
     <label class="atlas-visually-hidden" for="atlas-place-q">
       Aller à une ville ou une adresse
     </label>
-    <input id="atlas-place-q" name="q" type="search" maxlength="200"
-           placeholder="Ville, code postal, adresse…">
+    <div class="atlas-place-box">
+      <input id="atlas-place-q" name="q" type="search" maxlength="200" role="combobox"
+             aria-autocomplete="list" aria-expanded="false" aria-controls="atlas-place-options"
+             placeholder="Ville, code postal, adresse…">
+      <ul id="atlas-place-options" class="atlas-place-options" role="listbox"
+          aria-label="Lieux proposés" hidden></ul>
+    </div>
     <button type="submit">Aller</button>
     <button type="button" id="atlas-near-me" class="atlas-near-me">Autour de moi</button>
   </form>
 </header>
+<nav class="atlas-switch" aria-label="Affichage">
+  <button type="button" id="atlas-show-map" aria-pressed="true">Carte</button>
+  <button type="button" id="atlas-show-list" aria-pressed="false">Liste</button>
+  <button type="button" id="atlas-filters-toggle" aria-expanded="false"
+          aria-controls="atlas-filters">Filtres</button>
+</nav>
 <main class="atlas-main">
 {{ this.html.render(**kwargs) }}
+<section id="atlas-card" class="atlas-card-panel" tabindex="-1" hidden
+         aria-labelledby="atlas-card-title">
+  <button type="button" id="atlas-card-close" class="atlas-card-close"
+          aria-label="Fermer la fiche">×</button>
+  <div id="atlas-card-body"></div>
+</section>
 <aside class="atlas-panel" aria-label="Filtres et liste des structures">
-  <section class="atlas-filters" aria-labelledby="atlas-filters-title">
+  <section class="atlas-filters" id="atlas-filters" aria-labelledby="atlas-filters-title">
     <h2 id="atlas-filters-title" class="atlas-visually-hidden">Filtres</h2>
     <div class="atlas-field">
-      <label for="atlas-text">Nom ou mot-clé</label>
+      <label for="atlas-text">Nom ou mot-clé (toute la France)</label>
       <input id="atlas-text" type="search" maxlength="200" autocomplete="off"
              placeholder="ex. épicerie, recyclerie…">
     </div>
     <div class="atlas-field">
       <label for="atlas-region">Région ou département</label>
       <select id="atlas-region"><option value="">Toute la France</option></select>
+    </div>
+    <div class="atlas-field">
+      <label for="atlas-legal-form">Forme juridique</label>
+      <select id="atlas-legal-form"><option value="">Toutes les formes juridiques</option></select>
     </div>
     <details class="atlas-sectors-box" id="atlas-sectors-box">
       <summary>
@@ -113,11 +137,22 @@ solidaire en France : associations, coopératives, mutuelles, fondations et entr
   </section>
   <div class="atlas-summary">
     <p id="atlas-status" class="atlas-status" role="status" aria-live="polite">Chargement…</p>
-    <button type="button" id="atlas-leave-nearby" class="atlas-link-button" hidden>
-      Revenir à la zone de la carte
+    <button type="button" id="atlas-fit" class="atlas-link-button" hidden>
+      Voir tous les résultats
     </button>
+    <div id="atlas-nearby-tools" class="atlas-nearby-tools" hidden>
+      <label for="atlas-radius">Rayon</label>
+      <select id="atlas-radius">
+        <option value="1">1 km</option><option value="5">5 km</option>
+        <option value="10" selected>10 km</option><option value="25">25 km</option>
+        <option value="50">50 km</option>
+      </select>
+      <button type="button" id="atlas-leave-nearby" class="atlas-link-button">
+        Revenir à la zone de la carte
+      </button>
+    </div>
   </div>
-  <h2 id="atlas-results-title" class="atlas-results-title">Structures sur la carte</h2>
+  <h2 id="atlas-results-title" class="atlas-results-title">Structures dans la vue</h2>
   <ol id="atlas-results" class="atlas-results" aria-labelledby="atlas-results-title"
       tabindex="-1"></ol>
 </aside>
@@ -186,11 +221,15 @@ class AtlasFigure(Figure):
 
     def __init__(self, groups: dict[str, str]) -> None:
         super().__init__(title="Atlas de l'ESS — carte de l'économie sociale et solidaire")
-        self.asset_urls = {name: atlas_asset_url(name) for name in ("atlas.js", "favicon.svg")}
-        self.legal_forms_json = json_attribute(
-            {form.value: labels[0] for form, labels in LEGAL_FORM_LABELS.items()}
-        )
+        self.scripts = SCRIPTS
+        self.asset_urls = {name: atlas_asset_url(name) for name in (*SCRIPTS, "favicon.svg")}
+        self.legal_forms_json = json_attribute(legal_form_labels())
         self.groups_json = json_attribute(groups)
+
+
+def legal_form_labels() -> dict[str, str]:
+    """The French label of each legal-form family, by its value."""
+    return {form.value: labels[0] for form, labels in LEGAL_FORM_LABELS.items()}
 
 
 def json_attribute(value: object) -> Markup:

@@ -9,6 +9,9 @@ from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
+from app import queries
+from app.deps import SQLITE_INTEGER_MAX, SessionDep
+from app.geojson import organisation_feature
 from app.mapview.page import (
     ATLAS_URL,
     LEAFLET_DIR,
@@ -17,6 +20,7 @@ from app.mapview.page import (
     MapPage,
     build_map_page,
 )
+from app.mapview.structure_page import page_headers, render_missing, render_structure
 
 # Asset URLs carry a content or version query string, so they can be cached for a year.
 ASSET_CACHE_CONTROL = "public, max-age=31536000, immutable"
@@ -40,6 +44,20 @@ def map_page(request: Request) -> HTMLResponse:
     """The interactive map: a page shell that fetches the structures from the API."""
     page: MapPage = request.app.state.map_page
     return HTMLResponse(page.html, headers=page.headers)
+
+
+@router.get("/structures/{wanted}", response_class=HTMLResponse, include_in_schema=False)
+def structure_page(wanted: str, request: Request, session: SessionDep) -> HTMLResponse:
+    """The shareable page of one structure; an HTML 404 page for an unknown id."""
+    settings = request.app.state.settings
+    row = None
+    if wanted.isascii() and wanted.isdigit() and 0 < int(wanted) <= SQLITE_INTEGER_MAX:
+        row = queries.organisation_by_id(session=session, organisation_id=int(wanted))
+    if row is None:
+        html = render_missing(wanted)
+        return HTMLResponse(html, status_code=404, headers=page_headers(html, settings))
+    html = render_structure(organisation_feature(row), request.app.state.taxonomy, settings)
+    return HTMLResponse(html, headers=page_headers(html, settings))
 
 
 def mount_map(app: FastAPI) -> None:
