@@ -25,6 +25,7 @@ from app.routers import (
     health,
     imports,
     nearby,
+    ogc,
     organisations,
     taxonomy,
 )
@@ -78,7 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_openapi(app, settings, app.state.taxonomy)
     for module in (organisations, nearby, clusters, facets, taxonomy, areas, health, imports,
-                   geocode):
+                   geocode, ogc):
         app.include_router(module.router)
     mount_map(app)
     mount_docs(app)

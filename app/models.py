@@ -77,7 +77,8 @@ class Organisation(OrganisationFields, PrivateFields, PlaceFields, table=True):
     search_text: str = Field(default="")
     content_hash: str = Field(default="", max_length=64)
     created_at: datetime = Field(default_factory=utc_now)
-    updated_at: datetime = Field(default_factory=utc_now)
+    # Indexed: `updated_since=` and the data version read it from the index alone.
+    updated_at: datetime = Field(default_factory=utc_now, index=True)
 
     def category_list(self) -> list[str]:
         """The sector slugs, most relevant first."""
@@ -181,20 +182,25 @@ class OrganisationCreate(ValidatedFields, PrivateFields):
         return self
 
 
-class OrganisationPublic(OrganisationFields):
-    """What public endpoints return."""
+class OrganisationProperties(OrganisationFields):
+    """The properties of a structure's public GeoJSON Feature: all but its id and position."""
 
-    id: int
     categories: list[str]
     citycode: str | None
     departement: str | None
     region: str | None
-    lat: float
-    lon: float
     geocode_precision: str | None
     geocode_source: str | None
     created_at: datetime
     updated_at: datetime
+
+
+class OrganisationPublic(OrganisationProperties):
+    """What public endpoints return."""
+
+    id: int
+    lat: float
+    lon: float
 
     @classmethod
     def from_row(cls, row: Organisation) -> OrganisationPublic:
