@@ -107,8 +107,17 @@ def test_a_first_release_database_gets_the_tables_it_lacks(tmp_path: Path) -> No
     engine.dispose()
     first_release = sqlite3.connect(":memory:")
     first_release.executescript(SCHEMA.read_text(encoding="utf-8"))
+    # What the first release had stays as it was; what later revisions add is as in a new
+    # database.
+    fresh = tmp_path / "fresh.sqlite3"
+    fresh_engine = make_engine(f"sqlite:///{fresh}")
+    create_schema(fresh_engine)
+    fresh_engine.dispose()
+    with sqlite3.connect(fresh) as connection:
+        expected = {**tables_and_indexes(connection), **tables_and_indexes(first_release)}
+    connection.close()
     with sqlite3.connect(path) as connection:
-        assert tables_and_indexes(connection) == tables_and_indexes(first_release)
+        assert tables_and_indexes(connection) == expected
     connection.close()
 
 
