@@ -72,8 +72,10 @@ def test_db_upgrade_keeps_every_row_and_turns_healthz_from_503_to_200(
 ) -> None:
     path = database_file(first_release)
     rows = first_release_rows(path)
-    assert health(first_release) == (503, {"error": {
-        "status": 503, "code": "service_unavailable", "message": f"database: {MADE_BEFORE}"}})
+    status, body = health(first_release)
+    # What the later revisions add is listed after the version (it changes with each one).
+    assert (status, body["error"]["code"]) == (503, "service_unavailable")
+    assert body["error"]["message"].startswith(f"database: {MADE_BEFORE}")
     result = run(first_release, "db", "upgrade")
     assert (result.exit_code, result.stdout) == (
         0, f"the schema was at {UNVERSIONED}; it is now at {head_revision()}\n")
