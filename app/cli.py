@@ -1,4 +1,4 @@
-"""The ess-atlas command line: serve, import, geocode, duplicates, aggregates, db."""
+"""The ess-atlas command line: serve, import, export, geocode, duplicates, aggregates, db."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from app.csv_geocoding import (
     read_address_csv,
 )
 from app.db import masked_url, open_database
+from app.exports.command import export_command
 from app.geocoder import build_geocoder, close_geocoder
 from app.importer import commands as importer_commands
 from app.importer.commands import duplicates_cli, hash_token_command, import_command
@@ -81,6 +82,7 @@ def serve(
 
 
 cli.command("import")(exits_on_configuration_error(import_command))
+cli.command("export")(exits_on_configuration_error(export_command))
 cli.command("hash-token")(hash_token_command)
 cli.add_typer(duplicates_cli, name="duplicates")
 cli.add_typer(aggregates_cli, name="aggregates")

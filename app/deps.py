@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
@@ -183,6 +184,35 @@ def organisation_filter(
 
 FILTER_PARAMETERS = ("category", "region", "departement", "legal_form", "q", "bbox")
 FilterDep = Annotated[OrganisationFilter, Depends(organisation_filter)]
+
+
+def parse_instant(text: str, parameter: str) -> datetime:
+    """An RFC 3339 date-time, in UTC (a time without an offset is taken as UTC)."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidParameter(
+            f"{parameter} must be an RFC 3339 date-time such as 2026-01-31T08:00:00Z; "
+            f"got {text!r}", parameter=parameter) from None
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def harvest_filter(
+    filters: FilterDep,
+    updated_since: Annotated[
+        str | None,
+        Query(description="Only structures added or changed at or after this RFC 3339 "
+              "date-time (UTC unless it has an offset); deletions: /api/deletions"),
+    ] = None,
+) -> OrganisationFilter:
+    """The listing filters, plus `updated_since` for mirrors harvesting changes."""
+    if updated_since is None:
+        return filters
+    return replace(filters, updated_since=parse_instant(updated_since, "updated_since"))
+
+
+HARVEST_PARAMETERS = (*FILTER_PARAMETERS, "updated_since")
+HarvestFilterDep = Annotated[OrganisationFilter, Depends(harvest_filter)]
 
 
 @dataclass(frozen=True)

@@ -541,7 +541,7 @@ def merge_candidate(*, session: Session, candidate_id: int, keep_id: int | None 
     kept = keep_id if keep_id is not None else _default_kept(session, pair)
     dropped = pair[1] if kept == pair[0] else pair[0]
     # The pair (and any other pair of the dropped structure) goes with it: ON DELETE CASCADE.
-    delete_organisation(session=session, organisation_id=dropped)
+    delete_organisation(session=session, organisation_id=dropped, merged_into=kept)
     return dropped
 
 

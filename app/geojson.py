@@ -18,7 +18,8 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from app.models import PUBLIC_COLUMNS
 
-_NOT_PROPERTIES = frozenset({"id", "lat", "lon"})
+# A feature's properties: every public column but its id and its point.
+PROPERTY_COLUMNS = tuple(name for name in PUBLIC_COLUMNS if name not in {"id", "lat", "lon"})
 
 GEOJSON_MEDIA_TYPE = "application/geo+json"
 COORDINATE_DECIMALS = 6
@@ -33,7 +34,7 @@ def point_geometry(lat: float, lon: float) -> dict[str, Any]:
     }
 
 
-def _json_value(value: Any) -> Any:
+def json_value(value: Any) -> Any:
     """Datetimes as ISO 8601 in UTC (SQLite gives them back naive); the rest as is."""
     if isinstance(value, datetime):
         aware = value if value.tzinfo else value.replace(tzinfo=UTC)
@@ -43,9 +44,7 @@ def _json_value(value: Any) -> Any:
 
 def organisation_feature(row: Mapping[Any, Any], **extra: Any) -> dict[str, Any]:
     """One structure (a row of PUBLIC_COLUMNS) as a Feature with only public properties."""
-    properties = {
-        name: _json_value(row[name]) for name in PUBLIC_COLUMNS if name not in _NOT_PROPERTIES
-    }
+    properties = {name: json_value(row[name]) for name in PROPERTY_COLUMNS}
     properties["categories"] = [slug for slug in row["categories"].split("|") if slug]
     properties.update(extra)
     return {

@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from starlette.middleware.gzip import GZipMiddleware
 
 from app.apidocs import mount_docs
+from app.compression import CompressionMiddleware
 from app.config import Settings
+from app.cors import PublicCorsMiddleware
 from app.db import create_schema, make_engine
 from app.handlers import install_error_handlers
 from app.loading import load_default_directory
@@ -19,6 +20,8 @@ from app.middleware import HeadMiddleware, RequestIdMiddleware, SecurityHeadersM
 from app.openapi import install_openapi
 from app.routers import (
     clusters,
+    deletions,
+    exports,
     facets,
     geocode,
     health,
@@ -76,15 +79,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.taxonomy = load_taxonomy(settings.categories_yaml)
     install_error_handlers(app)
     install_openapi(app, settings, app.state.taxonomy)
-    for module in (organisations, nearby, clusters, facets, taxonomy, health, imports, geocode):
+    for module in (organisations, nearby, clusters, facets, taxonomy, health, imports, geocode,
+                   exports, deletions):
         app.include_router(module.router)
     mount_map(app)
     mount_docs(app)
     app.add_middleware(imports.AdminFailureShield)
     # Added innermost first: security headers wrap everything, even a 500.
-    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_SIZE, compresslevel=GZIP_LEVEL)
+    app.add_middleware(CompressionMiddleware, minimum_size=GZIP_MINIMUM_SIZE,
+                       compresslevel=GZIP_LEVEL)
     app.add_middleware(HeadMiddleware)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(PublicCorsMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     return app
 

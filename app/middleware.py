@@ -17,6 +17,8 @@ from app.errors import error_body
 logger = logging.getLogger(__name__)
 
 REQUEST_ID_HEADER = "X-Request-ID"
+# Scope key set on a HEAD run as GET: a response that can skip its body (a file) reads it.
+HEAD_REQUEST = "ess.head_request"
 # What every API answer may do in a browser: nothing (it is data, never a page).
 API_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'"
 SECURITY_HEADERS = {
@@ -118,4 +120,4 @@ class HeadMiddleware:
                 message = {"type": "http.response.body", "body": b"", "more_body": False}
             await send(message)
 
-        await self.app({**scope, "method": "GET"}, receive, send_headers_only)
+        await self.app({**scope, "method": "GET", HEAD_REQUEST: True}, receive, send_headers_only)

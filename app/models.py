@@ -9,6 +9,7 @@ has no private field, so a contact person or an internal note cannot leak).
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from pydantic import field_validator, model_validator
 from sqlalchemy import Index, UniqueConstraint, text
@@ -77,7 +78,8 @@ class Organisation(OrganisationFields, PrivateFields, PlaceFields, table=True):
     search_text: str = Field(default="")
     content_hash: str = Field(default="", max_length=64)
     created_at: datetime = Field(default_factory=utc_now)
-    updated_at: datetime = Field(default_factory=utc_now)
+    # Indexed: `updated_since=` and the data version read it from the index alone.
+    updated_at: datetime = Field(default_factory=utc_now, index=True)
 
     def category_list(self) -> list[str]:
         """The sector slugs, most relevant first."""
@@ -103,6 +105,25 @@ class Suppression(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=400)
     name: str = Field(default="", max_length=300)
     deleted_at: datetime = Field(default_factory=utc_now)
+
+
+class DeletionReason(StrEnum):
+    """Why a structure left the directory."""
+
+    DELETED = "deleted"
+    MERGED = "merged"
+
+
+class Deletion(SQLModel, table=True):
+    """A structure that left the directory (deleted, or merged into another): a mirror's feed."""
+
+    __tablename__ = "deletion"
+
+    id: int | None = Field(default=None, primary_key=True)
+    organisation_id: int
+    reason: DeletionReason = Field(max_length=20)
+    merged_into: int | None = None
+    deleted_at: datetime = Field(default_factory=utc_now, index=True)
 
 
 class ValidatedFields(OrganisationFields):

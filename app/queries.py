@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -47,6 +48,8 @@ class OrganisationFilter:
     legal_forms: tuple[str, ...] = ()
     text: str | None = None
     bbox: BBox | None = None
+    # Added or changed at or after this instant (aware): what a mirror harvests.
+    updated_since: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,8 @@ def filter_conditions(filters: OrganisationFilter) -> list[ColumnElement[bool]]:
         conditions.append(text_match(fold(filters.text)))
     if filters.bbox:
         conditions.append(box_condition(filters.bbox))
+    if filters.updated_since:
+        conditions.append(col(Organisation.updated_at) >= filters.updated_since)
     return conditions
 
 

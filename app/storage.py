@@ -18,6 +18,8 @@ from sqlmodel import Session, SQLModel, col, delete, select
 
 from app import aggregates
 from app.models import (
+    Deletion,
+    DeletionReason,
     Organisation,
     OrganisationCategory,
     OrganisationCreate,
@@ -393,12 +395,16 @@ def write_batch(*, session: Session, records: Sequence[StoredRecord]) -> BatchWr
     return BatchWrite([outcome for outcome, _ in classified], new_ids, changed_ids, written)
 
 
-def delete_organisation(*, session: Session, organisation_id: int) -> bool:
-    """Delete a structure and remember its key so re-imports skip it."""
+def delete_organisation(
+    *, session: Session, organisation_id: int, merged_into: int | None = None
+) -> bool:
+    """Delete a structure, remember its key so re-imports skip it, and log it for mirrors."""
     row = session.get(Organisation, organisation_id)
     if row is None:
         return False
     session.merge(Suppression(key=row.key, name=row.name))
+    reason = DeletionReason.DELETED if merged_into is None else DeletionReason.MERGED
+    session.add(Deletion(organisation_id=organisation_id, reason=reason, merged_into=merged_into))
     aggregates.subtract(session.connection(), [organisation_id])
     _replace_categories(session, organisation_id, [])
     session.delete(row)

@@ -377,8 +377,8 @@ def _stored_forms(filters: OrganisationFilter) -> tuple[str, ...]:
 
 
 def _expressible(filters: OrganisationFilter) -> bool:
-    """True when the aggregates can count these filters (no text, région or département)."""
-    return not (filters.text or filters.regions or filters.departements)
+    """True when the aggregates can count these filters (no text, région, département, time)."""
+    return not (filters.text or filters.regions or filters.departements or filters.updated_since)
 
 
 def total_spec(filters: OrganisationFilter) -> Spec | None:

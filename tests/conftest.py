@@ -43,6 +43,7 @@ def make_settings(tmp_path: Path) -> SettingsFactory:
             "tiles_url": "http://127.0.0.1:9/tiles/{z}/{x}/{y}.png",
             "geocoder_url": None,
             "geocoder_cache_path": tmp_path / "geocode-cache.sqlite3",
+            "export_dir": tmp_path / "exports",
         }
         values.update(overrides)
         return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -8,12 +8,12 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from app import queries, summaries
+from app import http_cache, queries, summaries
 from app.config import Settings
 from app.deps import (
-    FILTER_PARAMETERS,
+    HARVEST_PARAMETERS,
     SQLITE_INTEGER_MAX,
-    FilterDep,
+    HarvestFilterDep,
     Integer,
     Paging,
     PagingDep,
@@ -44,18 +44,21 @@ def _next_link(request: Request, settings: Settings, after: int) -> dict[str, st
     "",
     response_class=Response,
     responses={200: {"content": {GEOJSON_MEDIA_TYPE: {}}, "description": "A FeatureCollection"}},
-    dependencies=[Depends(only_parameters(*FILTER_PARAMETERS, "limit", "after", "sort"))],
+    dependencies=[Depends(only_parameters(*HARVEST_PARAMETERS, "limit", "after", "sort"))],
 )
 def list_organisations(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    filters: FilterDep,
+    filters: HarvestFilterDep,
     page_request: PagingDep,
 ) -> Response:
     """Structures matching the filters, in id order (or by relevance), as GeoJSON."""
+    validators = http_cache.request_validators(request, session.connection())
+    if unchanged := http_cache.not_modified(request, validators):
+        return unchanged
     if page_request.sort is PageOrder.RELEVANCE:
-        return _by_relevance(session, filters, page_request)
+        return _by_relevance(session, filters, page_request, validators)
     page = queries.organisations_page(
         session=session, filters=filters, limit=page_request.limit, after=page_request.after
     )
@@ -65,16 +68,18 @@ def list_organisations(
     matched = summaries.number_matched(session=session, filters=filters)
     members = {"numberMatched": matched, "numberReturned": len(page.rows), "links": links}
     features = (organisation_feature(row) for row in page.rows)
-    return streamed_feature_collection(features, members)
+    return streamed_feature_collection(features, members, validators)
 
 
-def _by_relevance(session: Session, filters: OrganisationFilter, paging: Paging) -> Response:
+def _by_relevance(
+    session: Session, filters: OrganisationFilter, paging: Paging, headers: dict[str, str]
+) -> Response:
     """The best `limit` matches of `q`; `moreMatched` says whether others matched."""
     ranked = queries.organisations_by_relevance(
         session=session, filters=filters, limit=paging.limit, after=paging.after)
     members = {"numberReturned": len(ranked.rows), "moreMatched": ranked.more, "links": []}
     return streamed_feature_collection([organisation_feature(row) for row in ranked.rows],
-                                       members)
+                                       members, headers)
 
 
 @router.get(
@@ -84,10 +89,15 @@ def _by_relevance(session: Session, filters: OrganisationFilter, paging: Paging)
     dependencies=[Depends(only_parameters())],
 )
 def get_organisation(
-    organisation_id: Annotated[Integer, Path(ge=1, le=SQLITE_INTEGER_MAX)], session: SessionDep
-) -> GeoJSONResponse:
+    request: Request,
+    organisation_id: Annotated[Integer, Path(ge=1, le=SQLITE_INTEGER_MAX)],
+    session: SessionDep,
+) -> Response:
     """One structure as a GeoJSON Feature."""
+    validators = http_cache.request_validators(request, session.connection())
+    if unchanged := http_cache.not_modified(request, validators):
+        return unchanged
     row = queries.organisation_by_id(session=session, organisation_id=organisation_id)
     if row is None:
         raise NotFound(f"no structure with id {organisation_id}", parameter="organisation_id")
-    return GeoJSONResponse(organisation_feature(row))
+    return GeoJSONResponse(organisation_feature(row), headers=validators)

@@ -1,0 +1,37 @@
+"""Write an export of any format to a file, or give a streamed format's bytes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from app.exports import tables, text
+from app.exports.formats import ExportFormat
+from app.exports.text import RowBatches
+
+
+def export_chunks(
+    export_format: ExportFormat, batches: RowBatches, delimiter: str = ";"
+) -> Iterator[bytes]:
+    """The bytes of a streamed format (GeoJSON, GeoJSONSeq, CSV)."""
+    if export_format is ExportFormat.GEOJSON:
+        return text.geojson_chunks(batches)
+    if export_format is ExportFormat.GEOJSONSEQ:
+        return text.geojsonseq_chunks(batches)
+    if export_format is ExportFormat.CSV:
+        return text.csv_chunks(batches, delimiter)
+    raise ValueError(f"{export_format} is not written front to back")
+
+
+def write_export(
+    export_format: ExportFormat, batches: RowBatches, path: Path, delimiter: str = ";"
+) -> None:
+    """Write the rows to `path` in this format."""
+    if export_format is ExportFormat.GPKG:
+        tables.write_geopackage(batches, path)
+    elif export_format is ExportFormat.PARQUET:
+        tables.write_geoparquet(batches, path)
+    else:
+        with path.open("wb") as output:
+            for chunk in export_chunks(export_format, batches, delimiter):
+                output.write(chunk)
