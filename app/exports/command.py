@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Annotated
@@ -20,7 +19,7 @@ from app.errors import InvalidParameter
 from app.exports.formats import ExportFormat
 from app.exports.rows import row_batches
 from app.exports.text import CSV_DELIMITERS, RowBatches
-from app.exports.writing import write_export
+from app.exports.writing import write_then_rename
 from app.importer.commands import RowsPerSecondColumn, progress_console
 from app.queries import OrganisationFilter, PublicRow
 from app.taxonomy import load_taxonomy
@@ -68,7 +67,7 @@ def _write_with_progress(
             written += rows
             progress.advance(task, rows)
 
-        write_export(export_format, _counted(row_batches(engine, filters), advance), output,
+        write_then_rename(export_format, _counted(row_batches(engine, filters), advance), output,
                      delimiter)
     return written
 
@@ -99,12 +98,8 @@ def export_command(
                    f"{printable(error.message)}", err=True)
         raise typer.Exit(code=EXIT_USAGE) from None
     engine = open_database(load_settings().database_url)
-    # Written beside the target, then renamed: a failed export leaves no half file.
-    partial = output.with_name(f".{output.name}.{os.getpid()}.partial")
     try:
-        total = _write_with_progress(engine, filters, export_format, partial, delimiter)
-        os.replace(partial, output)
+        total = _write_with_progress(engine, filters, export_format, output, delimiter)
     finally:
-        partial.unlink(missing_ok=True)
         engine.dispose()
     typer.echo(f"written: {total} structures to {output}")

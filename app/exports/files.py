@@ -10,7 +10,6 @@ so a reader never sees half a file.
 from __future__ import annotations
 
 import fcntl
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from sqlalchemy import Engine
 from app.data_version import DataVersion, data_version
 from app.exports.formats import ExportFormat
 from app.exports.rows import row_batches
-from app.exports.writing import write_export
+from app.exports.writing import write_then_rename
 from app.queries import OrganisationFilter
 
 STEM = "organisations"
@@ -77,13 +76,8 @@ def materialise(
     with _exclusive(directory / f".{target.filename}.lock"):
         if target.path.exists():  # another process wrote it while this one waited
             return target
-        partial = target.path.with_name(f".{target.path.name}.{os.getpid()}.partial")
-        try:
-            write_export(export_format, row_batches(engine, OrganisationFilter()), partial,
-                         delimiter)
-            os.replace(partial, target.path)
-        finally:
-            partial.unlink(missing_ok=True)
+        write_then_rename(export_format, row_batches(engine, OrganisationFilter()),
+                          target.path, delimiter)
         _remove_older(target.path, target.version, _kind(export_format, delimiter))
     return target
 

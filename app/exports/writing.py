@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,3 +36,16 @@ def write_export(
         with path.open("wb") as output:
             for chunk in export_chunks(export_format, batches, delimiter):
                 output.write(chunk)
+
+
+def write_then_rename(
+    export_format: ExportFormat, batches: RowBatches, path: Path, delimiter: str = ";"
+) -> None:
+    """Write beside `path` under a temporary name, then rename: never half a file at `path`."""
+    # The suffix stays last: GDAL picks and checks the format by it.
+    partial = path.with_name(f".{path.stem}.{os.getpid()}.partial{path.suffix}")
+    try:
+        write_export(export_format, batches, partial, delimiter)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)

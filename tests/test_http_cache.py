@@ -1,0 +1,70 @@
+"""ETag and If-None-Match on collections and items (app/http_cache.py, app/data_version.py)."""
+
+from __future__ import annotations
+
+from export_data import add_structure, app_engine
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from app.data_version import data_version
+from app.db import session_scope
+from app.http_cache import matches
+from app.storage import delete_organisation
+
+
+def test_a_second_listing_request_with_the_etag_gets_304(client: TestClient) -> None:
+    first = client.get("/api/organisations", params={"category": "habitat"})
+    tag = first.headers["etag"]
+    assert tag.startswith('W/"')
+    again = client.get("/api/organisations", params={"category": "habitat"},
+                       headers={"If-None-Match": tag})
+    assert (again.status_code, again.content) == (304, b"")
+    assert again.headers["etag"] == tag
+    assert again.headers["last-modified"] == first.headers["last-modified"]
+
+
+def test_an_item_gets_304_for_its_etag(client: TestClient) -> None:
+    tag = client.get("/api/organisations/1").headers["etag"]
+    again = client.get("/api/organisations/1", headers={"If-None-Match": f'"x", {tag}'})
+    assert again.status_code == 304
+
+
+def test_other_parameters_have_another_etag(client: TestClient) -> None:
+    one = client.get("/api/organisations", params={"limit": 1}).headers["etag"]
+    two = client.get("/api/organisations", params={"limit": 2}).headers["etag"]
+    assert one != two
+    response = client.get("/api/organisations", params={"limit": 2}, headers={"If-None-Match": one})
+    assert response.status_code == 200
+
+
+def test_a_write_changes_the_etag(client: TestClient) -> None:
+    tag = client.get("/api/organisations").headers["etag"]
+    add_structure(app_engine(client.app), "Une nouvelle")  # type: ignore[arg-type]
+    response = client.get("/api/organisations", headers={"If-None-Match": tag})
+    assert response.status_code == 200
+    assert response.headers["etag"] != tag
+
+
+def test_the_data_version_moves_on_insert_update_and_delete(engine: Engine) -> None:
+    versions = []
+    with engine.connect() as connection:
+        versions.append(data_version(connection).tag)
+    structure = add_structure(engine, "Atelier")
+    with engine.connect() as connection:
+        versions.append(data_version(connection).tag)
+    add_structure(engine, "Atelier", description="changed")
+    with engine.connect() as connection:
+        versions.append(data_version(connection).tag)
+    with session_scope(engine) as session:
+        delete_organisation(session=session, organisation_id=structure)
+    with engine.connect() as connection:
+        versions.append(data_version(connection).tag)
+    assert len(set(versions)) == 4
+
+
+def test_if_none_match_uses_weak_comparison_and_star() -> None:
+    assert matches('W/"abc"', '"abc"')
+    assert matches('"abc"', 'W/"abc"')
+    assert matches("*", 'W/"abc"')
+    assert not matches('"abd", "abcd"', 'W/"abc"')
+    assert not matches(None, 'W/"abc"')
