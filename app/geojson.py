@@ -16,10 +16,13 @@ from typing import Any
 import orjson
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from app.models import PUBLIC_COLUMNS
+from app.models import PUBLIC_COLUMNS, OrganisationPublic
 
 # A feature's properties: every public column but its id and its point.
 PROPERTY_COLUMNS = tuple(name for name in PUBLIC_COLUMNS if name not in {"id", "lat", "lon"})
+# The properties that hold times (written as ISO 8601 UTC text).
+TIME_COLUMNS = tuple(name for name in PROPERTY_COLUMNS
+                     if OrganisationPublic.model_fields[name].annotation is datetime)
 
 GEOJSON_MEDIA_TYPE = "application/geo+json"
 COORDINATE_DECIMALS = 6
@@ -35,16 +38,20 @@ def point_geometry(lat: float, lon: float) -> dict[str, Any]:
 
 
 def json_value(value: Any) -> Any:
-    """Datetimes as ISO 8601 in UTC (SQLite gives them back naive); the rest as is."""
+    """Datetimes as ISO 8601 in UTC with a `Z` (naive ones are UTC); the rest as is."""
     if isinstance(value, datetime):
-        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return aware.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        if value.tzinfo is not None and value.tzinfo is not UTC:
+            value = value.astimezone(UTC)
+        # orjson formats a datetime several times faster than isoformat() and replace().
+        return orjson.dumps(value, option=orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC)[1:-1].decode()
     return value
 
 
 def organisation_feature(row: Mapping[Any, Any], **extra: Any) -> dict[str, Any]:
     """One structure (a row of PUBLIC_COLUMNS) as a Feature with only public properties."""
-    properties = {name: json_value(row[name]) for name in PROPERTY_COLUMNS}
+    properties = {name: row[name] for name in PROPERTY_COLUMNS}
+    for name in TIME_COLUMNS:
+        properties[name] = json_value(properties[name])
     properties["categories"] = [slug for slug in row["categories"].split("|") if slug]
     properties.update(extra)
     return {

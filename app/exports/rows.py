@@ -11,7 +11,7 @@ from app import queries
 from app.queries import OrganisationFilter, PublicRow
 
 # Rows read per query: large enough to amortise a query, small enough to bound memory.
-BATCH_ROWS = 10_000
+BATCH_ROWS = 2_000
 
 
 def row_batches(

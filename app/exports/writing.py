@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from app.exports import tables, text
+from app.exports import text
 from app.exports.formats import ExportFormat
 from app.exports.text import RowBatches
 
@@ -28,14 +28,20 @@ def write_export(
     export_format: ExportFormat, batches: RowBatches, path: Path, delimiter: str = ";"
 ) -> None:
     """Write the rows to `path` in this format."""
-    if export_format is ExportFormat.GPKG:
-        tables.write_geopackage(batches, path)
-    elif export_format is ExportFormat.PARQUET:
-        tables.write_geoparquet(batches, path)
-    else:
+    if export_format.streams:
         with path.open("wb") as output:
             for chunk in export_chunks(export_format, batches, delimiter):
                 output.write(chunk)
+        return
+    # Imported only now: GDAL (some 110 MB) and Arrow (some 50 MB) only for their format.
+    if export_format is ExportFormat.GPKG:
+        from app.exports.geopackage import write_geopackage
+
+        write_geopackage(batches, path)
+    else:
+        from app.exports.geoparquet import write_geoparquet
+
+        write_geoparquet(batches, path)
 
 
 def write_then_rename(
