@@ -41,7 +41,8 @@ $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	touch $(BENCH_STAMP)
 
-# BENCH_SIZES=100000 skips the 1,000,000-structure run of bench/bench_national.py.
+# BENCH_SIZES=100000 skips the 1,000,000-structure run of bench/bench_national.py,
+# BENCH_EXPORT_SIZES=100000 that of bench/bench_exports.py.
 bench: test-system-packages install $(BENCH_STAMP) ## benchmarks: print tables and append to bench/results.md
 	@scripts/debian-packages wrk time python3-gdal python3-venv
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

@@ -3,9 +3,10 @@
 For each size N (default 1,000,000; `BENCH_EXPORT_SIZES=100000` or `--sizes` for a
 quick run):
 
-1. a SQLite database of N structures from bench/generate.py's rows, written through
-   `app.storage.write_batch` (the importer's own write step, aggregates kept in step),
-   cached under var/bench/exports/ by N, seed and generator version;
+1. a SQLite database of N structures from bench/generate.py's cached CSV, written through
+   `app.storage.write_batch` (the importer's own write step, aggregates kept in step, the
+   CSV parsing, checks and geocoding skipped: places as given), cached under
+   var/bench/exports/ by N, seed and generator version;
 2. `ess-atlas export --format geojson|gpkg` of every structure, and the anchor: `ogr2ogr`
    (Debian's GDAL) exporting the same public columns of the same SQLite file to the same
    format, through a VRT that makes points of lon/lat (GeoJSON with RFC7946=YES and 6
@@ -22,11 +23,14 @@ bench/results.md with the date, machine and commit.
 from __future__ import annotations
 
 import argparse
+import csv
+import itertools
 import os
 import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,9 +40,9 @@ from harness import ESS_ATLAS, REPO, Measured, append_section, human_bytes, run_
 
 sys.path.insert(0, str(REPO))
 
-from app.db import open_database, session_scope  # noqa: E402
-from app.exports.columns import TABLE_COLUMNS  # noqa: E402
-from app.storage import (  # noqa: E402
+from app.db import open_database, session_scope
+from app.exports.columns import TABLE_COLUMNS
+from app.storage import (
     Placement,
     StoredRecord,
     content_hash,
@@ -85,9 +89,19 @@ def stored_record(row: list[str]) -> StoredRecord:
     return StoredRecord(key_for(values, None), stored, tuple(categories), content_hash(stored))
 
 
+def csv_chunks(path: Path) -> Iterator[list[list[str]]]:
+    """The rows of a generated CSV, WRITE_BATCH at a time."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        next(reader)
+        while chunk := list(itertools.islice(reader, WRITE_BATCH)):
+            yield chunk
+
+
 def database_for(rows: int) -> Path:
     """The cached SQLite file of `rows` generated structures (built if missing)."""
-    folder = WORK / f"v{generate.GENERATOR_VERSION}-seed{generate.DEFAULT_SEED}-{rows}"
+    dataset = generate.cached_dataset(rows)
+    folder = WORK / dataset.folder.name
     database, marker = folder / "atlas.sqlite3", folder / "complete"
     if marker.exists():
         return database
@@ -96,12 +110,9 @@ def database_for(rows: int) -> Path:
     started = time.perf_counter()
     print(f"building {rows:,} structures into {database} ...", flush=True)
     engine = open_database(f"sqlite:///{database}")
-    places = generate.load_places()
-    for chunk in generate.chunks(places, rows, generate.DEFAULT_SEED):
-        records = [stored_record(row) for row in chunk]
-        for start in range(0, len(records), WRITE_BATCH):
-            with session_scope(engine) as session:
-                write_batch(session=session, records=records[start:start + WRITE_BATCH])
+    for chunk in csv_chunks(dataset.csv):
+        with session_scope(engine) as session:
+            write_batch(session=session, records=[stored_record(row) for row in chunk])
     engine.dispose()
     marker.write_text(f"{rows}\n")
     print(f"  built in {time.perf_counter() - started:.0f} s", flush=True)
