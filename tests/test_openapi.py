@@ -32,6 +32,7 @@ def api_base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         default_directory=API_DIRECTORY,
         geocoder_url=None,
         geocoder_cache_path=directory / "cache.sqlite3",
+        export_dir=directory / "exports",
         geocode_api_burst=1_000_000,
         # The fuzzer sends thousands of token-less admin requests from one address; the
         # failed-authentication limit has its own tests (tests/importer/test_admin_auth.py).

@@ -40,7 +40,8 @@ def deletions(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    since: Annotated[str, Query(description="RFC 3339 date-time: deletions at or after it")],
+    since: Annotated[str, Query(description="RFC 3339 date-time: deletions at or after it",
+                                json_schema_extra={"format": "date-time"})],
     limit: Annotated[Integer | None, Query(ge=1, description="Page size")] = None,
     after: Annotated[
         Integer | None, Query(ge=0, le=SQLITE_INTEGER_MAX, description="Last deletion id "

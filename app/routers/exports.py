@@ -10,8 +10,9 @@ temporary file first, then sent and deleted.
 from __future__ import annotations
 
 import tempfile
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Depends, Query, Request
@@ -24,11 +25,9 @@ from starlette.types import Receive, Scope, Send
 
 from app import http_cache
 from app.deps import HARVEST_PARAMETERS, HarvestFilterDep, SettingsDep, get_engine, only_parameters
-from app.errors import InvalidParameter
 from app.exports.files import ExportFile, export_file, materialise
 from app.exports.formats import ExportFormat
 from app.exports.rows import row_batches
-from app.exports.text import CSV_DELIMITERS
 from app.exports.writing import export_chunks, write_export
 from app.middleware import HEAD_REQUEST
 from app.queries import OrganisationFilter
@@ -58,16 +57,11 @@ def _writers(request: Request) -> anyio.CapacityLimiter:
     return limiter
 
 
-def _delimiter(export_format: ExportFormat, delimiter: str | None) -> str:
-    """The CSV delimiter asked for (`;` by default); refused for other formats."""
-    if delimiter is None:
-        return ";"
-    if export_format is not ExportFormat.CSV:
-        raise InvalidParameter("delimiter applies only to the csv export", parameter="delimiter")
-    if delimiter not in CSV_DELIMITERS:
-        raise InvalidParameter(f"delimiter must be ';' or ',', got {delimiter!r}",
-                               parameter="delimiter")
-    return delimiter
+class CsvDelimiter(StrEnum):
+    """The CSV delimiters offered."""
+
+    SEMICOLON = ";"
+    COMMA = ","
 
 
 def _disposition(filename: str) -> dict[str, str]:
@@ -75,13 +69,39 @@ def _disposition(filename: str) -> dict[str, str]:
     return {"Content-Disposition": f'attachment; filename="{filename}"'}
 
 
+_ANSWERS: dict[int | str, dict[str, Any]] = {
+    200: {"description": "Every structure matching the filters, in the format",
+          "content": {f.media_type: {} for f in ExportFormat}},
+    304: {"description": "Not modified (If-None-Match)"},
+}
+
+
+# Declared before the route of every format, so that it answers for .csv.
+@router.get(
+    "/organisations.csv",
+    response_class=Response,
+    responses=_ANSWERS,
+    dependencies=[Depends(only_parameters(*HARVEST_PARAMETERS, "delimiter"))],
+)
+async def export_organisations_csv(
+    request: Request,
+    settings: SettingsDep,
+    engine: EngineDep,
+    filters: HarvestFilterDep,
+    delimiter: Annotated[
+        CsvDelimiter, Query(description="';' (spreadsheets in France) or ','")
+    ] = CsvDelimiter.SEMICOLON,
+) -> Response:
+    """Every structure matching the filters (public fields only) as CSV (UTF-8 with a BOM)."""
+    return await _export(request, settings.export_dir, engine, ExportFormat.CSV, filters,
+                         delimiter.value)
+
+
 @router.get(
     "/organisations.{export_format}",
     response_class=Response,
-    responses={200: {"description": "Every structure matching the filters, in the format",
-                     "content": {f.media_type: {} for f in ExportFormat}},
-               304: {"description": "Not modified (If-None-Match)"}},
-    dependencies=[Depends(only_parameters(*HARVEST_PARAMETERS, "delimiter"))],
+    responses=_ANSWERS,
+    dependencies=[Depends(only_parameters(*HARVEST_PARAMETERS))],
 )
 async def export_organisations(
     request: Request,
@@ -89,18 +109,21 @@ async def export_organisations(
     settings: SettingsDep,
     engine: EngineDep,
     filters: HarvestFilterDep,
-    delimiter: Annotated[
-        str | None, Query(description="CSV only: ';' (default, spreadsheets in France) or ','")
-    ] = None,
 ) -> Response:
     """Every structure matching the filters (public fields only), as a file."""
-    separator = _delimiter(export_format, delimiter)
+    return await _export(request, settings.export_dir, engine, export_format, filters, ";")
+
+
+async def _export(
+    request: Request, directory: Path, engine: Engine, export_format: ExportFormat,
+    filters: OrganisationFilter, delimiter: str,
+) -> Response:
+    """The whole dataset as a file, or a filtered export streamed or sent."""
     if filters == OrganisationFilter():
-        return await _whole_dataset(request, settings.export_dir, engine, export_format,
-                                    separator)
+        return await _whole_dataset(request, directory, engine, export_format, delimiter)
     filename = f"organisations-filtered.{export_format.value}"
     if export_format.streams:
-        chunks = export_chunks(export_format, row_batches(engine, filters), separator)
+        chunks = export_chunks(export_format, row_batches(engine, filters), delimiter)
         return StreamingResponse(iterate_in_threadpool(chunks),
                                  media_type=export_format.media_type,
                                  headers=_disposition(filename))
