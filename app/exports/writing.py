@@ -33,7 +33,7 @@ def write_export(
             for chunk in export_chunks(export_format, batches, delimiter):
                 output.write(chunk)
         return
-    # Imported only now: GDAL (some 110 MB) and Arrow (some 50 MB) only for their format.
+    # Imported only now: Arrow (some 50 MB) and GDAL (some 110 MB) only for their formats.
     if export_format is ExportFormat.GPKG:
         from app.exports.geopackage import write_geopackage
 
