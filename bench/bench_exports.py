@@ -40,6 +40,7 @@ from harness import ESS_ATLAS, REPO, Measured, append_section, human_bytes, run_
 
 sys.path.insert(0, str(REPO))
 
+from app.config import Settings
 from app.db import open_database, session_scope
 from app.exports.columns import TABLE_COLUMNS
 from app.storage import (
@@ -109,7 +110,8 @@ def database_for(rows: int) -> Path:
     folder.mkdir(parents=True)
     started = time.perf_counter()
     print(f"building {rows:,} structures into {database} ...", flush=True)
-    engine = open_database(f"sqlite:///{database}")
+    engine = open_database(Settings(_env_file=None, database_url=f"sqlite:///{database}",  # type: ignore[call-arg]
+                                    load_default_directory=False))
     for chunk in csv_chunks(dataset.csv):
         with session_scope(engine) as session:
             write_batch(session=session, records=[stored_record(row) for row in chunk])

@@ -97,7 +97,7 @@ def export_command(
         typer.echo(f"error: --{str(error.parameter).replace('_', '-')}: "
                    f"{printable(error.message)}", err=True)
         raise typer.Exit(code=EXIT_USAGE) from None
-    engine = open_database(load_settings().database_url)
+    engine = open_database(load_settings())
     try:
         total = _write_with_progress(engine, filters, export_format, output, delimiter)
     finally:
