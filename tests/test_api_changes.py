@@ -7,10 +7,12 @@ from datetime import UTC, datetime
 
 from export_data import add_structure, app_engine
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
 
 from app.db import session_scope
 from app.duplicates import merge_candidate
-from app.models import DuplicateCandidate
+from app.models import DuplicateCandidate, Organisation
+from app.queries import OrganisationFilter, filter_conditions
 from app.storage import delete_organisation
 
 
@@ -92,3 +94,17 @@ def test_the_deletions_feed_needs_since(client: TestClient) -> None:
     response = client.get("/api/deletions")
     assert response.status_code == 400
     assert response.json()["error"]["parameter"] == "since"
+
+
+def test_updated_since_is_read_from_the_updated_at_index(engine: Engine) -> None:
+    add_structure(engine, "Atelier")
+    since = datetime(2026, 1, 1, tzinfo=UTC)
+    table = Organisation.__table__  # type: ignore[attr-defined]
+    query = (select(table.c.id).where(*filter_conditions(OrganisationFilter(updated_since=since)))
+             .order_by(table.c.id).limit(100))
+    with engine.connect() as connection:
+        sql = str(query.compile(connection, compile_kwargs={"literal_binds": True}))
+        plan = [row[3] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")]
+    assert plan == ["SEARCH organisation USING INTEGER PRIMARY KEY (rowid=?)", "LIST SUBQUERY 1",
+                    "SEARCH organisation USING COVERING INDEX ix_organisation_updated_at "
+                    "(updated_at>?)"]

@@ -6,7 +6,7 @@ from export_data import add_structure, app_engine
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from app.data_version import data_version
+from app.data_version import data_version, version_query
 from app.db import session_scope
 from app.http_cache import matches
 from app.storage import delete_organisation
@@ -68,3 +68,15 @@ def test_if_none_match_uses_weak_comparison_and_star() -> None:
     assert matches("*", 'W/"abc"')
     assert not matches('"abd", "abcd"', 'W/"abc"')
     assert not matches(None, 'W/"abc"')
+
+
+def test_the_data_version_reads_index_ends_only(engine: Engine) -> None:
+    add_structure(engine, "Atelier")
+    with engine.connect() as connection:
+        sql = str(version_query().compile(connection))
+        plan = [row[3] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")]
+    assert [step for step in plan if step.startswith(("SCAN", "SEARCH"))
+            and step != "SCAN CONSTANT ROW"] == [
+        "SEARCH organisation", "SEARCH organisation USING COVERING INDEX "
+        "ix_organisation_updated_at", "SEARCH deletion",
+        "SEARCH deletion USING COVERING INDEX ix_deletion_deleted_at"]
