@@ -25,6 +25,10 @@ APP_IMPORT_STRING = "app.main:app"
 DEFAULT_HEADER_TIMEOUT = 10.0
 
 
+# Seconds a new worker has to answer the supervisor's first ping.
+WORKER_START_TIMEOUT_S = 60
+
+
 class AtlasServerConfig(uvicorn.Config):
     """uvicorn's configuration plus the request-header timeout (pickled to the workers)."""
 
@@ -107,6 +111,9 @@ def server_config(
         timeout_keep_alive=settings.keep_alive_timeout,
         server_header=False,
         log_level=log_level,
+        # A worker answers the supervisor's ping only once the app is imported, which takes
+        # seconds on a busy machine (GDAL, Arrow); uvicorn's 5 s would kill healthy workers.
+        timeout_worker_healthcheck=WORKER_START_TIMEOUT_S,
     )
 
 
