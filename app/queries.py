@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, and_, func
+from sqlalchemy import ColumnElement, Select, Table, and_, bindparam, func
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
@@ -121,11 +121,14 @@ def _public_rows(session: Session, statement: Select[tuple[object, ...]]) -> lis
     ]
 
 
+# Built once: the statement and its cache key are reused by every request for one id.
+_BY_ID = _public_select().where(col(Organisation.id) == bindparam("organisation_id"))
+
+
 def organisation_by_id(*, session: Session, organisation_id: int) -> PublicRow | None:
     """The public columns of one structure, by id."""
-    statement = _public_select().where(col(Organisation.id) == organisation_id)
-    rows = _public_rows(session, statement)
-    return rows[0] if rows else None
+    row = session.connection().execute(_BY_ID, {"organisation_id": organisation_id}).first()
+    return None if row is None else dict(zip(PUBLIC_COLUMNS, row, strict=True))
 
 
 def organisations_page(
