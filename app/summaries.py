@@ -41,6 +41,7 @@ from app.grid import CellRange
 from app.models import Organisation
 from app.queries import BBox, OrganisationFilter, filter_conditions
 from app.taxonomy import LegalForm
+from geocode.normalize import fold
 
 # Cells are 64 to 128 screen pixels wide: a tile (256 px) holds 2 × 2 to 4 × 4 of them.
 CELL_ZOOM_OFFSET = 2
@@ -435,6 +436,9 @@ def _known_sectors(session: Session) -> list[str]:
 def number_matched(*, session: Session, filters: OrganisationFilter) -> int:
     """The exact number of structures matching the filters."""
     spec = total_spec(filters)
+    if filters.text and filters == OrganisationFilter(text=filters.text):
+        connection = session.connection()
+        return strategy_for(connection.dialect.name).count_text(connection, fold(filters.text))
     if spec is None and not filters.bbox:
         query = select(func.count()).select_from(_ORGANISATION).where(*filter_conditions(filters))
         return int(session.connection().execute(query).scalar_one())

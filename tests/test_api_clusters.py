@@ -150,7 +150,7 @@ def test_a_stack_of_structures_at_one_point_is_one_cluster_at_high_zoom(
 
 @pytest.mark.parametrize("parameters", [
     {}, {"category": ["habitat"]}, {"bbox": "0.3,43.1,5.7,47.3", "legal_form": ["association"]},
-    {"bbox": "170,-25,-170,-10"}, {"q": "emile", "region": ["84"]},
+    {"bbox": "170,-25,-170,-10"}, {"q": "emile", "region": ["84"]}, {"q": "emile"},
 ], ids=lambda p: urlencode(p, doseq=True) or "none")
 def test_number_matched_is_the_count_of_every_page(
     api: TestClient, everything: list[Stored], parameters: dict[str, Any]

@@ -53,6 +53,9 @@ class Strategy(Protocol):
         """The `limit` nearest in the circle (values of `columns`, metres) and the total."""
 
 
+    def count_text(self, connection: Connection, folded_text: str) -> int:
+        """How many structures hold the (folded) text."""
+
     def count_in_box(
         self, connection: Connection, box: BBox, edge_conditions: Sequence[ColumnElement[bool]],
     ) -> int:

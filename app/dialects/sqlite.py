@@ -212,6 +212,11 @@ class SqliteStrategy:
         return statement.join(matches, matches.c.rowid == ORGANISATION.c.id).order_by(
             matches.c.rank, ORGANISATION.c.id)
 
+    def count_text(self, connection: Connection, folded_text: str) -> int:
+        """COUNT on the FTS5 index alone: it holds one row per structure (triggers)."""
+        statement = core_select(func.count()).select_from(FTS).where(_fts_match(folded_text))
+        return int(connection.execute(statement).scalar_one())
+
     def count_in_box(
         self, connection: Connection, box: BBox, edge_conditions: Sequence[ColumnElement[bool]],
     ) -> int:
