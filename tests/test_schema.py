@@ -113,7 +113,15 @@ def test_a_first_release_database_gets_the_tables_it_lacks(tmp_path: Path) -> No
         cells = connection.execute(text("SELECT count(*) FROM organisation_cell")).scalar_one()
         assert (schema.version_problem(connection), cells > 0) == (None, True)
     engine.dispose()
-    assert_first_release_tables(path)
+    fresh = make_engine(f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
+    create_schema(fresh)  # a new database, at the head revision
+    fresh.dispose()
+    upgraded, made_new = sqlite3.connect(path), sqlite3.connect(tmp_path / "fresh.sqlite3")
+    try:
+        assert tables_and_indexes(upgraded) == tables_and_indexes(made_new)
+    finally:
+        upgraded.close()
+        made_new.close()
 
 
 def test_tables_of_no_release_are_refused_untouched(tmp_path: Path) -> None:
