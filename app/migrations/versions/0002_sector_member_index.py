@@ -22,9 +22,11 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     """Index (category, organisation_id) in place of (category)."""
+    # IF (NOT) EXISTS: an unversioned database stamped at the baseline may have either.
     op.create_index("ix_organisation_category_category_organisation", "organisation_category",
-                    ["category", "organisation_id"], unique=False)
-    op.drop_index("ix_organisation_category_category", table_name="organisation_category")
+                    ["category", "organisation_id"], unique=False, if_not_exists=True)
+    op.drop_index("ix_organisation_category_category", table_name="organisation_category",
+                  if_exists=True)
 
 
 def downgrade() -> None:
