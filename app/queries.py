@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, func
+from sqlalchemy import ColumnElement, Select, Table, and_, bindparam, func
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
@@ -25,6 +25,7 @@ from app.spatial import haversine_m as haversine_m
 from geocode.normalize import fold
 
 ORGANISATION_TABLE: Table = Organisation.__table__  # type: ignore[attr-defined]
+CATEGORY_TABLE: Table = OrganisationCategory.__table__  # type: ignore[attr-defined]
 
 PublicRow = dict[str, Any]
 # Text search matches substrings of at least this many characters (after folding).
@@ -140,11 +141,14 @@ def _public_rows(session: Session, statement: Select[tuple[object, ...]]) -> lis
     ]
 
 
+# Built once: the statement and its cache key are reused by every request for one id.
+_BY_ID = _public_select().where(col(Organisation.id) == bindparam("organisation_id"))
+
+
 def organisation_by_id(*, session: Session, organisation_id: int) -> PublicRow | None:
     """The public columns of one structure, by id."""
-    statement = _public_select().where(col(Organisation.id) == organisation_id)
-    rows = _public_rows(session, statement)
-    return rows[0] if rows else None
+    row = session.connection().execute(_BY_ID, {"organisation_id": organisation_id}).first()
+    return None if row is None else dict(zip(PUBLIC_COLUMNS, row, strict=True))
 
 
 def organisations_page(
@@ -152,13 +156,30 @@ def organisations_page(
 ) -> Page:
     """One page in id order, starting after the id `after` (keyset paging)."""
     connection = session.connection()
-    others = filter_conditions(replace(filters, text=None, bbox=None))
+    one_sector = len(filters.categories) == 1 and not filters.text
+    others = filter_conditions(replace(filters, text=None, bbox=None,
+                                       categories=() if one_sector else filters.categories))
     statement = strategy_for(connection.dialect.name).id_ordered(
         connection, _public_select().where(*others), bbox=filters.bbox, after=after,
         folded_text=fold(filters.text) if filters.text else None)
+    if one_sector:
+        statement = _driven_by_sector(statement, filters.categories[0])
     rows = _public_rows(session, statement.limit(limit + 1))
     next_after = int(rows[limit - 1]["id"]) if len(rows) > limit else None
     return Page(rows=rows[:limit], next_after=next_after)
+
+
+def _driven_by_sector(statement: Select[tuple[object, ...]], sector: str
+                      ) -> Select[tuple[object, ...]]:
+    """An id-ordered statement joined to one sector's links, read in their id order.
+
+    The (category, organisation_id) index then yields the page's ids in order and stops
+    at the limit, where `id IN (members)` would first collect every member of the sector.
+    """
+    links = CATEGORY_TABLE
+    joined = statement.join(links, and_(links.c.organisation_id == ORGANISATION_TABLE.c.id,
+                                        links.c.category == sector))
+    return joined.order_by(None).order_by(links.c.organisation_id)
 
 
 def organisations_by_relevance(

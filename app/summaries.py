@@ -36,10 +36,12 @@ from app.aggregates import (
     legal_form_expression,
     micro_degrees,
 )
+from app.dialects import strategy_for
 from app.grid import CellRange
 from app.models import Organisation
 from app.queries import BBox, OrganisationFilter, filter_conditions
 from app.taxonomy import LegalForm
+from geocode.normalize import fold
 
 # Cells are 64 to 128 screen pixels wide: a tile (256 px) holds 2 × 2 to 4 × 4 of them.
 CELL_ZOOM_OFFSET = 2
@@ -283,7 +285,16 @@ def _edge_strips(box: BBox, covered: CellRange) -> Iterator[tuple[BBox, list[Any
     return ((strip, conditions) for strip, conditions in strips if strip is not None)
 
 
-Piece = tuple[Select[Any], int | None]  # a query, the index of its spec (None: live rows)
+@dataclass(frozen=True)
+class LivePart:
+    """A part of a box counted from the organisation table: its box, its exact conditions."""
+
+    box: BBox
+    edge_conditions: list[ColumnElement[bool]]
+
+
+# An aggregate query and the index of its spec, or a part counted live.
+Piece = tuple[Select[Any], int] | LivePart
 
 
 def _box_pieces(
@@ -295,7 +306,7 @@ def _box_pieces(
     """
     level_from = grid.LEVELS[0] if display is None else display
     if specs is None or level_from > grid.FINEST:
-        return [(_live_piece(box, filters, display, []), None)]
+        return [LivePart(box, [])]
     pieces: list[Piece] = []
     covered: CellRange | None = None
     for level in (stored for stored in grid.LEVELS if stored >= level_from):
@@ -307,8 +318,8 @@ def _box_pieces(
                    for strip in strips for index, spec in enumerate(specs)]
         covered = inside
     if covered is None:
-        return [*pieces, (_live_piece(box, filters, display, []), None)]
-    return pieces + [(_live_piece(strip, filters, display, conditions), None)
+        return [*pieces, LivePart(box, [])]
+    return pieces + [LivePart(strip, conditions)
                      for strip, conditions in _edge_strips(box, covered)]
 
 
@@ -345,7 +356,9 @@ def _tallies(
     tallies: Tallies = [defaultdict(Tally) for _ in specs]
     cell_width = 0 if display is None else 2
     connection = session.connection()
-    for query, position in _pieces(filters, display, None if live else specs):
+    for piece in _pieces(filters, display, None if live else specs):
+        query, position = ((_live_piece(piece.box, filters, display, piece.edge_conditions), None)
+                           if isinstance(piece, LivePart) else piece)
         for result in connection.execute(query):
             row: tuple[Any, ...] = tuple(result)
             if not row[-8]:
@@ -424,11 +437,30 @@ def _known_sectors(session: Session) -> list[str]:
 def number_matched(*, session: Session, filters: OrganisationFilter) -> int:
     """The exact number of structures matching the filters."""
     spec = total_spec(filters)
+    if filters.text and filters == OrganisationFilter(text=filters.text):
+        connection = session.connection()
+        return strategy_for(connection.dialect.name).count_text(connection, fold(filters.text))
     if spec is None and not filters.bbox:
         query = select(func.count()).select_from(_ORGANISATION).where(*filter_conditions(filters))
         return int(session.connection().execute(query).scalar_one())
+    if spec == Spec(ALL):
+        return _count_all(session, filters)
     [counted] = _tallies(session, filters, None, [spec or Spec(ALL)], live=spec is None)
     return sum(tally.n for tally in counted.values())
+
+
+def _count_all(session: Session, filters: OrganisationFilter) -> int:
+    """How many structures a view holds with no filter but its box: cells, then edges."""
+    connection = session.connection()
+    strategy = strategy_for(connection.dialect.name)
+    total = 0
+    for piece in _pieces(filters, None, [Spec(ALL)]):
+        if isinstance(piece, LivePart):
+            total += strategy.count_in_box(connection, piece.box, piece.edge_conditions)
+        else:
+            query, _ = piece
+            total += sum(int(tuple(row)[-8] or 0) for row in connection.execute(query))
+    return total
 
 
 def clusters(*, session: Session, filters: OrganisationFilter, zoom: int) -> ClusterView:

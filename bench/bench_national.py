@@ -118,6 +118,7 @@ class Outcome:
     load: WrkResult | None
     alone_ms: float
     refusal: str = ""
+    load_average: float | None = None  # 1-minute load average as wrk started
 
 
 @dataclass(frozen=True)
@@ -227,9 +228,11 @@ def measure(client: httpx.Client, target: Server, template: str, ids: Sequence[i
     rotation = paths if len(paths) > 1 else ()
     wrk(base_url + paths[0], seconds=WARM_UP_SECONDS, paths=rotation, headers=[GZIP])
     settle(target)
+    load_average = os.getloadavg()[0]
     load = wrk(base_url + paths[0], seconds=seconds, paths=rotation, headers=[GZIP])
     settle(target)
-    return Outcome(answer.status_code, len(answer.content), wire_bytes, load, alone_ms)
+    return Outcome(answer.status_code, len(answer.content), wire_bytes, load, alone_ms,
+                   load_average=load_average)
 
 
 def same_rows(client: httpx.Client, atlas: Server, anchor: Server, ids: Sequence[int]) -> bool:
@@ -342,6 +345,12 @@ def cell_ratio(ours: Outcome, theirs: Outcome | None) -> str:
     return f"{ours.load.rate / theirs.load.rate:.2f}×"
 
 
+def cell_load(*outcomes: Outcome | None) -> str:
+    """The machine's 1-minute load average as each wrk run started."""
+    return " / ".join("—" if o is None or o.load_average is None else f"{o.load_average:.1f}"
+                      for o in outcomes)
+
+
 def cell_errors(*outcomes: Outcome | None) -> str:
     """Socket errors + non-2xx answers under load, per server."""
     counts = [f"{o.load.errors + o.load.non_2xx}" if o and o.load else "—" for o in outcomes]
@@ -361,8 +370,8 @@ def query_table(results: Sequence[SizeResult]) -> list[str]:
     """The wrk table, one row per query and size."""
     lines = ["| query | N | ess-atlas req/s | p50 ms | p99 ms | alone ms | pygeoapi req/s | "
              "p50 ms | p99 ms | alone ms | ess-atlas / pygeoapi | errors (ours / theirs) | "
-             "size ess-atlas | size pygeoapi | target (at 1M) |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|"]
+             "size ess-atlas | size pygeoapi | target (at 1M) | load avg (ours / theirs) |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|---|"]
     for query in QUERIES:
         for result in results:
             ours, theirs = result.outcomes[query.name]
@@ -372,7 +381,7 @@ def query_table(results: Sequence[SizeResult]) -> list[str]:
                 f"{cell_rate(theirs)} | {cell_ms(theirs, 'p50_ms')} | "
                 f"{cell_ms(theirs, 'p99_ms')} | {cell_alone(theirs)} | "
                 f"{cell_ratio(ours, theirs)} | {cell_errors(ours, theirs)} | {cell_size(ours)} | "
-                f"{cell_size(theirs)} | {query.target} |")
+                f"{cell_size(theirs)} | {query.target} | {cell_load(ours, theirs)} |")
     return lines
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import random
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlencode
@@ -11,6 +13,7 @@ from aggregate_data import SECTORS, Stored, france_records, matches, stored, wri
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from app import grid
 from app.config import Settings
 from app.db import create_schema, make_engine, session_scope
 from app.deps import parse_bbox
@@ -147,7 +150,7 @@ def test_a_stack_of_structures_at_one_point_is_one_cluster_at_high_zoom(
 
 @pytest.mark.parametrize("parameters", [
     {}, {"category": ["habitat"]}, {"bbox": "0.3,43.1,5.7,47.3", "legal_form": ["association"]},
-    {"bbox": "170,-25,-170,-10"}, {"q": "emile", "region": ["84"]},
+    {"bbox": "170,-25,-170,-10"}, {"q": "emile", "region": ["84"]}, {"q": "emile"},
 ], ids=lambda p: urlencode(p, doseq=True) or "none")
 def test_number_matched_is_the_count_of_every_page(
     api: TestClient, everything: list[Stored], parameters: dict[str, Any]
@@ -163,6 +166,26 @@ def test_number_matched_is_the_count_of_every_page(
             break
         query = {k: v for k, v in parse_qs(following[0]["href"].split("?", 1)[1]).items()}
     assert matched == {seen} == {brute_count(everything, parameters)}
+
+
+def test_number_matched_of_a_box_is_exact_through_points_and_cell_edges(
+    api: TestClient, everything: list[Stored]
+) -> None:
+    draw = random.Random(8)  # noqa: S311  (reproducible, not secret)
+    boxes = [(2.25, 48.81, 2.42, 48.90)]
+    for item in draw.sample(everything, 12):  # edges through stored points
+        boxes += [(item.lon, item.lat - 0.4, item.lon + 0.6, item.lat),
+                  (item.lon - 0.6, item.lat, item.lon, item.lat + 0.4)]
+    for item in draw.sample(everything, 12):  # edges on (and a hair off) grid cell edges
+        n = 1 << 12
+        west = grid.lon_of(math.floor(grid.x_of(item.lon) * n) / n)
+        north = grid.lat_of(math.floor(grid.y_of(item.lat) * n) / n)
+        hair = draw.choice([0.0, 1e-7, -1e-7, 5e-7])
+        boxes.append((west - 0.3 + hair, north - 0.3, west + hair, north + hair))
+    for box in boxes:
+        text = ",".join(repr(value) for value in box)
+        body = get_json(api, "/api/organisations", {"bbox": text, "limit": 1})
+        assert body["numberMatched"] == brute_count(everything, {"bbox": text}), text
 
 
 @pytest.mark.parametrize("parameters", [

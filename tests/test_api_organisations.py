@@ -101,6 +101,23 @@ def test_keyset_paging_visits_every_structure_once(client: TestClient) -> None:
     assert len(set(seen)) == ALL
 
 
+def test_keyset_paging_of_one_sector_gives_its_members_once_in_id_order(
+    client: TestClient,
+) -> None:
+    seen: list[int] = []
+    names_seen: list[str] = []
+    url: str | None = "/api/organisations?category=mediation-numerique&limit=1"
+    while url:
+        body = client.get(url).json()
+        assert body["numberMatched"] == 2
+        seen.extend(feature["id"] for feature in body["features"])
+        names_seen.extend(feature["properties"]["name"] for feature in body["features"])
+        links = [link for link in body["links"] if link["rel"] == "next"]
+        url = links[0]["href"] if links else None
+    assert seen == sorted(seen)
+    assert sorted(names_seen) == ["Emmaüs Connect", "La MedNum"]
+
+
 def test_next_link_keeps_the_filters(client: TestClient) -> None:
     body = client.get("/api/organisations", params={"region": "11", "limit": 1}).json()
     href = body["links"][0]["href"]

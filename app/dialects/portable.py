@@ -100,3 +100,15 @@ class PortableStrategy:
         hits.sort(key=lambda hit: (hit[1], hit[2]))
         return [(values, distance) for values, distance, _ in hits[:limit]], len(hits)
 
+    def count_text(self, connection: Connection, folded_text: str) -> int:
+        """COUNT of the LIKE match."""
+        statement = select(func.count()).where(text_match(folded_text))
+        return int(connection.execute(statement).scalar_one())
+
+    def count_in_box(
+        self, connection: Connection, box: BBox, edge_conditions: Sequence[ColumnElement[bool]],
+    ) -> int:
+        """COUNT over the box's BETWEEN and every condition."""
+        statement = select(func.count()).where(box_condition(box), *edge_conditions)
+        return int(connection.execute(statement).scalar_one())
+
