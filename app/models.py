@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from annotated_types import MaxLen
 from pydantic import field_validator, model_validator
+from pydantic.fields import FieldInfo
 from sqlalchemy import Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
@@ -32,6 +34,7 @@ class OrganisationFields(SQLModel):
     legal_status: str | None = Field(default=None, max_length=120)
     siren: str | None = Field(default=None, max_length=9)
     siret: str | None = Field(default=None, max_length=14)
+    rna: str | None = Field(default=None, max_length=10)
     street: str | None = Field(default=None, max_length=300)
     postcode: str | None = Field(default=None, max_length=10)
     city: str | None = Field(default=None, max_length=150)
@@ -72,7 +75,6 @@ class Organisation(OrganisationFields, PrivateFields, PlaceFields, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=400, unique=True)
-    rna: str | None = Field(default=None, max_length=10)
     categories: str = Field(default="", max_length=1000)
     search_text: str = Field(default="")
     content_hash: str = Field(default="", max_length=64)
@@ -206,6 +208,22 @@ class OrganisationPublic(OrganisationFields):
 # The columns public reads select: exactly the fields of OrganisationPublic, so a private
 # column cannot even leave the database on a public path.
 PUBLIC_COLUMNS: tuple[str, ...] = tuple(OrganisationPublic.model_fields)
+
+
+def _max_length(field: FieldInfo) -> int | None:
+    """The `max_length` a field was declared with, if any."""
+    return next((rule.max_length for rule in field.metadata if isinstance(rule, MaxLen)), None)
+
+
+# The one record schema the importer and the writer read: the descriptive columns in stored
+# order (public fields, then private ones) and the size of each text column.
+RECORD_COLUMNS: tuple[str, ...] = (*OrganisationFields.model_fields, *PrivateFields.model_fields)
+MAX_LENGTHS: dict[str, int] = {
+    name: limit
+    for model in (OrganisationFields, PrivateFields)
+    for name, field in model.model_fields.items()
+    if (limit := _max_length(field)) is not None
+}
 
 
 # --- Imports: the run log, the one-import-at-a-time lock, the duplicate review queue ---

@@ -18,6 +18,7 @@ from sqlmodel import Session, SQLModel, col, delete, select
 
 from app import aggregates
 from app.models import (
+    RECORD_COLUMNS,
     Organisation,
     OrganisationCategory,
     OrganisationCreate,
@@ -34,12 +35,6 @@ def table_of(model: type[SQLModel]) -> Table:
 
 ORGANISATION_TABLE = table_of(Organisation)
 CATEGORY_TABLE = table_of(OrganisationCategory)
-# The descriptive columns a record carries (its place and bookkeeping come on top).
-RECORD_COLUMNS = (
-    "name", "description", "legal_form", "legal_status", "siren", "siret", "rna", "street",
-    "postcode", "city", "country", "website", "email", "phone", "source", "source_id",
-    "contact_name", "contact_email", "contact_phone", "internal_notes",
-)
 # What a record's row holds, in order: its descriptive columns, then where it is.
 STORED_COLUMNS = (
     *RECORD_COLUMNS, "categories", "lat", "lon", "citycode", "departement", "region",

@@ -16,10 +16,12 @@ from pathlib import Path
 import yaml
 
 from app.importer.faults import FileRejected
+from app.models import RECORD_COLUMNS
 from geocode.normalize import fold
 
 MAX_MAPPING_BYTES = 64 * 1024
 MAX_MAPPING_DEPTH = 8
+# Other names of the fields, French and English; every field also answers to its own name.
 FIELD_SYNONYMS: dict[str, tuple[str, ...]] = {
     "name": ("nom", "raison sociale", "name", "denomination", "nom de la structure",
              "nom structure", "structure", "organisation", "organization", "enseigne"),
@@ -49,7 +51,8 @@ FIELD_SYNONYMS: dict[str, tuple[str, ...]] = {
     "contact_phone": ("telephone contact", "contact phone", "tel contact"),
     "internal_notes": ("notes", "notes internes", "note interne", "internal notes"),
 }
-FIELDS = frozenset(FIELD_SYNONYMS)
+# What a file can feed: the record's columns (app/models.py), its place and its sectors.
+FIELDS = frozenset((*RECORD_COLUMNS, "categories", "citycode", "lat", "lon"))
 _PUNCTUATION = re.compile(r"[\W_]+")
 
 
@@ -59,8 +62,8 @@ def normalise_header(header: str) -> str:
 
 
 _SYNONYM_FIELD = {
-    normalise_header(synonym): name for name, synonyms in FIELD_SYNONYMS.items()
-    for synonym in (*synonyms, name)
+    normalise_header(synonym): name for name in sorted(FIELDS)
+    for synonym in (*FIELD_SYNONYMS.get(name, ()), name)
 }
 
 

@@ -16,15 +16,11 @@ from typing import Any
 from app import validation
 from app.importer.columns import ColumnMapping, ColumnPlan
 from app.importer.faults import RowInvalid
+from app.models import MAX_LENGTHS
 from app.safecsv import restore_cell
 from app.taxonomy import LegalForm, Taxonomy
 from geocode.normalize import fold
 
-MAX_LENGTHS = {
-    "name": 300, "description": 5000, "legal_status": 120, "street": 300, "postcode": 10,
-    "city": 150, "website": 500, "email": 254, "phone": 40, "source": 200, "source_id": 200,
-    "contact_name": 200, "contact_email": 254, "contact_phone": 40, "internal_notes": 5000,
-}
 _CATEGORY_SEPARATORS = re.compile(r"\s*[|;,/]\s*")
 _RNA = re.compile(r"^W[0-9A-Z]{9}$")
 _CITYCODE = re.compile(r"^(?:[0-9]{5}|2[AB][0-9]{3})$")
