@@ -168,7 +168,7 @@ def mapping_from_document(document: Mapping[str, object], origin: str) -> Column
     source, default_category = document.get("source"), document.get("default_category")
     return ColumnMapping(
         columns=_checked_columns(document.get("columns") or {}, origin),
-        categories={fold(str(k)): str(v) for k, v in categories.items()},
+        categories={normalise_header(str(k)): str(v) for k, v in categories.items()},
         source=str(source) if source else None,
         default_category=str(default_category) if default_category else None,
     )

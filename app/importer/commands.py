@@ -36,7 +36,7 @@ from app.importer.context import close_context, import_context
 from app.importer.lock import ImportInProgress
 from app.importer.pipeline import ImportMode, ImportOptions, import_paths
 from app.importer.progress import BatchReceipt
-from app.importer.report import ImportReport, write_rejected_rows
+from app.importer.report import ImportReport, sector_mapping_snippet, write_rejected_rows
 from app.importer.runs import new_run_id
 from app.terminal import exits_on_configuration_error, printable
 
@@ -134,6 +134,10 @@ def summary_lines(report: ImportReport) -> list[str]:
     if report.duplicates_total:
         lines.append(f"{report.duplicates_total} probable duplicates to review: "
                      "ess-atlas duplicates")
+    if report.unknown_sectors:
+        lines.append(f"{len(report.unknown_sectors)} unknown sector labels (rows per label in "
+                     "the JSON report); a mapping file section to fill in:")
+        lines += sector_mapping_snippet(report.unknown_sectors).splitlines()
     return lines
 
 
@@ -200,10 +204,14 @@ def import_command(
     show_batches: Annotated[bool, typer.Option(
         "--show-batches", help="Print each batch once it is committed")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON report")] = False,
+    strict_sectors: Annotated[bool, typer.Option(
+        "--strict-sectors", help="Reject rows whose sector is unknown (default: non-classe)")]
+    = False,
 ) -> None:
     """Import CSV files and directories of structures; report what happened to every row."""
     options = ImportOptions(mode=_mode(dry_run, strict), prepare_in_worker=True,
-                            mapping=_mapping(mapping_file, source, default_category))
+                            mapping=_mapping(mapping_file, source, default_category),
+                            strict_sectors=strict_sectors)
     try:
         report = _run_import(paths, load_settings(), options, show_batches)
     except ImportInProgress as busy:
