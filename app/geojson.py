@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from app.models import PUBLIC_COLUMNS
+from app.models import PUBLIC_COLUMNS, split_list
 
 _NOT_PROPERTIES = frozenset({"id", "lat", "lon"})
 
@@ -46,7 +46,8 @@ def organisation_feature(row: Mapping[Any, Any], **extra: Any) -> dict[str, Any]
     properties = {
         name: _json_value(row[name]) for name in PUBLIC_COLUMNS if name not in _NOT_PROPERTIES
     }
-    properties["categories"] = [slug for slug in row["categories"].split("|") if slug]
+    properties["categories"] = split_list(row["categories"])
+    properties["labels"] = split_list(row["labels"])
     properties.update(extra)
     return {
         "type": "Feature",

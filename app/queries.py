@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from app.dialects import strategy_for
 from app.dialects.elements import box_condition, text_match
-from app.models import PUBLIC_COLUMNS, Organisation, OrganisationCategory
+from app.models import ACTIVE, PUBLIC_COLUMNS, STATUSES, Organisation, OrganisationCategory
 from app.spatial import BBox as BBox
 from app.spatial import Circle
 from app.spatial import bbox_around as bbox_around
@@ -47,6 +47,14 @@ class OrganisationFilter:
     legal_forms: tuple[str, ...] = ()
     text: str | None = None
     bbox: BBox | None = None
+    # Active structures only, unless asked: closed ones stay behind `status=closed|all`.
+    statuses: tuple[str, ...] = (ACTIVE,)
+    sirens: tuple[str, ...] = ()
+
+    @property
+    def active_only(self) -> bool:
+        """True when the filter keeps active structures only (what the aggregates count)."""
+        return self.statuses == (ACTIVE,)
 
 
 @dataclass(frozen=True)
@@ -100,6 +108,10 @@ def filter_conditions(filters: OrganisationFilter) -> list[ColumnElement[bool]]:
         conditions.append(col(Organisation.departement).in_(filters.departements))
     if filters.legal_forms:
         conditions.append(col(Organisation.legal_form).in_(filters.legal_forms))
+    if set(filters.statuses) != set(STATUSES):
+        conditions.append(col(Organisation.status).in_(filters.statuses))
+    if filters.sirens:
+        conditions.append(col(Organisation.siren).in_(filters.sirens))
     if filters.text:
         conditions.append(text_match(fold(filters.text)))
     if filters.bbox:

@@ -377,8 +377,9 @@ def _stored_forms(filters: OrganisationFilter) -> tuple[str, ...]:
 
 
 def _expressible(filters: OrganisationFilter) -> bool:
-    """True when the aggregates can count these filters (no text, région or département)."""
-    return not (filters.text or filters.regions or filters.departements)
+    """True when the aggregates can count these filters (active only; no text, SIREN, place)."""
+    return (filters.active_only and not filters.sirens
+            and not (filters.text or filters.regions or filters.departements))
 
 
 def total_spec(filters: OrganisationFilter) -> Spec | None:

@@ -29,7 +29,27 @@ FIELD_SYNONYMS: dict[str, tuple[str, ...]] = {
     "categories": ("categorie", "categories", "secteur", "secteurs", "category", "sector",
                    "sectors", "secteur d activite", "thematique", "thematiques"),
     "legal_form": ("forme juridique", "legal form", "famille", "famille ess"),
-    "legal_status": ("statut", "statut juridique", "legal status", "status"),
+    "legal_status": ("statut", "statut juridique", "legal status"),
+    "categorie_juridique": ("categorie juridique", "code categorie juridique", "cj",
+                            "nature juridique", "legal category"),
+    "naf": ("code naf", "naf ape", "code ape", "ape", "activite principale", "naf code"),
+    "headcount_band": ("tranche effectif", "tranche d effectif", "tranche effectif salarie",
+                       "tranche d effectif salarie", "effectif", "headcount"),
+    "creation_date": ("date de creation", "date creation", "creation", "cree le",
+                      "creation date", "date of creation"),
+    "esus": ("agrement esus", "agree esus", "esus"),
+    "esus_date": ("date esus", "date agrement esus", "date de l agrement esus"),
+    "labels": ("label", "agrements", "type siae", "labels"),
+    "status": ("etat", "etat administratif", "statut d activite", "activity status",
+               "en activite"),
+    "status_date": ("date de fermeture", "date fermeture", "date de cessation",
+                    "date cessation", "date de dissolution", "closed on"),
+    "street_number": ("numero", "numero de voie", "n voie", "num voie", "house number"),
+    "street_repetition": ("indice de repetition", "indice repetition", "btq"),
+    "street_type": ("type de voie", "type voie", "street type"),
+    "street_name": ("libelle voie", "libelle de voie", "nom de voie", "nom de la voie"),
+    "address_complement": ("complement d adresse", "complement adresse", "complement",
+                           "adresse 2", "address line 2"),
     "siren": ("siren", "n siren", "numero siren"),
     "siret": ("siret", "n siret", "numero siret"),
     "rna": ("rna", "n rna", "numero rna", "numero d association"),
@@ -54,11 +74,16 @@ FIELD_SYNONYMS: dict[str, tuple[str, ...]] = {
 # What a file can feed: the record's columns (app/models.py), its place and its sectors.
 FIELDS = frozenset((*RECORD_COLUMNS, "categories", "citycode", "lat", "lon"))
 _PUNCTUATION = re.compile(r"[\W_]+")
+_CAMEL_CASE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
 def normalise_header(header: str) -> str:
-    """A header's comparison key: no accents, no case, punctuation as single spaces."""
-    return " ".join(_PUNCTUATION.sub(" ", fold(header)).split())
+    """A header's comparison key: no accents, no case, punctuation as single spaces.
+
+    camelCase words are split first ("codePostalEtablissement" -> "code postal etablissement").
+    """
+    words = _CAMEL_CASE.sub(" ", header)
+    return " ".join(_PUNCTUATION.sub(" ", fold(words)).split())
 
 
 _SYNONYM_FIELD = {

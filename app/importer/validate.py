@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from app import validation
+from app import nomenclatures, validation
 from app.importer.columns import ColumnMapping, ColumnPlan, normalise_header
 from app.importer.faults import RowInvalid
 from app.models import MAX_LENGTHS
@@ -35,9 +35,11 @@ _LEGAL_FAMILY_WORDS: tuple[tuple[LegalForm, frozenset[str]], ...] = (
                                         "sca", "cooperatif"})),
     (LegalForm.MUTUELLE, frozenset({"mutuelle", "mutuel", "mutualiste"})),
     (LegalForm.FONDATION, frozenset({"fondation", "dotation"})),
-    (LegalForm.ENTREPRISE_ESS, frozenset({"esus", "sas", "sarl", "sa", "sasu", "eurl",
-                                           "entreprise", "societe"})),
+    # A plain SAS, SARL or SA is no ESS family: only a row that says so (ESUS, a label, a
+    # catégorie juridique of the ESS, or the family itself) makes it one.
+    (LegalForm.ENTREPRISE_ESS, frozenset({"esus"})),
 )
+_REPETITIONS = {"B": "bis", "T": "ter", "Q": "quater", "C": "quinquies"}
 
 
 # (known sector slugs, values no sector answers to) of a categories cell.
@@ -73,7 +75,7 @@ class RowCheck:
         self.values = values
         self.problems: list[RowInvalid] = []
 
-    def clean(self, name: str, clean: Callable[[str], str]) -> None:
+    def clean(self, name: str, clean: Callable[[str], object]) -> None:
         """Replace a field by its cleaned value, or note what is wrong with it."""
         text = self.values.get(name)
         if text is None:
@@ -209,11 +211,19 @@ def legal_family(text: str) -> LegalForm | None:
 
 
 def _legal(values: dict[str, Any]) -> None:
-    """Set legal_form to an ESS family; keep a free-text form in legal_status."""
+    """Set legal_form to an ESS family; keep a free-text form in legal_status.
+
+    The family comes from the form as written, else the catégorie juridique, else the
+    status text, else an ESUS agrément or a label (an ESS company).
+    """
     form_text, status_text = values.pop("legal_form", None), values.get("legal_status")
     family = legal_family(form_text) if form_text else None
+    if family is None and (code := values.get("categorie_juridique")):
+        family = nomenclatures.family_of_category(code)
     if family is None and status_text:
         family = legal_family(status_text)
+    if family is None and (values.get("esus") or values.get("labels")):
+        family = LegalForm.ENTREPRISE_ESS
     if form_text and not status_text and fold(form_text) not in LegalForm._value2member_map_:
         values["legal_status"] = form_text
     values["legal_form"] = family
@@ -285,6 +295,29 @@ def _place_fields(check: RowCheck) -> None:
     check.clean("citycode", _clean_citycode)
     check.clean("country", _clean_country)
     check.values.setdefault("country", "FR")
+
+
+def _record_fields(check: RowCheck) -> None:
+    """Codes against their nomenclatures, dates, the ESUS flag, labels and the status."""
+    check.clean("naf", nomenclatures.clean_naf)
+    check.clean("categorie_juridique", nomenclatures.clean_legal_category)
+    check.clean("headcount_band", nomenclatures.clean_headcount_band)
+    check.clean("labels", nomenclatures.clean_labels)
+    for name in ("creation_date", "esus_date", "status_date"):
+        check.clean(name, validation.clean_date)
+    check.clean("esus", validation.clean_flag)
+    check.clean("status", validation.clean_status)
+
+
+def _address(values: dict[str, Any]) -> None:
+    """The display street, composed from its parts when the row gives only those."""
+    parts = (values.get("street_number"), values.get("street_repetition"),
+             values.get("street_type"), values.get("street_name"))
+    if values.get("street") or not parts[3]:
+        return
+    number, repetition, kind, name = parts
+    repetition = _REPETITIONS.get(repetition.upper(), repetition) if repetition else None
+    values["street"] = " ".join(part for part in (number, repetition, kind, name) if part)
 
 
 def _lengths(check: RowCheck) -> None:
@@ -364,6 +397,8 @@ def clean_row(
     _identifiers(check)
     _place_fields(check)
     _contacts(check)
+    _record_fields(check)
+    _address(values)
     _legal(values)
     _lengths(check)
     if check.rejects(has_point=lat is not None):
