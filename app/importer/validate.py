@@ -126,6 +126,7 @@ class CategoryMatcher:
         if self.default and self.default not in known:
             raise ValueError(f"default category {self.default!r} is not a known sector slug")
         self.fallback = UNCLASSIFIED if UNCLASSIFIED in known and not strict else None
+        self._naf_sectors = mapping.naf_sectors
         self._cache: dict[str, SectorMatch] = {}
 
     def match(self, text: str) -> SectorMatch:
@@ -144,8 +145,18 @@ class CategoryMatcher:
         return tuple(dict.fromkeys(slugs)), unknown
 
     def _slug(self, value: str) -> str | None:
+        if self._naf_sectors:
+            return self._naf_sector(value)
         key = normalise_header(value)
         return self._slugs.get(key) or self._partial(tuple(key.split()))
+
+    @staticmethod
+    def _naf_sector(value: str) -> str | None:
+        """The default sector of a NAF code (data/naf_sectors.csv), or None."""
+        try:
+            return nomenclatures.sector_of_naf(nomenclatures.clean_naf(value))
+        except ValueError:
+            return None
 
     def _partial(self, words: tuple[str, ...]) -> str | None:
         """The one sector a name of which starts with these words, else has them in order."""
@@ -365,15 +376,44 @@ def _no_category(check: RowCheck, matcher: CategoryMatcher) -> SectorMatch:
 
 
 def cell_values(cells: list[str], plan: ColumnPlan) -> dict[str, Any]:
-    """The non-empty cells of a row by field name (spaces trimmed, formula guard undone)."""
+    """The non-empty cells of a row by field name (spaces trimmed, formula guard undone).
+
+    Then the combined columns of a mapping (joined, first non-empty) and its constants.
+    """
     values: dict[str, Any] = {}
     width = len(cells)
     for index, name in plan.positions:
         if index < width:
-            text = cells[index].strip()
+            text = _cell(cells[index], plan)
             if text:
-                values[name] = restore_cell(text) if text[0] == "'" else text
+                values[name] = text
+    if plan.joined or plan.first_of or plan.constants:
+        _combine(values, cells, plan)
     return values
+
+
+def _cell(raw: str, plan: ColumnPlan) -> str:
+    """A cell's text: trimmed, formula guard undone, empty when it is a mapping's empty value."""
+    text = raw.strip()
+    if text and text[0] == "'":
+        text = restore_cell(text)
+    return "" if text in plan.empty_values else text
+
+
+def _combine(values: dict[str, Any], cells: list[str], plan: ColumnPlan) -> None:
+    """Fill the joined and first-of fields, then the constants, where the row has none."""
+    width = len(cells)
+    for name, columns in plan.joined:
+        parts = [text for i in columns if i < width and (text := _cell(cells[i], plan))]
+        if parts and name not in values:
+            values[name] = " ".join(parts)
+    for name, columns in plan.first_of:
+        first = next((text for i in columns if i < width and (text := _cell(cells[i], plan))),
+                     None)
+        if first and name not in values:
+            values[name] = first
+    for name, value in plan.constants:
+        values.setdefault(name, value)
 
 
 def _warnings(check: RowCheck, unknown: tuple[str, ...], fallback: bool) -> list[tuple[str, str]]:
