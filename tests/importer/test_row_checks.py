@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
@@ -227,6 +228,9 @@ def test_a_mapped_sector_and_the_default_sector_are_used() -> None:
     ("SAS agréée ESUS", LegalForm.ENTREPRISE_ESS),
     ("entreprise-ess", LegalForm.ENTREPRISE_ESS),
     ("Collectivité", None),
+    ("SAS", None),
+    ("SARL", None),
+    ("Société anonyme", None),
 ])
 def test_legal_forms_are_mapped_to_ess_families(text: str, family: LegalForm | None) -> None:
     assert legal_family(text) is family
@@ -251,3 +255,39 @@ def test_a_name_longer_than_its_column_rejects_the_row() -> None:
 
 def test_a_four_digit_postcode_gets_its_leading_zero_back() -> None:
     assert clean(postcode="1000", city="Bourg-en-Bresse").values["postcode"] == "01000"
+
+
+def test_record_fields_are_checked_and_normalised() -> None:
+    row = clean(naf="8899b", categorie_juridique="9220", headcount_band="3",
+                creation_date="04/03/2021", esus="oui", esus_date="2022-01-15",
+                labels="ACI|Tiers-lieu", status="Fermé", status_date="2023-12-31")
+    assert {name: row.values[name] for name in (
+        "naf", "categorie_juridique", "headcount_band", "creation_date", "esus", "esus_date",
+        "labels", "status", "status_date", "legal_form")} == {
+        "naf": "88.99B", "categorie_juridique": "9220", "headcount_band": "03",
+        "creation_date": date(2021, 3, 4), "esus": True, "esus_date": date(2022, 1, 15),
+        "labels": "aci|tiers-lieu", "status": "closed", "status_date": date(2023, 12, 31),
+        "legal_form": LegalForm.ASSOCIATION}
+    assert row.warnings == []
+
+
+def test_codes_outside_their_nomenclature_are_dropped_with_a_warning() -> None:
+    row = clean(naf="99.99Z", categorie_juridique="3000", headcount_band="04")
+    assert not {"naf", "categorie_juridique", "headcount_band"} & set(row.values)
+    assert [code for code, _ in row.warnings] == ["field_dropped"] * 3
+
+
+def test_a_plain_company_is_no_ess_family_unless_the_row_says_so() -> None:
+    assert clean(legal_form="SAS").values["legal_form"] is None
+    assert clean(categorie_juridique="5710").values["legal_form"] is None
+    assert clean(categorie_juridique="5710", esus="oui").values["legal_form"] is (
+        LegalForm.ENTREPRISE_ESS)
+    assert clean(legal_form="SARL", labels="EI").values["legal_form"] is LegalForm.ENTREPRISE_ESS
+    assert clean(categorie_juridique="5458").values["legal_form"] is LegalForm.COOPERATIVE
+
+
+def test_the_display_street_is_composed_from_its_parts() -> None:
+    row = clean(street_number="12", street_repetition="B", street_type="RUE",
+                street_name="de la Paix", address_complement="Bâtiment A")
+    assert row.values["street"] == "12 bis RUE de la Paix"
+    assert clean(street="1 place X", street_name="Y").values["street"] == "1 place X"
