@@ -113,7 +113,34 @@ def test_a_first_release_database_gets_the_tables_it_lacks(tmp_path: Path) -> No
         cells = connection.execute(text("SELECT count(*) FROM organisation_cell")).scalar_one()
         assert (schema.version_problem(connection), cells > 0) == (None, True)
     engine.dispose()
-    assert_first_release_tables(path)
+    complete = tmp_path / "complete.sqlite3"
+    make_first_release_database(complete)
+    upgraded = make_engine(f"sqlite:///{complete}")
+    create_schema(upgraded)
+    upgraded.dispose()
+    with sqlite3.connect(path) as connection, sqlite3.connect(complete) as reference:
+        assert tables_and_indexes(connection) == tables_and_indexes(reference)
+    connection.close()
+    reference.close()
+
+
+def test_a_first_release_database_gains_the_ess_record_with_its_rows_intact(
+    tmp_path: Path
+) -> None:
+    path = tmp_path / "old.sqlite3"
+    make_first_release_database(path)
+    rows = first_release_rows(path)
+    engine = make_engine(f"sqlite:///{path}")
+    create_schema(engine)
+    with engine.connect() as connection:
+        added = connection.execute(text(
+            "SELECT id, status, labels, epci, naf, street_number FROM organisation ORDER BY id"
+        )).all()
+    engine.dispose()
+    assert first_release_rows(path) == rows
+    assert [tuple(row) for row in added] == [
+        (1, "active", "", "200046977", None, None), (2, "active", "", "200046977", None, None),
+        (3, "active", "", "200034700", None, None)]
 
 
 def test_tables_of_no_release_are_refused_untouched(tmp_path: Path) -> None:
