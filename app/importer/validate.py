@@ -384,9 +384,11 @@ def cell_values(cells: list[str], plan: ColumnPlan) -> dict[str, Any]:
     width = len(cells)
     for index, name in plan.positions:
         if index < width:
-            text = _cell(cells[index], plan)
+            text = cells[index].strip()
             if text:
-                values[name] = text
+                values[name] = restore_cell(text) if text[0] == "'" else text
+    if plan.empty_values:
+        values = {name: text for name, text in values.items() if text not in plan.empty_values}
     if plan.joined or plan.first_of or plan.constants:
         _combine(values, cells, plan)
     return values
