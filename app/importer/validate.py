@@ -332,12 +332,12 @@ def _address(values: dict[str, Any]) -> None:
 
 
 def _lengths(check: RowCheck) -> None:
-    """Every text within its column's size."""
-    for name, limit in MAX_LENGTHS.items():
-        text = check.values.get(name)
-        if text is not None and len(text) > limit:
-            check.problem(RowInvalid(f"{name} has {len(text)} characters, more than {limit}",
-                                     name, code="too_long"))
+    """Every text within its column's size (the list is made first: problems drop fields)."""
+    too_long = [(name, len(text), limit) for name, text in check.values.items()
+                if (limit := MAX_LENGTHS.get(name)) and isinstance(text, str) and len(text) > limit]
+    for name, length, limit in too_long:
+        check.problem(RowInvalid(f"{name} has {length} characters, more than {limit}", name,
+                                 code="too_long"))
 
 
 def _name(check: RowCheck) -> None:
