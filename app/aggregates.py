@@ -42,7 +42,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from app import grid
-from app.models import CategorySet, Organisation, OrganisationCell
+from app.models import ACTIVE, CategorySet, Organisation, OrganisationCell
 
 CELL_TABLE: Table = OrganisationCell.__table__  # type: ignore[attr-defined]
 SET_TABLE: Table = CategorySet.__table__  # type: ignore[attr-defined]
@@ -124,7 +124,8 @@ def _load_points(connection: Connection, condition: ColumnElement[bool] | None) 
     rows = select(_LEVELS.c.level, _clamped_cell(grid.x_expression(table.c.lon), scale),
                   _clamped_cell(grid.y_expression(table.c.lat), scale), table.c.id, table.c.lat,
                   table.c.lon, table.c.categories, legal_form_expression(table)
-                  ).select_from(table.join(_LEVELS, literal(True)))
+                  ).select_from(table.join(_LEVELS, literal(True))
+                  ).where(table.c.status == ACTIVE)  # the grid counts active structures only
     if condition is not None:
         rows = rows.where(condition)
     connection.execute(_POINTS.insert().from_select([c.name for c in _POINTS.c], rows))

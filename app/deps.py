@@ -19,6 +19,7 @@ from sqlmodel import Session
 from app import regions
 from app.config import Settings
 from app.errors import InvalidParameter
+from app.models import ACTIVE, STATUSES
 from app.queries import MIN_TEXT_LENGTH, BBox, OrganisationFilter, PageOrder
 from app.taxonomy import LegalForm, Taxonomy
 from geocode.normalize import fold
@@ -163,6 +164,11 @@ def organisation_filter(
               "accents and case ignored, every character literal"),
     ] = None,
     bbox: Annotated[str | None, Query(description="minLon,minLat,maxLon,maxLat")] = None,
+    status: Annotated[list[str], Query(
+        description="active (the default), closed, or all (repeatable)")] = [],  # noqa: B006
+    siren: Annotated[list[str], Query(
+        description="SIREN: every establishment of that company or association (repeatable)")]
+    = [],  # noqa: B006
 ) -> OrganisationFilter:
     """Parse and check the filters every listing accepts."""
     text = q.strip() if q else None
@@ -182,10 +188,30 @@ def organisation_filter(
         legal_forms=_check_known(legal_form, {f.value for f in LegalForm}, "legal_form"),
         text=text or None,
         bbox=parse_bbox(bbox) if bbox is not None else None,
+        statuses=_statuses(status),
+        sirens=tuple(dict.fromkeys(_siren(value) for value in siren)),
     )
 
 
-FILTER_PARAMETERS = ("category", "region", "departement", "legal_form", "q", "bbox")
+SIREN_PATTERN = "^[0-9]{9}$"
+
+
+def _statuses(values: list[str]) -> tuple[str, ...]:
+    """The statuses asked for: active by default, `all` for both."""
+    chosen = _check_known(values, {*STATUSES, "all"}, "status") or (ACTIVE,)
+    return STATUSES if "all" in chosen else chosen
+
+
+def _siren(value: str) -> str:
+    """A SIREN parameter: nine ASCII digits (spaces allowed); a wrong checksum matches nothing."""
+    digits = value.replace(" ", "")
+    if not re.fullmatch(SIREN_PATTERN, digits):
+        raise InvalidParameter(f"siren must have 9 ASCII digits, got {value!r}", parameter="siren")
+    return digits
+
+
+FILTER_PARAMETERS = ("category", "region", "departement", "legal_form", "q", "bbox", "status",
+                     "siren")
 FilterDep = Annotated[OrganisationFilter, Depends(organisation_filter)]
 
 

@@ -7,6 +7,11 @@ Two rules queue a pair for review (nothing is ever merged automatically):
   articles and legal-form words are dropped ("Association Les Amis du Jardin" and
   "Les Amis du Jardin"), or differ by one letter ("Jardin" / "Jardim").
 
+- `same_siren` / `same_rna`: two structures with one SIREN (when one of them has no SIRET:
+  two SIRETs are two establishments) or one RNA number. Each structure written is paired
+  with the first stored one that shares its identifier, so a big network gives one pair
+  per structure, not one per couple.
+
 A name that only contains the other ("Amis du Jardin" and "Amis du Jardin de Lyon") is
 not near-identical: such a pair is not queued, and never merged.
 
@@ -54,6 +59,7 @@ _IGNORED_WORDS = frozenset({
     "cooperative", "coop", "fondation", "mutuelle", "gie", "esus",
 })
 SAME_NAME_NEARBY = "same_name_nearby"
+SAME_SIREN, SAME_RNA = "same_siren", "same_rna"
 SIMILAR_NAME_SAME_COMMUNE = "similar_name_same_commune"
 
 
@@ -92,7 +98,7 @@ class Pair:
     first: str
     second: str
     rule: str
-    distance_m: float
+    distance_m: float | None
     first_name: str = ""
     second_name: str = ""
 
@@ -358,12 +364,49 @@ def check_written(session: Session, written: Sequence[tuple[int, Entry]]) -> lis
     for entry in candidates.values():
         index.file(entry)
     pairs = [pair for _, entry in written for pair in index.add(entry)]
+    written_ids = [row_id for row_id, _ in written]
+    identified, identified_keys = shared_identifier_pairs(session, written_ids)
+    pairs += identified
     bulk_insert(session.connection(), table_of(DuplicateName), _NAME_COLUMNS,
                 [_name_row(row_id, entry) for row_id, entry in written])
     ids = {entry.key: row_id for row_id, entry in candidates.items()}
+    ids.update((key, row_id) for row_id, key in identified_keys.items())
     ids.update((entry.key, row_id) for row_id, entry in written)
     queue_pairs(session=session, pairs=pairs, ids=ids)
     return pairs
+
+
+def _first_sharing(column: str, ids: list[int]) -> Any:
+    """(written id, key, name, first other id) of written rows sharing `column` with another."""
+    table = table_of(Organisation)
+    other = table.alias("other")
+    first_other = sa_select(func.min(other.c.id)).where(
+        other.c[column] == table.c[column], other.c.id != table.c.id)
+    if column == "siren":  # two SIRETs of one SIREN are two establishments, not duplicates
+        first_other = first_other.where(or_(other.c.siret.is_(None), table.c.siret.is_(None)))
+    return sa_select(table.c.id, table.c.key, table.c.name, first_other.scalar_subquery()
+                     ).where(table.c.id.in_(ids), table.c[column].is_not(None))
+
+
+def shared_identifier_pairs(
+    session: Session, ids: Sequence[int]
+) -> tuple[list[Pair], dict[int, str]]:
+    """Pairs of written structures with the first other one sharing their SIREN or RNA.
+
+    Index-driven (siren and rna are indexed); also returns the other structures' keys.
+    """
+    table, connection = table_of(Organisation), session.connection()
+    found: list[tuple[str, int, str, str]] = []
+    for rule, column in ((SAME_SIREN, "siren"), (SAME_RNA, "rna")):
+        for chunk in _in_slices(list(ids), _ROWS_PER_QUERY):
+            found += [(rule, other, key, name) for _, key, name, other
+                      in connection.execute(_first_sharing(column, chunk)) if other is not None]
+    others = {row_id: (key, name) for row_id, key, name in connection.execute(
+        sa_select(table.c.id, table.c.key, table.c.name).where(
+            table.c.id.in_(sorted({other for _, other, _, _ in found}))))}
+    pairs = [Pair(others[other][0], key, rule, None, others[other][1], name)
+             for rule, other, key, name in found]
+    return pairs, {row_id: key for row_id, (key, _) in others.items()}
 
 
 def _known_pairs(session: Session, pairs: Iterable[tuple[int, int]]) -> set[tuple[int, int]]:

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from app.models import PUBLIC_COLUMNS, OrganisationPublic
+from app.models import PUBLIC_COLUMNS, OrganisationPublic, split_list
 
 # A feature's properties: every public column but its id and its point.
 PROPERTY_COLUMNS = tuple(name for name in PUBLIC_COLUMNS if name not in {"id", "lat", "lon"})
@@ -52,7 +52,8 @@ def organisation_feature(row: Mapping[Any, Any], **extra: Any) -> dict[str, Any]
     properties = {name: row[name] for name in PROPERTY_COLUMNS}
     for name in TIME_COLUMNS:
         properties[name] = json_value(properties[name])
-    properties["categories"] = [slug for slug in row["categories"].split("|") if slug]
+    properties["categories"] = split_list(row["categories"])
+    properties["labels"] = split_list(row["labels"])
     properties.update(extra)
     return {
         "type": "Feature",

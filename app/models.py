@@ -8,15 +8,20 @@ has no private field, so a contact person or an internal note cannot leak).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 
+from annotated_types import MaxLen
 from pydantic import field_validator, model_validator
+from pydantic.fields import FieldInfo
 from sqlalchemy import Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from app import validation
+from app import nomenclatures, validation
 from app.taxonomy import LegalForm
+
+ACTIVE, CLOSED = "active", "closed"
+STATUSES = (ACTIVE, CLOSED)
 
 
 def utc_now() -> datetime:
@@ -31,9 +36,31 @@ class OrganisationFields(SQLModel):
     description: str | None = Field(default=None, max_length=5000)
     legal_form: LegalForm | None = None
     legal_status: str | None = Field(default=None, max_length=120)
-    siren: str | None = Field(default=None, max_length=9)
+    categorie_juridique: str | None = Field(
+        default=None, max_length=4, description="INSEE catégorie juridique (4 digits)")
+    siren: str | None = Field(default=None, max_length=9, index=True)
     siret: str | None = Field(default=None, max_length=14)
-    street: str | None = Field(default=None, max_length=300)
+    rna: str | None = Field(default=None, max_length=10, index=True,
+                            description="RNA number of an association (W and 9 characters)")
+    naf: str | None = Field(default=None, max_length=6,
+                            description="APE code, a NAF rév. 2 sub-class (88.99B)")
+    headcount_band: str | None = Field(
+        default=None, max_length=2, description="INSEE tranche d'effectif code (NN, 00 … 53)")
+    creation_date: date | None = None
+    esus: bool | None = Field(default=None, description="Holds the ESUS agrément")
+    esus_date: date | None = Field(default=None, description="Date of the ESUS agrément")
+    labels: str = Field(default="", max_length=500)
+    status: str = Field(default=ACTIVE, max_length=6, index=True,
+                        description="active or closed")
+    status_date: date | None = Field(default=None, description="When it closed")
+    street: str | None = Field(default=None, max_length=300,
+                               description="The address as displayed (number and street)")
+    street_number: str | None = Field(default=None, max_length=10)
+    street_repetition: str | None = Field(default=None, max_length=10,
+                                          description="bis, ter… (B, T…)")
+    street_type: str | None = Field(default=None, max_length=40, description="rue, avenue…")
+    street_name: str | None = Field(default=None, max_length=200)
+    address_complement: str | None = Field(default=None, max_length=300)
     postcode: str | None = Field(default=None, max_length=10)
     city: str | None = Field(default=None, max_length=150)
     country: str = Field(default="FR", max_length=2)
@@ -59,6 +86,8 @@ class PlaceFields(SQLModel):
     citycode: str | None = Field(default=None, max_length=5)
     departement: str | None = Field(default=None, max_length=3, index=True)
     region: str | None = Field(default=None, max_length=3, index=True)
+    epci: str | None = Field(default=None, max_length=9, index=True,
+                             description="SIREN of the EPCI of the commune")
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
     geocode_precision: str | None = Field(default=None, max_length=20)
@@ -73,7 +102,6 @@ class Organisation(OrganisationFields, PrivateFields, PlaceFields, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=400, unique=True)
-    rna: str | None = Field(default=None, max_length=10)
     categories: str = Field(default="", max_length=1000)
     search_text: str = Field(default="")
     content_hash: str = Field(default="", max_length=64)
@@ -83,7 +111,12 @@ class Organisation(OrganisationFields, PrivateFields, PlaceFields, table=True):
 
     def category_list(self) -> list[str]:
         """The sector slugs, most relevant first."""
-        return [slug for slug in self.categories.split("|") if slug]
+        return split_list(self.categories)
+
+
+def split_list(stored: str) -> list[str]:
+    """A list stored as one |-joined string (sectors, labels), back as a list."""
+    return [item for item in stored.split("|") if item]
 
 
 class OrganisationCategory(SQLModel, table=True):
@@ -163,6 +196,26 @@ class ValidatedFields(OrganisationFields):
     def _country(cls, value: str) -> str:
         return validation.clean_country(value)
 
+    @field_validator("naf")
+    @classmethod
+    def _naf(cls, value: str | None) -> str | None:
+        return nomenclatures.clean_naf(value) if value else None
+
+    @field_validator("categorie_juridique")
+    @classmethod
+    def _categorie_juridique(cls, value: str | None) -> str | None:
+        return nomenclatures.clean_legal_category(value) if value else None
+
+    @field_validator("headcount_band")
+    @classmethod
+    def _headcount_band(cls, value: str | None) -> str | None:
+        return nomenclatures.clean_headcount_band(value) if value else None
+
+    @field_validator("status")
+    @classmethod
+    def _status(cls, value: str) -> str:
+        return validation.clean_status(value)
+
     @field_validator("postcode")
     @classmethod
     def _postcode(cls, value: str | None) -> str | None:
@@ -182,11 +235,20 @@ class ValidatedFields(OrganisationFields):
             raise ValueError(f"SIRET {self.siret} does not start with SIREN {self.siren}")
         return self
 
+    @model_validator(mode="after")
+    def _family_from_category(self) -> ValidatedFields:
+        """The ESS family follows from the catégorie juridique unless it was given."""
+        if self.legal_form is None and self.categorie_juridique:
+            self.legal_form = nomenclatures.family_of_category(self.categorie_juridique)
+        return self
+
 
 class OrganisationCreate(ValidatedFields, PrivateFields):
     """A structure to store: coordinates are optional (geocoded when missing)."""
 
     categories: list[str] = Field(min_length=1)
+    labels: list[str] = Field(default_factory=list,  # type: ignore[assignment]
+                              description="Slugs of data/labels.yaml")
     citycode: str | None = Field(default=None, max_length=5)
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
@@ -197,6 +259,15 @@ class OrganisationCreate(ValidatedFields, PrivateFields):
     @classmethod
     def _contact_email(cls, value: str | None) -> str | None:
         return validation.clean_email(value) if value else None
+
+    @field_validator("labels")
+    @classmethod
+    def _labels(cls, value: list[str]) -> list[str]:
+        return nomenclatures.clean_labels("|".join(value)).split("|") if value else []
+
+    def record_values(self) -> dict[str, object]:
+        """The fields in their stored form (labels joined by |)."""
+        return {**self.model_dump(), "labels": "|".join(self.labels)}
 
     @model_validator(mode="after")
     def _both_coordinates_or_none(self) -> OrganisationCreate:
@@ -209,9 +280,11 @@ class OrganisationProperties(OrganisationFields):
     """The properties of a structure's public GeoJSON Feature: all but its id and position."""
 
     categories: list[str]
+    labels: list[str]  # type: ignore[assignment]
     citycode: str | None
     departement: str | None
     region: str | None
+    epci: str | None
     geocode_precision: str | None
     geocode_source: str | None
     created_at: datetime
@@ -228,13 +301,36 @@ class OrganisationPublic(OrganisationProperties):
     @classmethod
     def from_row(cls, row: Organisation) -> OrganisationPublic:
         """Project a stored row to its public shape (private fields dropped)."""
-        data = row.model_dump(include=set(cls.model_fields) - {"categories"})
-        return cls(categories=row.category_list(), **data)
+        data = row.model_dump(include=set(cls.model_fields) - {"categories", "labels"})
+        return cls(categories=row.category_list(), labels=split_list(row.labels), **data)
 
 
 # The columns public reads select: exactly the fields of OrganisationPublic, so a private
 # column cannot even leave the database on a public path.
 PUBLIC_COLUMNS: tuple[str, ...] = tuple(OrganisationPublic.model_fields)
+
+
+def _max_length(field: FieldInfo) -> int | None:
+    """The `max_length` a field was declared with, if any."""
+    return next((rule.max_length for rule in field.metadata if isinstance(rule, MaxLen)), None)
+
+
+# The one record schema the importer and the writer read: the descriptive columns in stored
+# order (public fields, then private ones) and the size of each text column.
+RECORD_COLUMNS: tuple[str, ...] = (*OrganisationFields.model_fields, *PrivateFields.model_fields)
+# The values a stored record has when its input says nothing (NOT NULL columns).
+RECORD_DEFAULTS: dict[str, object] = {
+    name: field.default
+    for model in (OrganisationFields, PrivateFields)
+    for name, field in model.model_fields.items()
+    if field.default is not None and not field.is_required()
+}
+MAX_LENGTHS: dict[str, int] = {
+    name: limit
+    for model in (OrganisationFields, PrivateFields)
+    for name, field in model.model_fields.items()
+    if (limit := _max_length(field)) is not None
+}
 
 
 # --- Imports: the run log, the one-import-at-a-time lock, the duplicate review queue ---

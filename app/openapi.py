@@ -17,7 +17,8 @@ from pydantic import BaseModel, Field
 
 from app import regions
 from app.config import Settings
-from app.deps import BBOX_PATTERN
+from app.deps import BBOX_PATTERN, SIREN_PATTERN
+from app.models import STATUSES
 from app.taxonomy import LegalForm, Taxonomy
 
 ADMIN_SECURITY_SCHEME = "adminToken"
@@ -155,6 +156,8 @@ def _accepted_values(settings: Settings, taxonomy: Taxonomy) -> dict[str, dict[s
         "departement": {"items": {"type": "string",
                                   "enum": [d.code for d in regions.list_departements()]}},
         "legal_form": {"items": {"type": "string", "enum": [f.value for f in LegalForm]}},
+        "status": {"items": {"type": "string", "enum": [*STATUSES, "all"]}},
+        "siren": {"items": {"type": "string", "pattern": SIREN_PATTERN}},
         "bbox": {"pattern": BBOX_PATTERN, "description": BBOX_DESCRIPTION},
         "q": {"maxLength": 200},
         "limit": {"maximum": settings.max_page_size},

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from app.dialects import strategy_for
 from app.dialects.elements import box_condition, text_match
-from app.models import PUBLIC_COLUMNS, Organisation, OrganisationCategory
+from app.models import ACTIVE, PUBLIC_COLUMNS, STATUSES, Organisation, OrganisationCategory
 from app.spatial import BBox as BBox
 from app.spatial import Circle
 from app.spatial import bbox_around as bbox_around
@@ -53,6 +53,14 @@ class OrganisationFilter:
     updated_since: datetime | None = None
     # ... and at or before this one (the end of an OGC `datetime` interval).
     updated_until: datetime | None = None
+    # Active structures only, unless asked: closed ones stay behind `status=closed|all`.
+    statuses: tuple[str, ...] = (ACTIVE,)
+    sirens: tuple[str, ...] = ()
+
+    @property
+    def active_only(self) -> bool:
+        """True when the filter keeps active structures only (what the aggregates count)."""
+        return self.statuses == (ACTIVE,)
 
 
 @dataclass(frozen=True)
@@ -116,10 +124,20 @@ def filter_conditions(filters: OrganisationFilter) -> list[ColumnElement[bool]]:
         conditions.append(col(Organisation.departement).in_(filters.departements))
     if filters.legal_forms:
         conditions.append(col(Organisation.legal_form).in_(filters.legal_forms))
+    if set(filters.statuses) != set(STATUSES):
+        conditions.append(col(Organisation.status).in_(filters.statuses))
+    if filters.sirens:
+        conditions.append(col(Organisation.siren).in_(filters.sirens))
     if filters.text:
         conditions.append(text_match(fold(filters.text)))
     if filters.bbox:
         conditions.append(box_condition(filters.bbox))
+    return conditions + _time_conditions(filters)
+
+
+def _time_conditions(filters: OrganisationFilter) -> list[ColumnElement[bool]]:
+    """The `updated_since` / `updated_until` window on updated_at."""
+    conditions: list[ColumnElement[bool]] = []
     if filters.updated_since:
         conditions.append(_changed_condition(filters.updated_since))
     if filters.updated_until:

@@ -18,6 +18,8 @@ from sqlmodel import Session, SQLModel, col, delete, select
 
 from app import aggregates
 from app.models import (
+    RECORD_COLUMNS,
+    RECORD_DEFAULTS,
     Deletion,
     DeletionReason,
     Organisation,
@@ -26,6 +28,7 @@ from app.models import (
     Suppression,
     utc_now,
 )
+from app.nomenclatures import epci_of
 from geocode.normalize import fold
 
 
@@ -36,18 +39,12 @@ def table_of(model: type[SQLModel]) -> Table:
 
 ORGANISATION_TABLE = table_of(Organisation)
 CATEGORY_TABLE = table_of(OrganisationCategory)
-# The descriptive columns a record carries (its place and bookkeeping come on top).
-RECORD_COLUMNS = (
-    "name", "description", "legal_form", "legal_status", "siren", "siret", "rna", "street",
-    "postcode", "city", "country", "website", "email", "phone", "source", "source_id",
-    "contact_name", "contact_email", "contact_phone", "internal_notes",
-)
 # What a record's row holds, in order: its descriptive columns, then where it is.
 STORED_COLUMNS = (
-    *RECORD_COLUMNS, "categories", "lat", "lon", "citycode", "departement", "region",
+    *RECORD_COLUMNS, "categories", "lat", "lon", "citycode", "departement", "region", "epci",
     "geocode_precision", "geocode_source", "search_text",
 )
-_COUNTRY = RECORD_COLUMNS.index("country")
+_DEFAULTS = tuple((RECORD_COLUMNS.index(name), value) for name, value in RECORD_DEFAULTS.items())
 _TIMESTAMPS = frozenset({"created_at", "updated_at"})
 _INSERTED_COLUMNS = (*STORED_COLUMNS, "key", "content_hash", "created_at", "updated_at")
 BULK_CACHE_KIB = 65536
@@ -129,13 +126,15 @@ def search_text(folded_name: str, description: str | None, city: str | None) -> 
 
 
 def key_for(values: Mapping[str, Any], citycode: str | None, name_key: str | None = None) -> str:
-    """The stable identity of a record: SIRET, else source + its id, else name + commune.
+    """The stable identity of a record: SIRET, else RNA, else source + its id, else name + commune.
 
     `name_key` is `normalise_name(values["name"])` when the caller has it already.
     """
     siret, source, source_id = values.get("siret"), values.get("source"), values.get("source_id")
     if siret:
         return f"siret:{siret}"
+    if rna := values.get("rna"):
+        return f"rna:{rna}"
     if source and source_id:
         return f"source:{_folded(source)}:{source_id.strip()}"
     place = citycode or normalise_name(f"{values.get('postcode') or ''} {values.get('city') or ''}")
@@ -144,7 +143,7 @@ def key_for(values: Mapping[str, Any], citycode: str | None, name_key: str | Non
 
 def record_key(record: OrganisationCreate, citycode: str | None) -> str:
     """The stable identity of an API record (same rule as `key_for`)."""
-    return key_for(record.model_dump(include={"siret", "source", "source_id", "name",
+    return key_for(record.model_dump(include={"siret", "rna", "source", "source_id", "name",
                                               "postcode", "city"}), citycode)
 
 
@@ -157,13 +156,16 @@ def organisation_row(
     `folded_name` is `fold(fields["name"])` when the caller has it already.
     """
     descriptive = [fields.get(column) for column in RECORD_COLUMNS]
-    descriptive[_COUNTRY] = descriptive[_COUNTRY] or "FR"
+    for index, default in _DEFAULTS:
+        if descriptive[index] is None:
+            descriptive[index] = default
     if folded_name is None:
         folded_name = fold(fields.get("name") or "")
     text = search_text(folded_name, fields.get("description"), fields.get("city"))
     return (
         *descriptive, "|".join(dict.fromkeys(categories)), round(place.lat, 7),
-        round(place.lon, 7), place.citycode, place.departement, place.region, place.precision,
+        round(place.lon, 7), place.citycode, place.departement, place.region,
+        epci_of(place.citycode), place.precision,
         place.source, text,
     )
 
@@ -197,7 +199,7 @@ def upsert_organisation(
     key = key or record_key(record, place.citycode)
     if is_suppressed(session=session, key=key):
         return UpsertOutcome.SUPPRESSED, None
-    row_values = organisation_row(record.model_dump(), record.categories, place)
+    row_values = organisation_row(record.record_values(), record.categories, place)
     digest = content_hash(row_values)
     existing = session.exec(select(Organisation).where(Organisation.key == key)).first()
     if existing is not None and existing.content_hash == digest:

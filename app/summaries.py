@@ -390,9 +390,10 @@ def _stored_forms(filters: OrganisationFilter) -> tuple[str, ...]:
 
 
 def _expressible(filters: OrganisationFilter) -> bool:
-    """True when the aggregates can count these filters (no text, région, département, time)."""
-    return not (filters.text or filters.regions or filters.departements or filters.updated_since
-                or filters.updated_until)
+    """True when the aggregates can count these filters: active only, no text/SIREN/place/time."""
+    return (filters.active_only and not filters.sirens
+            and not (filters.text or filters.regions or filters.departements
+                     or filters.updated_since or filters.updated_until))
 
 
 def total_spec(filters: OrganisationFilter) -> Spec | None:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import yaml
 
+# The sector of structures whose sector label is not known (an import keeps them there).
+UNCLASSIFIED = "non-classe"
 
 class LegalForm(StrEnum):
     """The ESS family a structure belongs to."""
@@ -44,6 +46,11 @@ class Category:
     color: str
     parent: str | None
     description_fr: str = ""
+    aliases: tuple[str, ...] = ()
+
+    def names(self) -> tuple[str, ...]:
+        """Every name the sector answers to: slug, labels and aliases."""
+        return (self.slug, self.label_fr, self.label_en, *self.aliases)
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,11 @@ class Taxonomy:
         return next((c for c in self.categories if c.slug == slug), None)
 
 
+def _strings(value: object) -> tuple[str, ...]:
+    """A YAML list of names as strings (nothing when absent)."""
+    return tuple(str(item) for item in value) if isinstance(value, list) else ()
+
+
 def _category_from_yaml(entry: dict[str, object]) -> Category:
     """Build one Category from its YAML mapping."""
     parent = entry.get("parent")
@@ -81,6 +93,7 @@ def _category_from_yaml(entry: dict[str, object]) -> Category:
         color=str(entry["color"]),
         parent=str(parent) if parent else None,
         description_fr=str(entry.get("description_fr") or ""),
+        aliases=_strings(entry.get("aliases")),
     )
 
 

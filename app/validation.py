@@ -7,9 +7,12 @@ message a maintainer can act on.
 from __future__ import annotations
 
 import re
+from datetime import date, datetime
 from urllib.parse import urlsplit
 
 from stdnum.fr import siren, siret
+
+from geocode.normalize import fold
 
 _SPACES = re.compile(r"[\s\u00a0\u202f.\-]+")
 _EXCEL_SCIENTIFIC = re.compile(r"^\d(?:[.,]\d+)?E\+\d+$", re.IGNORECASE)
@@ -102,3 +105,43 @@ def clean_postcode(raw: str) -> str:
     if not re.fullmatch(r"[0-9]{5}", text):
         raise ValueError(f"postcode must have 5 digits, got {raw!r}")
     return text
+
+
+_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%Y/%m/%d", "%d-%m-%Y", "%d.%m.%Y")
+_TRUE = frozenset({"oui", "o", "yes", "y", "true", "vrai", "1", "x"})
+_FALSE = frozenset({"non", "n", "no", "false", "faux", "0"})
+# Every way registries and directories say open or closed (SIRENE A/F, unités légales A/C,
+# RNA position A/D/S: active, dissoute, supprimée).
+_STATUS_WORDS = {
+    "active": ("active", "actif", "a", "ouvert", "ouverte", "open", "en activite"),
+    "closed": ("closed", "ferme", "fermee", "f", "c", "cesse", "cessee", "d", "dissoute", "s",
+               "supprimee", "radiee", "inactive", "inactif"),
+}
+_STATUS = {word: status for status, words in _STATUS_WORDS.items() for word in words}
+
+
+def clean_date(raw: str) -> date:
+    """A calendar date: ISO 8601 (2021-03-04) or French order (04/03/2021)."""
+    text = raw.strip()[:10] if "T" in raw else raw.strip()
+    for layout in _DATE_FORMATS:
+        try:
+            return datetime.strptime(text, layout).date()
+        except ValueError:
+            continue
+    raise ValueError(f"date {raw!r} is not a date (2021-03-04 or 04/03/2021)")
+
+
+def clean_flag(raw: str) -> bool:
+    """Yes or no, in French or English (oui/non, true/false, 1/0, x)."""
+    text = raw.strip().lower()
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise ValueError(f"{raw!r} is neither yes nor no (oui/non, true/false, 1/0)")
+
+
+def clean_status(raw: str) -> str:
+    """`active` or `closed`, from the words and codes registries use."""
+    status = _STATUS.get(" ".join(fold(raw).split()))
+    if status is None:
+        raise ValueError(f"status {raw!r} is neither active nor closed")
+    return status

@@ -10,11 +10,13 @@ from alembic import command
 from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
-from app import aggregates, grid, schema
+from app import aggregates, grid
 from app.cli import cli
 from app.db import create_schema, session_scope
+from app.dialects import strategy_for
 from app.duplicates import merge_candidate
 from app.models import DuplicateCandidate, OrganisationCreate
+from app.schema import BASELINE, run_alembic
 from app.storage import Placement, UpsertOutcome, delete_organisation, upsert_organisation
 
 Cells = dict[tuple[Any, ...], tuple[Any, ...]]
@@ -174,12 +176,20 @@ def test_rebuild_gives_tight_bounds_again(engine: Engine) -> None:
 def test_an_older_database_gets_its_aggregates_when_the_schema_is_created(engine: Engine) -> None:
     write(engine, france_records(600))
     expected = stored_cells(engine)
-    with engine.begin() as connection:
-        # Made before migrations, too: at the baseline, with no alembic_version.
-        schema.run_alembic(connection, command.downgrade, schema.BASELINE)
-        connection.execute(text("DROP TABLE organisation_cell"))
-        connection.execute(text("DROP TABLE category_set"))
-        connection.execute(text("DROP TABLE alembic_version"))
+    with engine.connect() as connection:  # back to the first release's tables, unversioned
+        # Rebuilding the organisation table must not cascade into its sectors.
+        connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
+        connection.commit()
+        with connection.begin():
+            strategy = strategy_for(engine.dialect.name)
+            strategy.detach(connection)
+            run_alembic(connection, command.downgrade, BASELINE)
+            strategy.attach(connection)
+            connection.execute(text("DROP TABLE organisation_cell"))
+            connection.execute(text("DROP TABLE category_set"))
+            connection.execute(text("DROP TABLE alembic_version"))  # made before migrations
+        connection.exec_driver_sql("PRAGMA foreign_keys = ON")
+        connection.commit()
     create_schema(engine)
     assert stored_cells(engine) == expected
     assert_in_step(engine, tight=True)

@@ -7,7 +7,13 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from app.models import Organisation, OrganisationCreate, OrganisationPublic
+from app.models import (
+    MAX_LENGTHS,
+    RECORD_COLUMNS,
+    Organisation,
+    OrganisationCreate,
+    OrganisationPublic,
+)
 
 VALID: dict[str, Any] = {
     "name": "  Coopaname  ",
@@ -79,3 +85,19 @@ def test_public_shape_has_no_private_field() -> None:
     assert public["categories"] == ["cooperatives-activite", "insertion-emploi"]
     for private in ("contact_name", "contact_email", "contact_phone", "internal_notes", "key"):
         assert private not in public
+
+
+def test_record_columns_are_columns_of_the_table() -> None:
+    table_columns = {column.name for column in Organisation.__table__.columns}  # type: ignore[attr-defined]
+    assert set(RECORD_COLUMNS) <= table_columns
+    assert len(set(RECORD_COLUMNS)) == len(RECORD_COLUMNS)
+    assert {"contact_name", "internal_notes", "rna"} <= set(RECORD_COLUMNS)
+    assert not {"id", "key", "lat", "content_hash"} & set(RECORD_COLUMNS)
+
+
+def test_length_limits_are_the_tables_column_lengths() -> None:
+    columns = Organisation.__table__.columns  # type: ignore[attr-defined]
+    assert {name: columns[name].type.length for name in RECORD_COLUMNS
+                           if name != "legal_form" and getattr(columns[name].type, "length", None)
+            } == MAX_LENGTHS
+    assert MAX_LENGTHS["name"] == 300

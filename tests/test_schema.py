@@ -125,6 +125,25 @@ def test_a_first_release_database_gets_the_tables_it_lacks(
     connection.close()
 
 
+def test_a_first_release_database_gains_the_ess_record_with_its_rows_intact(
+    tmp_path: Path
+) -> None:
+    path = tmp_path / "old.sqlite3"
+    make_first_release_database(path)
+    rows = first_release_rows(path)
+    engine = make_engine(f"sqlite:///{path}")
+    create_schema(engine)
+    with engine.connect() as connection:
+        added = connection.execute(text(
+            "SELECT id, status, labels, epci, naf, street_number FROM organisation ORDER BY id"
+        )).all()
+    engine.dispose()
+    assert first_release_rows(path) == rows
+    assert [tuple(row) for row in added] == [
+        (1, "active", "", "200046977", None, None), (2, "active", "", "200046977", None, None),
+        (3, "active", "", "200034700", None, None)]
+
+
 def test_tables_of_no_release_are_refused_untouched(tmp_path: Path) -> None:
     path = tmp_path / "odd.sqlite3"
     with sqlite3.connect(path) as connection:

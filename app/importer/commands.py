@@ -8,6 +8,7 @@ import secrets
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -35,8 +36,9 @@ from app.importer.columns import ColumnMapping, load_mapping
 from app.importer.context import close_context, import_context
 from app.importer.lock import ImportInProgress
 from app.importer.pipeline import ImportMode, ImportOptions, import_paths
+from app.importer.presets import PRESETS, preset_mapping
 from app.importer.progress import BatchReceipt
-from app.importer.report import ImportReport, write_rejected_rows
+from app.importer.report import ImportReport, sector_mapping_snippet, write_rejected_rows
 from app.importer.runs import new_run_id
 from app.terminal import exits_on_configuration_error, printable
 
@@ -81,14 +83,22 @@ class ProgressBarObserver:
             sys.stdout.flush()
 
 
-def _mapping(mapping_file: Path | None, source: str | None, category: str | None) -> ColumnMapping:
-    """The mapping file (if any), with the command-line source and default category on top."""
+def _mapping(
+    mapping_file: Path | None, source: str | None, category: str | None, preset: str | None
+) -> ColumnMapping:
+    """The preset or mapping file (if any), with the command-line source and default on top."""
+    if preset and mapping_file:
+        raise typer.BadParameter("--preset and --mapping exclude each other")
+    if preset and preset not in PRESETS:
+        raise typer.BadParameter(f"unknown preset {preset!r}; expected one of: "
+                                 f"{', '.join(PRESETS)}", param_hint="--preset")
     try:
-        mapping = load_mapping(mapping_file) if mapping_file else ColumnMapping()
+        mapping = (preset_mapping(preset) if preset else
+                   load_mapping(mapping_file) if mapping_file else ColumnMapping())
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--mapping") from None
-    return ColumnMapping(mapping.columns, mapping.categories, source or mapping.source,
-                         category or mapping.default_category)
+    return replace(mapping, source=source or mapping.source,
+                   default_category=category or mapping.default_category)
 
 
 def _mode(dry_run: bool, strict: bool) -> ImportMode:
@@ -134,6 +144,10 @@ def summary_lines(report: ImportReport) -> list[str]:
     if report.duplicates_total:
         lines.append(f"{report.duplicates_total} probable duplicates to review: "
                      "ess-atlas duplicates")
+    if report.unknown_sectors:
+        lines.append(f"{len(report.unknown_sectors)} unknown sector labels (rows per label in "
+                     "the JSON report); a mapping file section to fill in:")
+        lines += sector_mapping_snippet(report.unknown_sectors).splitlines()
     return lines
 
 
@@ -200,10 +214,17 @@ def import_command(
     show_batches: Annotated[bool, typer.Option(
         "--show-batches", help="Print each batch once it is committed")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON report")] = False,
+    preset: Annotated[str | None, typer.Option(
+        help="Read a public registry as published: sirene (StockEtablissement) or rna (waldec)")]
+    = None,
+    strict_sectors: Annotated[bool, typer.Option(
+        "--strict-sectors", help="Reject rows whose sector is unknown (default: non-classe)")]
+    = False,
 ) -> None:
     """Import CSV files and directories of structures; report what happened to every row."""
     options = ImportOptions(mode=_mode(dry_run, strict), prepare_in_worker=True,
-                            mapping=_mapping(mapping_file, source, default_category))
+                            mapping=_mapping(mapping_file, source, default_category, preset),
+                            strict_sectors=strict_sectors)
     try:
         report = _run_import(paths, load_settings(), options, show_batches)
     except ImportInProgress as busy:

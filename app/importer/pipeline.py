@@ -75,13 +75,14 @@ class ImportContext:
 
 @dataclass(frozen=True)
 class ImportOptions:
-    """Mode, column mapping, and who asked (for the run log)."""
+    """Mode, column mapping, who asked (for the run log); strict sectors reject unknown ones."""
 
     mode: ImportMode = ImportMode.DEFAULT
     mapping: ColumnMapping = field(default_factory=ColumnMapping)
     origin: str = "cli"
     log_dry_run: bool = False
     prepare_in_worker: bool = False
+    strict_sectors: bool = False
 
 
 class Batch(NamedTuple):
@@ -111,7 +112,8 @@ class Importer:
         self.observer, self.run_id = observer, run_id
         self.report = ImportReport(mode=options.mode.value, run_id=run_id)
         indexes = PlaceIndexes(context.geocoder, context.gazetteer, context.reverse)
-        self.preparer = Preparer(context.taxonomy, indexes, options.mapping)
+        self.preparer = Preparer(context.taxonomy, indexes, options.mapping,
+                                 strict_sectors=options.strict_sectors)
         self.first_rows = FirstRows()
         self.dry_run_check = duplicates.DryRunCheck()
 
@@ -174,6 +176,7 @@ class Importer:
         """Take a prepared chunk into the report; keep the rows whose key is new in this run."""
         self.report.add_rejections(result.rejections)
         self.report.add_warnings(result.notices)
+        self.report.unknown_sectors.update(result.unknown_sectors)
         file_report.rejected += len(result.rejections)
         prepared_rows = result.prepared
         firsts = self.first_rows.first_of(

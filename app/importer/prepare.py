@@ -12,7 +12,7 @@ import ctypes
 import multiprocessing
 import os
 import signal
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -74,6 +74,7 @@ class ChunkResult:
     ready: list[PreparedTuple] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
+    unknown_sectors: Counter[str] = field(default_factory=Counter)
 
     @property
     def prepared(self) -> list[Prepared]:
@@ -92,8 +93,9 @@ class Chunk(NamedTuple):
 class Preparer:
     """Validates, places and keys the rows of a run (caches are per preparer)."""
 
-    def __init__(self, taxonomy: Taxonomy, indexes: PlaceIndexes, mapping: ColumnMapping) -> None:
-        self.matcher = CategoryMatcher(taxonomy, mapping)
+    def __init__(self, taxonomy: Taxonomy, indexes: PlaceIndexes, mapping: ColumnMapping, *,
+                 strict_sectors: bool = False) -> None:
+        self.matcher = CategoryMatcher(taxonomy, mapping, strict=strict_sectors)
         self.placer = Placer(indexes)
         self.source = mapping.source
 
@@ -110,6 +112,7 @@ class Preparer:
         for (row, raw), placement in zip(clean, placements, strict=True):
             result.notices.extend(Notice(row.file, row.line, code, message)
                                   for code, message in row.warnings)
+            result.unknown_sectors.update(row.unknown_sectors)
             if isinstance(placement, RowInvalid):
                 result.rejections.append(self._rejection(chunk, raw, placement))
             else:
@@ -138,7 +141,9 @@ class Preparer:
                 values.setdefault(header, cells[index])
         if self.source and not values.get("source"):
             values["source"] = self.source
-        return Rejection(chunk.file, raw.line, invalid.reason, invalid.field, invalid.code, values)
+        problems = tuple((p.field, p.code, p.reason) for p in invalid.problems)
+        return Rejection(chunk.file, raw.line, invalid.reason, invalid.field, invalid.code, values,
+                         problems)
 
 
 def _ready(row: CleanRow, placement: Placement) -> PreparedTuple:

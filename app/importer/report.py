@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from app.safecsv import SafeCsvWriter
+from app.taxonomy import UNCLASSIFIED
 
 OUTCOMES = ("inserted", "updated", "unchanged", "suppressed", "duplicate_in_run")
 REJECTION_COLUMNS = ("rejected_file", "rejected_line", "rejected_field", "rejected_reason")
@@ -41,11 +42,16 @@ class Rejection:
     field: str | None = None
     code: str = "invalid"
     cells: dict[str, str] = dataclasses.field(default_factory=dict)
+    # Every problem of the row as (field, code, reason); the first one is the row's own.
+    problems: tuple[tuple[str | None, str, str], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (without the row's cells, which may hold private data)."""
+        problems = self.problems or ((self.field, self.code, self.reason),)
         return {"file": self.file, "line": self.line, "field": self.field, "code": self.code,
-                "reason": self.reason}
+                "reason": self.reason,
+                "problems": [{"field": field, "code": code, "reason": reason}
+                             for field, code, reason in problems]}
 
 
 @dataclass(frozen=True)
@@ -138,6 +144,7 @@ class ImportReport:
     warnings_total: int = 0
     warning_codes: Counter[str] = dataclasses.field(default_factory=Counter)
     duplicates_total: int = 0
+    unknown_sectors: Counter[str] = dataclasses.field(default_factory=Counter)
     spill: RejectedRowsSpill = dataclasses.field(default_factory=RejectedRowsSpill,
                                                  compare=False, repr=False)
 
@@ -207,7 +214,20 @@ class ImportReport:
             "warning_codes": dict(self.warning_codes.most_common()),
             "duplicates_queued": self.duplicates,
             "duplicates_listed": len(self.duplicates), "duplicates_total": self.duplicates_total,
+            "unknown_sectors": [{"label": label, "rows": rows}
+                                for label, rows in self.unknown_sectors.most_common()],
+            "sector_mapping_snippet": sector_mapping_snippet(self.unknown_sectors),
         }
+
+
+def sector_mapping_snippet(unknown: Counter[str]) -> str:
+    """A mapping-file section that files every unknown sector label, ready to paste and edit."""
+    if not unknown:
+        return ""
+    lines = [f"  {json.dumps(label, ensure_ascii=False)}: {UNCLASSIFIED}  # {rows} rows"
+             for label, rows in unknown.most_common()]
+    return "\n".join(["# replace non-classe by a sector slug of data/categories.yaml",
+                      "categories:", *lines]) + "\n"
 
 
 def _rejected_columns(rows: Iterable[dict[str, Any]]) -> list[str]:

@@ -13,18 +13,14 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from app import validation
-from app.importer.columns import ColumnMapping, ColumnPlan
+from app import nomenclatures, validation
+from app.importer.columns import ColumnMapping, ColumnPlan, normalise_header
 from app.importer.faults import RowInvalid
+from app.models import MAX_LENGTHS
 from app.safecsv import restore_cell
-from app.taxonomy import LegalForm, Taxonomy
+from app.taxonomy import UNCLASSIFIED, LegalForm, Taxonomy
 from geocode.normalize import fold
 
-MAX_LENGTHS = {
-    "name": 300, "description": 5000, "legal_status": 120, "street": 300, "postcode": 10,
-    "city": 150, "website": 500, "email": 254, "phone": 40, "source": 200, "source_id": 200,
-    "contact_name": 200, "contact_email": 254, "contact_phone": 40, "internal_notes": 5000,
-}
 _CATEGORY_SEPARATORS = re.compile(r"\s*[|;,/]\s*")
 _RNA = re.compile(r"^W[0-9A-Z]{9}$")
 _CITYCODE = re.compile(r"^(?:[0-9]{5}|2[AB][0-9]{3})$")
@@ -39,9 +35,21 @@ _LEGAL_FAMILY_WORDS: tuple[tuple[LegalForm, frozenset[str]], ...] = (
                                         "sca", "cooperatif"})),
     (LegalForm.MUTUELLE, frozenset({"mutuelle", "mutuel", "mutualiste"})),
     (LegalForm.FONDATION, frozenset({"fondation", "dotation"})),
-    (LegalForm.ENTREPRISE_ESS, frozenset({"esus", "sas", "sarl", "sa", "sasu", "eurl",
-                                           "entreprise", "societe"})),
+    # A plain SAS, SARL or SA is no ESS family: only a row that says so (ESUS, a label, a
+    # catégorie juridique of the ESS, or the family itself) makes it one.
+    (LegalForm.ENTREPRISE_ESS, frozenset({"esus"})),
 )
+_REPETITIONS = {"B": "bis", "T": "ter", "Q": "quater", "C": "quinquies"}
+
+
+# (known sector slugs, values no sector answers to) of a categories cell.
+SectorMatch = tuple[tuple[str, ...], tuple[str, ...]]
+# Fields a row cannot do without: a problem with one of them rejects the row. A problem
+# with any other field drops that field (with a warning) and keeps the structure.
+_REQUIRED = frozenset({"name", "categories"})
+_ADDRESS_FIELDS = ("street", "postcode", "city", "citycode")
+# A sector value this short only matches exactly (a prefix of one letter says nothing).
+_MIN_PARTIAL_LABEL = 3
 
 
 @dataclass(slots=True)
@@ -55,16 +63,60 @@ class CleanRow:
     lat: float | None
     lon: float | None
     warnings: list[tuple[str, str]] = field(default_factory=list)
+    unknown_sectors: tuple[str, ...] = ()
+
+
+class RowCheck:
+    """The values of one row while they are checked, and every problem found in them."""
+
+    __slots__ = ("problems", "values")
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.values = values
+        self.problems: list[RowInvalid] = []
+
+    def clean(self, name: str, clean: Callable[[str], object]) -> None:
+        """Replace a field by its cleaned value, or note what is wrong with it."""
+        text = self.values.get(name)
+        if text is None:
+            return
+        try:
+            self.values[name] = clean(text)
+        except ValueError as error:
+            self.problem(RowInvalid(str(error), name))
+
+    def problem(self, invalid: RowInvalid) -> None:
+        """Note a problem; an optional field is dropped from the row."""
+        self.problems.append(invalid)
+        if invalid.field not in _REQUIRED and invalid.field is not None:
+            self.values.pop(invalid.field, None)
+
+    def rejects(self, has_point: bool) -> bool:
+        """True when a required field is wrong, or dropping fields left the row nowhere."""
+        if any(problem.field in _REQUIRED for problem in self.problems):
+            return True
+        located = has_point or any(self.values.get(name) for name in _ADDRESS_FIELDS)
+        return bool(self.problems) and not located
 
 
 class CategoryMatcher:
-    """Sector values -> taxonomy slugs, by slug, French or English label, or the mapping."""
+    """Sector values -> taxonomy slugs: by any name of a sector, a start of one, or the mapping.
 
-    def __init__(self, taxonomy: Taxonomy, mapping: ColumnMapping) -> None:
+    Names are slugs, French and English labels and aliases, compared without case, accents
+    or punctuation. A value that starts a name ("Insertion") or holds words of one in order
+    ("Médiation numérique") matches it when it matches no other sector. Unknown values go
+    to `fallback` (the `non-classe` sector), or reject the row when it is None (strict).
+    """
+
+    def __init__(self, taxonomy: Taxonomy, mapping: ColumnMapping, *,
+                 strict: bool = False) -> None:
         self._slugs: dict[str, str] = {}
+        self._names: list[tuple[tuple[str, ...], str]] = []
         for category in taxonomy.categories:
-            for text in (category.slug, category.label_fr, category.label_en):
-                self._slugs[fold(text)] = category.slug
+            for name in category.names():
+                key = normalise_header(name)
+                self._slugs.setdefault(key, category.slug)
+                self._names.append((tuple(key.split()), category.slug))
         known = taxonomy.slugs()
         for value, slug in mapping.categories.items():
             if slug not in known:
@@ -73,33 +125,59 @@ class CategoryMatcher:
         self.default = mapping.default_category
         if self.default and self.default not in known:
             raise ValueError(f"default category {self.default!r} is not a known sector slug")
-        self._cache: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        self.fallback = UNCLASSIFIED if UNCLASSIFIED in known and not strict else None
+        self._naf_sectors = mapping.naf_sectors
+        self._cache: dict[str, SectorMatch] = {}
 
-    def match(self, text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    def match(self, text: str) -> SectorMatch:
         """(known slugs, unknown values) of a categories cell."""
         if text not in self._cache:
             self._cache[text] = self._split(text)
         return self._cache[text]
 
-    def _split(self, text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        whole = self._slugs.get(fold(text))
+    def _split(self, text: str) -> SectorMatch:
+        whole = self._slug(text)
         if whole:
             return (whole,), ()
         values = [v for v in _CATEGORY_SEPARATORS.split(text) if v]
-        slugs = [self._slugs[fold(v)] for v in values if fold(v) in self._slugs]
-        unknown = tuple(v for v in values if fold(v) not in self._slugs)
+        slugs = [slug for v in values if (slug := self._slug(v))]
+        unknown = tuple(v for v in values if not self._slug(v))
         return tuple(dict.fromkeys(slugs)), unknown
 
+    def _slug(self, value: str) -> str | None:
+        if self._naf_sectors:
+            return self._naf_sector(value)
+        key = normalise_header(value)
+        return self._slugs.get(key) or self._partial(tuple(key.split()))
 
-def _checked(values: dict[str, Any], name: str, clean: Callable[[str], str]) -> None:
-    """Replace a field by its cleaned value, or reject the row naming the field."""
-    text = values.get(name)
-    if text is None:
-        return
-    try:
-        values[name] = clean(text)
-    except ValueError as error:
-        raise RowInvalid(str(error), name) from None
+    @staticmethod
+    def _naf_sector(value: str) -> str | None:
+        """The default sector of a NAF code (data/naf_sectors.csv), or None."""
+        try:
+            return nomenclatures.sector_of_naf(nomenclatures.clean_naf(value))
+        except ValueError:
+            return None
+
+    def _partial(self, words: tuple[str, ...]) -> str | None:
+        """The one sector a name of which starts with these words, else has them in order."""
+        if len(" ".join(words)) < _MIN_PARTIAL_LABEL:
+            return None
+        for matches in (_starts_with, _in_order):
+            slugs = {slug for name, slug in self._names if matches(name, words)}
+            if slugs:
+                return slugs.pop() if len(slugs) == 1 else None
+        return None
+
+
+def _starts_with(name: tuple[str, ...], words: tuple[str, ...]) -> bool:
+    """True when the name's first words are these words."""
+    return name[: len(words)] == words
+
+
+def _in_order(name: tuple[str, ...], words: tuple[str, ...]) -> bool:
+    """True when every word appears in the name, in this order."""
+    remaining = iter(name)
+    return all(word in remaining for word in words)
 
 
 def parse_coordinate(text: str, name: str, low: float, high: float) -> float:
@@ -116,15 +194,21 @@ def parse_coordinate(text: str, name: str, low: float, high: float) -> float:
     return value
 
 
-def _coordinates(values: dict[str, Any]) -> tuple[float | None, float | None]:
-    """Both coordinates, or neither."""
+def _coordinates(check: RowCheck) -> tuple[float | None, float | None]:
+    """Both coordinates, or neither (wrong ones are dropped when an address can place the row)."""
+    values = check.values
     lat_text, lon_text = values.pop("lat", None), values.pop("lon", None)
     if lat_text is None and lon_text is None:
         return None, None
-    if lat_text is None or lon_text is None:
-        missing = "lat" if lat_text is None else "lon"
-        raise RowInvalid("latitude and longitude go together: give both or neither", missing)
-    return parse_coordinate(lat_text, "lat", -90, 90), parse_coordinate(lon_text, "lon", -180, 180)
+    try:
+        if lat_text is None or lon_text is None:
+            missing = "lat" if lat_text is None else "lon"
+            raise RowInvalid("latitude and longitude go together: give both or neither", missing)
+        return (parse_coordinate(lat_text, "lat", -90, 90),
+                parse_coordinate(lon_text, "lon", -180, 180))
+    except RowInvalid as invalid:
+        check.problem(invalid)
+        return None, None
 
 
 @lru_cache(maxsize=4096)
@@ -138,27 +222,36 @@ def legal_family(text: str) -> LegalForm | None:
 
 
 def _legal(values: dict[str, Any]) -> None:
-    """Set legal_form to an ESS family; keep a free-text form in legal_status."""
+    """Set legal_form to an ESS family; keep a free-text form in legal_status.
+
+    The family comes from the form as written, else the catégorie juridique, else the
+    status text, else an ESUS agrément or a label (an ESS company).
+    """
     form_text, status_text = values.pop("legal_form", None), values.get("legal_status")
     family = legal_family(form_text) if form_text else None
+    if family is None and (code := values.get("categorie_juridique")):
+        family = nomenclatures.family_of_category(code)
     if family is None and status_text:
         family = legal_family(status_text)
+    if family is None and (values.get("esus") or values.get("labels")):
+        family = LegalForm.ENTREPRISE_ESS
     if form_text and not status_text and fold(form_text) not in LegalForm._value2member_map_:
         values["legal_status"] = form_text
     values["legal_form"] = family
 
 
-def _identifiers(values: dict[str, Any]) -> None:
+def _identifiers(check: RowCheck) -> None:
     """SIRET, SIREN (derived from the SIRET when missing) and RNA."""
-    _checked(values, "siret", validation.clean_siret)
-    _checked(values, "siren", validation.clean_siren)
+    check.clean("siret", validation.clean_siret)
+    check.clean("siren", validation.clean_siren)
+    values = check.values
     siret, siren = values.get("siret"), values.get("siren")
     if siret and siren and not siret.startswith(siren):
-        raise RowInvalid(f"SIRET {siret} does not start with SIREN {siren}", "siret",
-                         code="siret_siren_mismatch")
-    if siret and not siren:
+        check.problem(RowInvalid(f"SIRET {siret} does not start with SIREN {siren}", "siret",
+                                 code="siret_siren_mismatch"))
+    elif siret and not siren:
         values["siren"] = siret[:9]
-    _checked(values, "rna", _clean_rna)
+    check.clean("rna", _clean_rna)
 
 
 def _clean_rna(raw: str) -> str:
@@ -199,57 +292,94 @@ def _clean_country(raw: str) -> str:
     return _COUNTRY_NAMES.get(fold(raw)) or validation.clean_country(raw)
 
 
-def _contacts(values: dict[str, Any]) -> None:
+def _contacts(check: RowCheck) -> None:
     """Shapes of the public and private contact fields."""
-    _checked(values, "website", _clean_url)
-    _checked(values, "email", validation.clean_email)
-    _checked(values, "phone", validation.clean_phone)
-    _checked(values, "contact_email", validation.clean_email)
+    check.clean("website", _clean_url)
+    check.clean("email", validation.clean_email)
+    check.clean("phone", validation.clean_phone)
+    check.clean("contact_email", validation.clean_email)
 
 
-def _place_fields(values: dict[str, Any]) -> None:
+def _place_fields(check: RowCheck) -> None:
     """Postcode, INSEE code and country."""
-    _checked(values, "postcode", _clean_postcode)
-    _checked(values, "citycode", _clean_citycode)
-    _checked(values, "country", _clean_country)
-    values.setdefault("country", "FR")
+    check.clean("postcode", _clean_postcode)
+    check.clean("citycode", _clean_citycode)
+    check.clean("country", _clean_country)
+    check.values.setdefault("country", "FR")
 
 
-def _lengths(values: dict[str, Any]) -> None:
-    """Every text within its column's size."""
-    for name, limit in MAX_LENGTHS.items():
-        text = values.get(name)
-        if text is not None and len(text) > limit:
-            raise RowInvalid(f"{name} has {len(text)} characters, more than {limit}", name,
-                             code="too_long")
+def _record_fields(check: RowCheck) -> None:
+    """Codes against their nomenclatures, dates, the ESUS flag, labels and the status."""
+    check.clean("naf", nomenclatures.clean_naf)
+    check.clean("categorie_juridique", nomenclatures.clean_legal_category)
+    check.clean("headcount_band", nomenclatures.clean_headcount_band)
+    check.clean("labels", nomenclatures.clean_labels)
+    for name in ("creation_date", "esus_date", "status_date"):
+        check.clean(name, validation.clean_date)
+    check.clean("esus", validation.clean_flag)
+    check.clean("status", validation.clean_status)
 
 
-def _name(values: dict[str, Any]) -> None:
+def _address(values: dict[str, Any]) -> None:
+    """The display street, composed from its parts when the row gives only those."""
+    parts = (values.get("street_number"), values.get("street_repetition"),
+             values.get("street_type"), values.get("street_name"))
+    if values.get("street") or not parts[3]:
+        return
+    number, repetition, kind, name = parts
+    repetition = _REPETITIONS.get(repetition.upper(), repetition) if repetition else None
+    values["street"] = " ".join(part for part in (number, repetition, kind, name) if part)
+
+
+def _lengths(check: RowCheck) -> None:
+    """Every text within its column's size (the list is made first: problems drop fields)."""
+    too_long = [(name, len(text), limit) for name, text in check.values.items()
+                if (limit := MAX_LENGTHS.get(name)) and isinstance(text, str) and len(text) > limit]
+    for name, length, limit in too_long:
+        check.problem(RowInvalid(f"{name} has {length} characters, more than {limit}", name,
+                                 code="too_long"))
+
+
+def _name(check: RowCheck) -> None:
     """A name is required; inner runs of spaces count as one."""
-    name = " ".join((values.get("name") or "").split())
-    if not name:
-        raise RowInvalid("a name is required", "name", code="name_missing")
-    values["name"] = name
+    name = " ".join((check.values.get("name") or "").split())
+    if name:
+        check.values["name"] = name
+    else:
+        check.problem(RowInvalid("a name is required", "name", code="name_missing"))
 
 
-def _categories(values: dict[str, Any], matcher: CategoryMatcher) -> tuple[tuple[str, ...], str]:
-    """The sector slugs of a row, and a warning about the values that are unknown."""
-    text = values.pop("categories", None)
+def _categories(check: RowCheck, matcher: CategoryMatcher) -> SectorMatch:
+    """The sector slugs of a row, and the values no sector answers to."""
+    text = check.values.pop("categories", None)
     if text is None:
-        if matcher.default:
-            return (matcher.default,), ""
-        raise RowInvalid("a sector is required (column catégorie / secteur, or give a "
-                         "default category)", "categories", code="category_missing")
+        return _no_category(check, matcher)
     slugs, unknown = matcher.match(text)
-    if not slugs:
-        raise RowInvalid(f"unknown sector {text!r}: use a slug or label of "
-                         "data/categories.yaml, or map it in a mapping file", "categories",
-                         code="category_unknown")
-    return slugs, f"unknown sectors ignored: {', '.join(unknown)}" if unknown else ""
+    if slugs:
+        return slugs, unknown
+    if matcher.fallback:
+        return (matcher.fallback,), unknown
+    check.problem(RowInvalid(f"unknown sector {text!r}: use a slug, label or alias of "
+                             "data/categories.yaml, or map it in a mapping file", "categories",
+                             code="category_unknown"))
+    return (), unknown
+
+
+def _no_category(check: RowCheck, matcher: CategoryMatcher) -> SectorMatch:
+    """A row without a sector: the default category, else `non-classe`, else (strict) rejected."""
+    chosen = matcher.default or matcher.fallback
+    if chosen:
+        return (chosen,), ()
+    check.problem(RowInvalid("a sector is required (column catégorie / secteur, or give a "
+                             "default category)", "categories", code="category_missing"))
+    return (), ()
 
 
 def cell_values(cells: list[str], plan: ColumnPlan) -> dict[str, Any]:
-    """The non-empty cells of a row by field name (spaces trimmed, formula guard undone)."""
+    """The non-empty cells of a row by field name (spaces trimmed, formula guard undone).
+
+    Then the combined columns of a mapping (joined, first non-empty) and its constants.
+    """
     values: dict[str, Any] = {}
     width = len(cells)
     for index, name in plan.positions:
@@ -257,22 +387,65 @@ def cell_values(cells: list[str], plan: ColumnPlan) -> dict[str, Any]:
             text = cells[index].strip()
             if text:
                 values[name] = restore_cell(text) if text[0] == "'" else text
+    if plan.empty_values:
+        values = {name: text for name, text in values.items() if text not in plan.empty_values}
+    if plan.joined or plan.first_of or plan.constants:
+        _combine(values, cells, plan)
     return values
+
+
+def _cell(raw: str, plan: ColumnPlan) -> str:
+    """A cell's text: trimmed, formula guard undone, empty when it is a mapping's empty value."""
+    text = raw.strip()
+    if text and text[0] == "'":
+        text = restore_cell(text)
+    return "" if text in plan.empty_values else text
+
+
+def _combine(values: dict[str, Any], cells: list[str], plan: ColumnPlan) -> None:
+    """Fill the joined and first-of fields, then the constants, where the row has none."""
+    width = len(cells)
+    for name, columns in plan.joined:
+        parts = [text for i in columns if i < width and (text := _cell(cells[i], plan))]
+        if parts and name not in values:
+            values[name] = " ".join(parts)
+    for name, columns in plan.first_of:
+        first = next((text for i in columns if i < width and (text := _cell(cells[i], plan))),
+                     None)
+        if first and name not in values:
+            values[name] = first
+    for name, value in plan.constants:
+        values.setdefault(name, value)
+
+
+def _warnings(check: RowCheck, unknown: tuple[str, ...], fallback: bool) -> list[tuple[str, str]]:
+    """What a maintainer should know about a kept row: dropped fields, unknown sectors."""
+    warnings = [("field_dropped", f"{problem.field} dropped, the structure is kept: "
+                 f"{problem.reason}") for problem in check.problems]
+    if unknown:
+        where = "filed under non-classe" if fallback else "ignored"
+        warnings.append(("category_unknown", f"unknown sectors {where}: {', '.join(unknown)}"))
+    return warnings
 
 
 def clean_row(
     values: dict[str, Any], matcher: CategoryMatcher, *, file: str, line: int
 ) -> CleanRow:
-    """Check and normalise the values of one row (raises RowInvalid)."""
-    _name(values)
-    categories, category_warning = _categories(values, matcher)
-    lat, lon = _coordinates(values)
-    _identifiers(values)
-    _place_fields(values)
-    _contacts(values)
+    """Check and normalise the values of one row (raises RowInvalid naming every problem)."""
+    check = RowCheck(values)
+    _name(check)
+    categories, unknown = _categories(check, matcher)
+    lat, lon = _coordinates(check)
+    _identifiers(check)
+    _place_fields(check)
+    _contacts(check)
+    _record_fields(check)
+    _address(values)
     _legal(values)
-    _lengths(values)
-    row = CleanRow(file, line, values, categories, lat, lon)
-    if category_warning:
-        row.warnings.append(("category_unknown", category_warning))
+    _lengths(check)
+    if check.rejects(has_point=lat is not None):
+        raise RowInvalid.of_all(check.problems)
+    unclassified = categories == (matcher.fallback,) and bool(unknown)
+    row = CleanRow(file, line, values, categories, lat, lon, unknown_sectors=unknown)
+    row.warnings.extend(_warnings(check, unknown, unclassified))
     return row

@@ -163,13 +163,16 @@ async def _mapping(form: FormData) -> ColumnMapping:
 @router.post(
     "",
     status_code=202,
-    dependencies=[Depends(admin_only), Depends(only_parameters("mode"))],
+    dependencies=[Depends(admin_only), Depends(only_parameters("mode", "strict_sectors"))],
     responses={401: {}, 409: {}, 413: {}, 422: {}, 429: {}},
 )
 async def create_import(
     request: Request, settings: SettingsDep,
     mode: Annotated[ImportMode, Query(description="default, strict or dry_run")] =
     ImportMode.DEFAULT,
+    strict_sectors: Annotated[bool, Query(
+        description="Reject rows whose sector is unknown (default: file them under non-classe)")]
+    = False,
 ) -> JSONResponse:
     """Upload CSV files (multipart field `files`) and import them in the background."""
     form = await _read_form(request, settings.max_upload_bytes)
@@ -182,7 +185,8 @@ async def create_import(
         raise
     finally:
         await form.close()
-    options = ImportOptions(mode=mode, mapping=mapping, origin="http", log_dry_run=True)
+    options = ImportOptions(mode=mode, mapping=mapping, origin="http", log_dry_run=True,
+                            strict_sectors=strict_sectors)
     run_id = await run_in_threadpool(start_background_import, request.app.state.engine,
                                      lambda: import_context(settings), files, folder, options)
     location = f"/api/imports/{run_id}"

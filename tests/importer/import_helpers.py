@@ -13,6 +13,8 @@ from app.importer.report import ImportReport
 IMPORT_FIXTURES = Path(__file__).parents[1] / "fixtures" / "import"
 VARIANTS = IMPORT_FIXTURES / "variants"
 MESSY = IMPORT_FIXTURES / "messy"
+NETWORK = IMPORT_FIXTURES / "network"
+REGISTRIES = IMPORT_FIXTURES / "registries"
 REPOSITORY = Path(__file__).parents[2]
 
 Importer = Callable[..., ImportReport]

@@ -44,7 +44,7 @@ def summary(result: Result) -> list[str]:
 
 def test_import_prints_what_happened_to_every_row(invoke: Invoker, write_csv: CsvWriter) -> None:
     path = write_csv("a.csv", HEADER + "Atelier;69001;Lyon;habitat;\n"
-                     "Jardin;69003;Lyon;environnement;pas-un-mail\n"
+                     "Jardin;;;environnement;pas-un-mail\n"
                      "Rucher;04270;Majastres;environnement;\n")
     result = invoke("import", str(path))
     assert result.exit_code == 1

@@ -7,8 +7,16 @@ from pathlib import Path
 import pytest
 from import_helpers import alias_bomb
 
-from app.importer.columns import ColumnMapping, load_mapping, plan_columns
+from app.importer.columns import (
+    FIELD_SYNONYMS,
+    FIELDS,
+    ColumnMapping,
+    load_mapping,
+    normalise_header,
+    plan_columns,
+)
 from app.importer.faults import FileRejected
+from app.models import RECORD_COLUMNS
 
 
 def test_french_and_english_synonyms_match_without_accents_case_or_punctuation() -> None:
@@ -107,3 +115,13 @@ def test_a_mapping_file_over_the_size_cap_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError) as caught:
         load_mapping(mapping_file)
     assert str(caught.value) == "mapping file grand.json: larger than the limit of 65536 bytes"
+
+
+def test_every_record_column_is_importable_and_no_header_names_two_fields() -> None:
+    assert set(RECORD_COLUMNS) <= FIELDS
+    assert set(FIELD_SYNONYMS) <= FIELDS
+    owners: dict[str, set[str]] = {}
+    for name in FIELDS:
+        for synonym in (*FIELD_SYNONYMS.get(name, ()), name):
+            owners.setdefault(normalise_header(synonym), set()).add(name)
+    assert {header: names for header, names in owners.items() if len(names) > 1} == {}

@@ -84,8 +84,8 @@ def test_the_report_states_what_was_detected(
 def test_reimporting_the_same_directory_changes_nothing(run_import: Importer) -> None:
     first = run_import(VARIANTS / "utf8-comma-lf.csv", MESSY)
     second = run_import(VARIANTS / "utf8-comma-lf.csv", MESSY)
-    assert (first.changed, first.count("duplicate_in_run"), second.changed) == (15, 2, 0)
-    assert second.count("unchanged") == 15
+    assert (first.changed, first.count("duplicate_in_run"), second.changed) == (21, 2, 0)
+    assert second.count("unchanged") == 21
     assert second.duplicates == []
 
 
@@ -128,8 +128,8 @@ def test_a_dry_run_reports_everything_and_writes_nothing(
     run_import: Importer, engine: Engine
 ) -> None:
     report = run_import(MESSY, mode=ImportMode.DRY_RUN)
-    assert report.totals() == {"rows_read": 24, "inserted": 12, "updated": 0, "unchanged": 0,
-                               "suppressed": 0, "duplicate_in_run": 1, "rejected": 11}
+    assert report.totals() == {"rows_read": 24, "inserted": 18, "updated": 0, "unchanged": 0,
+                               "suppressed": 0, "duplicate_in_run": 1, "rejected": 5}
     assert (len(report.duplicates), report.written, report.batches_committed) == (2, False, 0)
     assert [count_rows(engine, table) for table in ("organisation", "import_run",
                                                     "import_lock")] == [0, 0, 0]
@@ -138,7 +138,7 @@ def test_a_dry_run_reports_everything_and_writes_nothing(
 def test_strict_mode_writes_nothing_when_a_row_is_rejected(
     run_import: Importer, write_csv: CsvWriter, engine: Engine
 ) -> None:
-    path = write_csv("a.csv", HEADER + ATELIER + "Jardin;69001;Lyon;habitat;;pas-un-mail\n")
+    path = write_csv("a.csv", HEADER + ATELIER + "Jardin;;;habitat;;pas-un-mail\n")
     report = run_import(path, mode=ImportMode.STRICT)
     assert (report.written, report.message) == (
         False, "strict mode: rows or files were rejected, nothing written")
@@ -179,11 +179,11 @@ def test_writes_go_in_transactions_of_bounded_size(
     small_batches = ImportContext(context.taxonomy, context.geocoder, context.gazetteer,
                                   context.reverse, batch_size=2)
     report = import_paths([MESSY], engine=engine, context=small_batches)
-    assert report.batches_committed == 8
+    assert report.batches_committed == 12
     with engine.connect() as connection:
         run = connection.execute(text(
             "SELECT status, rows_committed, batches_committed FROM import_run")).one()
-    assert tuple(run) == ("done", 12, 8)
+    assert tuple(run) == ("done", 18, 12)
 
 
 def test_rejected_rows_can_be_fixed_and_imported_again(
@@ -192,9 +192,9 @@ def test_rejected_rows_can_be_fixed_and_imported_again(
     report = run_import(MESSY / "cress-aura.csv")
     rows = list(csv.DictReader(io.StringIO(rejected_rows_csv(report).lstrip("\ufeff")),
                                delimiter=";"))
-    assert [(row["rejected_line"], row["rejected_field"]) for row in rows][:3] == [
-        ("4", "name"), ("5", "siret"), ("6", "siret")]
-    fixed = {"4": {"name": "Cantine Sans Nom"}, "7": {"email": "contact@asso.fr"}}
+    assert [(row["rejected_line"], row["rejected_field"]) for row in rows] == [
+        ("4", "name"), ("10", "lat"), ("11", "city"), ("14", ""), ("19", "lat")]
+    fixed = {"4": {"name": "Cantine Sans Nom"}, "11": {"city": "Lyon", "postcode": "69002"}}
     kept = [{**row, **fixed[row["rejected_line"]]} for row in rows if row["rejected_line"] in fixed]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), delimiter=";")
@@ -202,14 +202,14 @@ def test_rejected_rows_can_be_fixed_and_imported_again(
     writer.writerows(kept)
     again = run_import(write_csv("corrige.csv", "\ufeff" + buffer.getvalue()))
     assert (again.count("inserted"), again.rejections) == (2, [])
-    assert {"Cantine Sans Nom", "Asso Mail Cassé"} <= set(stored_names(engine))
+    assert {"Cantine Sans Nom", "Commune Inconnue"} <= set(stored_names(engine))
     assert run_import(MESSY / "cress-aura.csv").changed == 0
 
 
 def test_the_messy_directory_gets_a_report_a_maintainer_can_act_on(run_import: Importer) -> None:
     report = run_import(MESSY)
-    assert report.totals() == {"rows_read": 24, "inserted": 12, "updated": 0, "unchanged": 0,
-                               "suppressed": 0, "duplicate_in_run": 1, "rejected": 11}
+    assert report.totals() == {"rows_read": 24, "inserted": 18, "updated": 0, "unchanged": 0,
+                               "suppressed": 0, "duplicate_in_run": 1, "rejected": 5}
     assert [(f.path, f.error["code"] if f.error else f.rows) for f in report.files] == [
         ("messy/broken/duplicate-headers.csv", "duplicate_headers"),
         ("messy/broken/empty.csv", "empty_file"),
@@ -221,17 +221,18 @@ def test_the_messy_directory_gets_a_report_a_maintainer_can_act_on(run_import: I
         ("messy/reseau-tiers-lieux.csv", 5),
     ]
     assert [(r.line, r.code) for r in report.rejections] == [
-        (4, "name_missing"), (5, "siret_invalid"), (6, "siret_invalid"), (7, "email_invalid"),
-        (8, "website_invalid"), (10, "coordinates_wrong_departement"), (11, "not_located"),
-        (14, "too_many_fields"), (18, "category_unknown"), (19, "coordinates_outside_france"),
-        (20, "rna_invalid")]
-    assert [(w.line, w.code) for w in report.warnings] == [(9, "latlon_swapped"),
-                                                            (12, "duplicate_in_run")]
+        (4, "name_missing"), (10, "coordinates_wrong_departement"), (11, "not_located"),
+        (14, "too_many_fields"), (19, "coordinates_outside_france")]
+    assert [(w.line, w.code) for w in report.warnings] == [
+        (5, "field_dropped"), (6, "field_dropped"), (7, "field_dropped"), (8, "field_dropped"),
+        (9, "latlon_swapped"), (20, "field_dropped"), (12, "duplicate_in_run")]
+    assert report.warnings[3].message == ("website dropped, the structure is kept: website "
+                                          "'htp//www' is not an http(s) address")
     assert [(d["first_name"], d["second_name"], d["rule"]) for d in report.duplicates] == [
         ("La Fabrique Commune", "La Fabrique Commune", "same_name_nearby"),
         ("Les Ateliers du Bocage", "Association Ateliers du Bocage",
          "similar_name_same_commune")]
-    assert dict(report.precisions) == {"given": 5, "municipality": 7}
+    assert dict(report.precisions) == {"given": 5, "municipality": 13}
 
 
 def test_the_default_directory_imports_whole_and_a_second_run_changes_nothing(
@@ -269,20 +270,23 @@ def test_formula_cells_come_back_neutralised_in_the_rejected_rows_and_import_aga
 ) -> None:
     hyperlink = '=HYPERLINK("http://evil.example","Cliquez")'
     path = write_csv("formules.csv", HEADER
-                     + '"=HYPERLINK(""http://evil.example"",""Cliquez"")";69001;Lyon;habitat;1;\n'
+                     + '"=HYPERLINK(""http://evil.example"",""Cliquez"")";69001;Lyon;inconnu;1;\n'
                      + "Atelier;69001;Lyon;=cmd|' /C calc'!A0;;\n")
-    rejected = rejected_rows_csv(run_import(path))
+    rejected = rejected_rows_csv(run_import(path, strict_sectors=True))
     assert rejected.split("\r\n") == [
         "\ufeffrejected_file;rejected_line;rejected_field;rejected_reason;name;postcode;city;"
         "categories;siret;email",
-        "formules.csv;2;siret;SIRET must have 14 digits, got 1 in '1';"
-        "\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"Cliquez\"\")\";69001;Lyon;habitat;1;",
-        "formules.csv;3;categories;\"unknown sector \"\"=cmd|' /C calc'!A0\"\": use a slug or "
-        "label of data/categories.yaml, or map it in a mapping file\";Atelier;69001;Lyon;"
-        "'=cmd|' /C calc'!A0;;",
+        "formules.csv;2;categories;\"unknown sector 'inconnu': use a slug, label or alias of "
+        "data/categories.yaml, or map it in a mapping file; SIRET must have 14 digits, got 1 "
+        "in '1'\";\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"Cliquez\"\")\";69001;Lyon;"
+        "inconnu;1;",
+        "formules.csv;3;categories;\"unknown sector \"\"=cmd|' /C calc'!A0\"\": use a slug, "
+        "label or alias of data/categories.yaml, or map it in a mapping file\";Atelier;69001;"
+        "Lyon;'=cmd|' /C calc'!A0;;",
         "",
     ]
-    fixed = rejected.replace(";1;\r\n", ";;\r\n").replace("'=cmd|' /C calc'!A0;", "habitat;")
+    fixed = rejected.replace("inconnu;1;\r\n", "habitat;;\r\n").replace(
+        "'=cmd|' /C calc'!A0;", "habitat;")
     again = run_import(write_csv("corrige.csv", fixed))
     assert (again.count("inserted"), again.rejections) == (2, [])
     assert stored_names(engine) == [hyperlink, "Atelier"]
