@@ -25,6 +25,8 @@ from geocode.normalize import fold
 # SQLite stores integers in 64 bits: anything outside is refused before any query.
 SQLITE_INTEGER_MIN = -(2**63)
 SQLITE_INTEGER_MAX = 2**63 - 1
+# The longest text search accepted (`q`).
+Q_MAX_LENGTH = 200
 _INTEGER_TEXT = re.compile(r"[+-]?[0-9]{1,20}")
 _NUMBER_TEXT = re.compile(r"[+-]?([0-9]{1,30}(\.[0-9]{0,30})?|\.[0-9]{1,30})([eE][+-]?[0-9]{1,3})?")
 
@@ -155,7 +157,7 @@ def organisation_filter(
     legal_form: Annotated[list[str], Query(description="ESS family (repeatable)")] = [],  # noqa: B006
     q: Annotated[
         str | None,
-        Query(max_length=200, description="Text (3+ characters) in name, description, city "
+        Query(max_length=Q_MAX_LENGTH, description="Text (3+ characters) in name, description, city "
               "or sector; accents and case ignored, every character literal"),
     ] = None,
     bbox: Annotated[str | None, Query(description="minLon,minLat,maxLon,maxLat")] = None,

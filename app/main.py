@@ -24,6 +24,7 @@ from app.routers import (
     health,
     imports,
     nearby,
+    ogc,
     organisations,
     taxonomy,
 )
@@ -76,7 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.taxonomy = load_taxonomy(settings.categories_yaml)
     install_error_handlers(app)
     install_openapi(app, settings, app.state.taxonomy)
-    for module in (organisations, nearby, clusters, facets, taxonomy, health, imports, geocode):
+    for module in (organisations, nearby, clusters, facets, taxonomy, health, imports, geocode,
+                   ogc):
         app.include_router(module.router)
     mount_map(app)
     mount_docs(app)

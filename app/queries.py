@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -47,6 +48,9 @@ class OrganisationFilter:
     legal_forms: tuple[str, ...] = ()
     text: str | None = None
     bbox: BBox | None = None
+    # updated_at within [updated_from, updated_until], both ends included, aware UTC.
+    updated_from: datetime | None = None
+    updated_until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,18 @@ def filter_conditions(filters: OrganisationFilter) -> list[ColumnElement[bool]]:
         conditions.append(text_match(fold(filters.text)))
     if filters.bbox:
         conditions.append(box_condition(filters.bbox))
+    conditions += _updated_conditions(filters)
+    return conditions
+
+
+def _updated_conditions(filters: OrganisationFilter) -> list[ColumnElement[bool]]:
+    """updated_at within the filter's closed interval (either end may be open)."""
+    updated = col(Organisation.updated_at)
+    conditions = []
+    if filters.updated_from is not None:
+        conditions.append(updated >= filters.updated_from)
+    if filters.updated_until is not None:
+        conditions.append(updated <= filters.updated_until)
     return conditions
 
 

@@ -377,8 +377,9 @@ def _stored_forms(filters: OrganisationFilter) -> tuple[str, ...]:
 
 
 def _expressible(filters: OrganisationFilter) -> bool:
-    """True when the aggregates can count these filters (no text, région or département)."""
-    return not (filters.text or filters.regions or filters.departements)
+    """True when the aggregates can count these filters (no text, région, département, date)."""
+    return not (filters.text or filters.regions or filters.departements
+                or filters.updated_from or filters.updated_until)
 
 
 def total_spec(filters: OrganisationFilter) -> Spec | None:
@@ -489,3 +490,16 @@ def _facet(session: Session, filters: OrganisationFilter, spec: Spec) -> Tallies
     """Counts per value of a spec: from the aggregates when the filters allow it."""
     expressible = _expressible(filters) and len(filters.categories) <= 1
     return _tallies(session, filters, None, [spec], live=not expressible)
+
+
+def spatial_extent(*, session: Session) -> BBox | None:
+    """Bounds that contain every structure, from the coarsest aggregate cells (None: empty).
+
+    The cells' bounds only grow, so after deletions this may be wider than the data.
+    """
+    cells = CELL_TABLE.c
+    query = select(func.min(cells.min_lon), func.min(cells.min_lat), func.max(cells.max_lon),
+                   func.max(cells.max_lat)).where(
+        cells.level == grid.LEVELS[0], cells.dimension == ALL, cells.n > 0)
+    bounds = session.connection().execute(query).one()
+    return None if bounds[0] is None else BBox(*map(float, bounds))

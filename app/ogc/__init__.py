@@ -1,0 +1,1 @@
+"""OGC API – Features Part 1 (core, GeoJSON, HTML, OpenAPI 3.0) under /ogc."""

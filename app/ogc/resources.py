@@ -1,0 +1,136 @@
+"""The JSON bodies of the OGC API – Features resources.
+
+Landing page, conformance, collections, items, one item: pure functions of what was read
+and of the links base.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from app.config import Settings
+from app.geojson import GEOJSON_MEDIA_TYPE, organisation_feature
+from app.links import public_href
+from app.queries import BBox
+
+ROOT = "/ogc"
+COLLECTION_ID = "organisations"
+COLLECTION_PATH = f"{ROOT}/collections/{COLLECTION_ID}"
+ITEMS_PATH = f"{COLLECTION_PATH}/items"
+JSON_MEDIA_TYPE = "application/json"
+HTML_MEDIA_TYPE = "text/html"
+OPENAPI_MEDIA_TYPE = "application/vnd.oai.openapi+json;version=3.0"
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+_CONFORMANCE_BASE = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/"
+# Only what is implemented: Part 1 core, GeoJSON, HTML and the OpenAPI 3.0 document.
+CONFORMANCE_CLASSES = tuple(f"{_CONFORMANCE_BASE}{name}"
+                            for name in ("core", "geojson", "html", "oas30"))
+TITLE = "ess-atlas"
+DESCRIPTION = ("The structures of the French social and solidarity economy (ESS) "
+               "as OGC API – Features")
+COLLECTION_TITLE = "Structures of the social and solidarity economy"
+COLLECTION_DESCRIPTION = (
+    "One point per structure (WGS84); properties are the public fields, `categories` "
+    "joined by '|'. Filters: bbox, datetime (on updated_at), category, region, "
+    "departement, legal_form, q.")
+
+
+def link(settings: Settings, rel: str, media_type: str, path: str, query: str = "",
+         title: str | None = None) -> dict[str, str]:
+    """One link object."""
+    found = {"rel": rel, "type": media_type, "href": public_href(settings, path, query)}
+    return found | ({"title": title} if title else {})
+
+
+def _both(settings: Settings, path: str, json_type: str = JSON_MEDIA_TYPE,
+          html: bool = False) -> list[dict[str, str]]:
+    """The self and alternate links of a resource (the HTML one is self when `html`)."""
+    as_json = link(settings, "alternate" if html else "self", json_type, path, "f=json")
+    as_html = link(settings, "self" if html else "alternate", HTML_MEDIA_TYPE, path, "f=html")
+    return [as_html, as_json] if html else [as_json, as_html]
+
+
+def landing_page(settings: Settings, html: bool = False) -> dict[str, Any]:
+    """The landing page: what this service is and where everything is."""
+    links = [
+        *_both(settings, ROOT, html=html),
+        link(settings, "service-desc", OPENAPI_MEDIA_TYPE, f"{ROOT}/api",
+             title="The OpenAPI 3.0 definition of /ogc"),
+        link(settings, "service-doc", HTML_MEDIA_TYPE, f"{ROOT}/api", "f=html",
+             title="The documentation of /ogc"),
+        link(settings, "conformance", JSON_MEDIA_TYPE, f"{ROOT}/conformance",
+             title="The conformance classes implemented"),
+        link(settings, "data", JSON_MEDIA_TYPE, f"{ROOT}/collections",
+             title="The collections"),
+    ]
+    return {"title": TITLE, "description": DESCRIPTION, "links": links}
+
+
+def conformance(settings: Settings, html: bool = False) -> dict[str, Any]:
+    """The conformance declaration."""
+    return {"conformsTo": list(CONFORMANCE_CLASSES),
+            "links": _both(settings, f"{ROOT}/conformance", html=html)}
+
+
+def collection(settings: Settings, extent: BBox | None, html: bool = False) -> dict[str, Any]:
+    """The one collection, with its spatial extent (CRS84) and its links."""
+    links = [
+        *_both(settings, COLLECTION_PATH, html=html),
+        link(settings, "items", GEOJSON_MEDIA_TYPE, ITEMS_PATH, "f=json", title="The structures"),
+        link(settings, "items", HTML_MEDIA_TYPE, ITEMS_PATH, "f=html", title="The structures"),
+    ]
+    body: dict[str, Any] = {
+        "id": COLLECTION_ID, "title": COLLECTION_TITLE, "description": COLLECTION_DESCRIPTION,
+        "itemType": "feature", "crs": [CRS84], "links": links,
+    }
+    if extent is not None:
+        box = [extent.min_lon, extent.min_lat, extent.max_lon, extent.max_lat]
+        body["extent"] = {"spatial": {"bbox": [box], "crs": CRS84}}
+    return body
+
+
+def collections(settings: Settings, extent: BBox | None, html: bool = False) -> dict[str, Any]:
+    """The list of collections (one: organisations)."""
+    return {"collections": [collection(settings, extent)],
+            "links": _both(settings, f"{ROOT}/collections", html=html)}
+
+
+def flat_feature(row: Mapping[Any, Any]) -> dict[str, Any]:
+    """A structure as an OGC feature: flat properties, `categories` joined by '|'.
+
+    GIS formats have no list columns (GDAL would write a GeoPackage cell as `(2:a,b)`).
+    """
+    feature = organisation_feature(row)
+    feature["properties"]["categories"] = "|".join(feature["properties"]["categories"])
+    return feature
+
+
+def item(settings: Settings, row: Mapping[Any, Any]) -> dict[str, Any]:
+    """One structure, with its links."""
+    feature = flat_feature(row)
+    path = f"{ITEMS_PATH}/{row['id']}"
+    feature["links"] = [
+        *_both(settings, path, json_type=GEOJSON_MEDIA_TYPE),
+        link(settings, "collection", JSON_MEDIA_TYPE, COLLECTION_PATH, "f=json"),
+    ]
+    return feature
+
+
+def time_stamp() -> str:
+    """Now, as RFC 3339 UTC (the `timeStamp` of a page)."""
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def items_members(settings: Settings, links: Iterable[dict[str, str]], matched: int,
+                  returned: int) -> dict[str, Any]:
+    """The members of an items page besides its features."""
+    collection_link = link(settings, "collection", JSON_MEDIA_TYPE, COLLECTION_PATH, "f=json")
+    return {"numberMatched": matched, "numberReturned": returned, "timeStamp": time_stamp(),
+            "links": [*links, collection_link]}
+
+
+def flat_features(rows: Iterable[Mapping[Any, Any]]) -> Iterator[dict[str, Any]]:
+    """The features of a page, one at a time."""
+    return (flat_feature(row) for row in rows)
