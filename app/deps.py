@@ -157,8 +157,9 @@ def organisation_filter(
     legal_form: Annotated[list[str], Query(description="ESS family (repeatable)")] = [],  # noqa: B006
     q: Annotated[
         str | None,
-        Query(max_length=Q_MAX_LENGTH, description="Text (3+ characters) in name, description, city "
-              "or sector; accents and case ignored, every character literal"),
+        Query(max_length=Q_MAX_LENGTH,
+              description="Text (3+ characters) in name, description, city or sector; "
+              "accents and case ignored, every character literal"),
     ] = None,
     bbox: Annotated[str | None, Query(description="minLon,minLat,maxLon,maxLat")] = None,
 ) -> OrganisationFilter:

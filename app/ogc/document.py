@@ -15,7 +15,7 @@ from app import regions
 from app.config import Settings
 from app.deps import Q_MAX_LENGTH, SQLITE_INTEGER_MAX
 from app.geojson import GEOJSON_MEDIA_TYPE
-from app.links import public_href
+from app.links import href_under
 from app.ogc.params import ITEMS_PARAMETERS
 from app.ogc.resources import (
     COLLECTION_ID,
@@ -193,13 +193,13 @@ def _error_responses() -> dict[str, Any]:
     }
 
 
-def ogc_document(settings: Settings, taxonomy: Taxonomy) -> dict[str, Any]:
-    """The whole OpenAPI 3.0 document of /ogc."""
+def ogc_document(base: str, settings: Settings, taxonomy: Taxonomy) -> dict[str, Any]:
+    """The whole OpenAPI 3.0 document of /ogc, its server under `base`."""
     return {
         "openapi": OPENAPI_VERSION,
         "info": {"title": f"{TITLE} – OGC API – Features", "version": "1.0.0",
                  "description": DESCRIPTION},
-        "servers": [{"url": public_href(settings, ROOT)}],
+        "servers": [{"url": href_under(base, ROOT)}],
         "paths": _paths(),
         "components": {"parameters": _parameters(settings, taxonomy), "schemas": _schemas(),
                        "responses": _error_responses()},

@@ -10,9 +10,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from app.config import Settings
 from app.geojson import GEOJSON_MEDIA_TYPE, organisation_feature
-from app.links import public_href
+from app.links import href_under
 from app.queries import BBox
 
 ROOT = "/ogc"
@@ -37,49 +36,49 @@ COLLECTION_DESCRIPTION = (
     "departement, legal_form, q.")
 
 
-def link(settings: Settings, rel: str, media_type: str, path: str, query: str = "",
+def link(base: str, rel: str, media_type: str, path: str, query: str = "",
          title: str | None = None) -> dict[str, str]:
-    """One link object."""
-    found = {"rel": rel, "type": media_type, "href": public_href(settings, path, query)}
+    """One link object, its href under `base` (see links.connection_base)."""
+    found = {"rel": rel, "type": media_type, "href": href_under(base, path, query)}
     return found | ({"title": title} if title else {})
 
 
-def _both(settings: Settings, path: str, json_type: str = JSON_MEDIA_TYPE,
+def _both(base: str, path: str, json_type: str = JSON_MEDIA_TYPE,
           html: bool = False) -> list[dict[str, str]]:
     """The self and alternate links of a resource (the HTML one is self when `html`)."""
-    as_json = link(settings, "alternate" if html else "self", json_type, path, "f=json")
-    as_html = link(settings, "self" if html else "alternate", HTML_MEDIA_TYPE, path, "f=html")
+    as_json = link(base, "alternate" if html else "self", json_type, path, "f=json")
+    as_html = link(base, "self" if html else "alternate", HTML_MEDIA_TYPE, path, "f=html")
     return [as_html, as_json] if html else [as_json, as_html]
 
 
-def landing_page(settings: Settings, html: bool = False) -> dict[str, Any]:
+def landing_page(base: str, html: bool = False) -> dict[str, Any]:
     """The landing page: what this service is and where everything is."""
     links = [
-        *_both(settings, ROOT, html=html),
-        link(settings, "service-desc", OPENAPI_MEDIA_TYPE, f"{ROOT}/api",
+        *_both(base, ROOT, html=html),
+        link(base, "service-desc", OPENAPI_MEDIA_TYPE, f"{ROOT}/api",
              title="The OpenAPI 3.0 definition of /ogc"),
-        link(settings, "service-doc", HTML_MEDIA_TYPE, f"{ROOT}/api", "f=html",
+        link(base, "service-doc", HTML_MEDIA_TYPE, f"{ROOT}/api", "f=html",
              title="The documentation of /ogc"),
-        link(settings, "conformance", JSON_MEDIA_TYPE, f"{ROOT}/conformance",
+        link(base, "conformance", JSON_MEDIA_TYPE, f"{ROOT}/conformance",
              title="The conformance classes implemented"),
-        link(settings, "data", JSON_MEDIA_TYPE, f"{ROOT}/collections",
+        link(base, "data", JSON_MEDIA_TYPE, f"{ROOT}/collections",
              title="The collections"),
     ]
     return {"title": TITLE, "description": DESCRIPTION, "links": links}
 
 
-def conformance(settings: Settings, html: bool = False) -> dict[str, Any]:
+def conformance(base: str, html: bool = False) -> dict[str, Any]:
     """The conformance declaration."""
     return {"conformsTo": list(CONFORMANCE_CLASSES),
-            "links": _both(settings, f"{ROOT}/conformance", html=html)}
+            "links": _both(base, f"{ROOT}/conformance", html=html)}
 
 
-def collection(settings: Settings, extent: BBox | None, html: bool = False) -> dict[str, Any]:
+def collection(base: str, extent: BBox | None, html: bool = False) -> dict[str, Any]:
     """The one collection, with its spatial extent (CRS84) and its links."""
     links = [
-        *_both(settings, COLLECTION_PATH, html=html),
-        link(settings, "items", GEOJSON_MEDIA_TYPE, ITEMS_PATH, "f=json", title="The structures"),
-        link(settings, "items", HTML_MEDIA_TYPE, ITEMS_PATH, "f=html", title="The structures"),
+        *_both(base, COLLECTION_PATH, html=html),
+        link(base, "items", GEOJSON_MEDIA_TYPE, ITEMS_PATH, "f=json", title="The structures"),
+        link(base, "items", HTML_MEDIA_TYPE, ITEMS_PATH, "f=html", title="The structures"),
     ]
     body: dict[str, Any] = {
         "id": COLLECTION_ID, "title": COLLECTION_TITLE, "description": COLLECTION_DESCRIPTION,
@@ -91,10 +90,10 @@ def collection(settings: Settings, extent: BBox | None, html: bool = False) -> d
     return body
 
 
-def collections(settings: Settings, extent: BBox | None, html: bool = False) -> dict[str, Any]:
+def collections(base: str, extent: BBox | None, html: bool = False) -> dict[str, Any]:
     """The list of collections (one: organisations)."""
-    return {"collections": [collection(settings, extent)],
-            "links": _both(settings, f"{ROOT}/collections", html=html)}
+    return {"collections": [collection(base, extent)],
+            "links": _both(base, f"{ROOT}/collections", html=html)}
 
 
 def flat_feature(row: Mapping[Any, Any]) -> dict[str, Any]:
@@ -107,13 +106,13 @@ def flat_feature(row: Mapping[Any, Any]) -> dict[str, Any]:
     return feature
 
 
-def item(settings: Settings, row: Mapping[Any, Any]) -> dict[str, Any]:
+def item(base: str, row: Mapping[Any, Any]) -> dict[str, Any]:
     """One structure, with its links."""
     feature = flat_feature(row)
     path = f"{ITEMS_PATH}/{row['id']}"
     feature["links"] = [
-        *_both(settings, path, json_type=GEOJSON_MEDIA_TYPE),
-        link(settings, "collection", JSON_MEDIA_TYPE, COLLECTION_PATH, "f=json"),
+        *_both(base, path, json_type=GEOJSON_MEDIA_TYPE),
+        link(base, "collection", JSON_MEDIA_TYPE, COLLECTION_PATH, "f=json"),
     ]
     return feature
 
@@ -123,10 +122,10 @@ def time_stamp() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def items_members(settings: Settings, links: Iterable[dict[str, str]], matched: int,
+def items_members(base: str, links: Iterable[dict[str, str]], matched: int,
                   returned: int) -> dict[str, Any]:
     """The members of an items page besides its features."""
-    collection_link = link(settings, "collection", JSON_MEDIA_TYPE, COLLECTION_PATH, "f=json")
+    collection_link = link(base, "collection", JSON_MEDIA_TYPE, COLLECTION_PATH, "f=json")
     return {"numberMatched": matched, "numberReturned": returned, "timeStamp": time_stamp(),
             "links": [*links, collection_link]}
 

@@ -6,7 +6,7 @@ items and one item; each as JSON or HTML.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -15,7 +15,7 @@ from app import queries, summaries
 from app.deps import SQLITE_INTEGER_MAX, SessionDep, SettingsDep, TaxonomyDep, only_parameters
 from app.errors import NotFound
 from app.geojson import GEOJSON_MEDIA_TYPE, GeoJSONResponse, streamed_feature_collection
-from app.links import same_route_href
+from app.links import connection_base, same_route_href_under
 from app.ogc import pages, resources
 from app.ogc.document import ogc_document
 from app.ogc.params import ITEMS_PARAMETERS, Format, items_query, response_format
@@ -24,6 +24,14 @@ from app.ogc.resources import COLLECTION_ID, OPENAPI_MEDIA_TYPE
 # Not in FastAPI's 3.1 document: /ogc/api is this router's own OpenAPI 3.0 definition.
 router = APIRouter(prefix=resources.ROOT, tags=["OGC API"], include_in_schema=False)
 ONLY_F = [Depends(only_parameters("f"))]
+
+
+def link_base(request: Request, settings: SettingsDep) -> str:
+    """What every href of /ogc starts with (links.connection_base)."""
+    return connection_base(request, settings)
+
+
+BaseDep = Annotated[str, Depends(link_base)]
 
 
 def _json_or_html(request: Request, body: dict[str, Any], title: str,
@@ -35,33 +43,34 @@ def _json_or_html(request: Request, body: dict[str, Any], title: str,
 
 
 @router.get("", dependencies=ONLY_F)
-def landing_page(request: Request, settings: SettingsDep) -> Response:
+def landing_page(request: Request, base: BaseDep) -> Response:
     """What this service is, and links to everything."""
     html_wanted = response_format(request) is Format.HTML
-    return _json_or_html(request, resources.landing_page(settings, html_wanted), resources.TITLE)
+    return _json_or_html(request, resources.landing_page(base, html_wanted), resources.TITLE)
 
 
 @router.get("/conformance", dependencies=ONLY_F)
-def conformance(request: Request, settings: SettingsDep) -> Response:
+def conformance(request: Request, base: BaseDep) -> Response:
     """The conformance classes implemented."""
     html_wanted = response_format(request) is Format.HTML
-    return _json_or_html(request, resources.conformance(settings, html_wanted), "Conformance")
+    return _json_or_html(request, resources.conformance(base, html_wanted), "Conformance")
 
 
 @router.get("/api", dependencies=ONLY_F)
-def api_definition(request: Request, settings: SettingsDep, taxonomy: TaxonomyDep) -> Response:
+def api_definition(request: Request, base: BaseDep, settings: SettingsDep,
+                   taxonomy: TaxonomyDep) -> Response:
     """The OpenAPI 3.0 definition of /ogc (or a page describing it)."""
-    document = ogc_document(settings, taxonomy)
+    document = ogc_document(base, settings, taxonomy)
     if response_format(request) is Format.HTML:
         return HTMLResponse(pages.document_page(document))
     return JSONResponse(document, media_type=OPENAPI_MEDIA_TYPE)
 
 
 @router.get("/collections", dependencies=ONLY_F)
-def collections(request: Request, settings: SettingsDep, session: SessionDep) -> Response:
+def collections(request: Request, base: BaseDep, session: SessionDep) -> Response:
     """The collections: one, organisations."""
     html_wanted = response_format(request) is Format.HTML
-    body = resources.collections(settings, summaries.spatial_extent(session=session), html_wanted)
+    body = resources.collections(base, summaries.spatial_extent(session=session), html_wanted)
     return _json_or_html(request, body, "Collections")
 
 
@@ -72,33 +81,33 @@ def _check_collection(collection_id: str) -> None:
 
 
 @router.get("/collections/{collectionId}", dependencies=ONLY_F)
-def collection(request: Request, collectionId: str, settings: SettingsDep,
+def collection(request: Request, collectionId: str, base: BaseDep,
                session: SessionDep) -> Response:
     """The organisations collection: its extent and links."""
     _check_collection(collectionId)
     html_wanted = response_format(request) is Format.HTML
-    body = resources.collection(settings, summaries.spatial_extent(session=session), html_wanted)
+    body = resources.collection(base, summaries.spatial_extent(session=session), html_wanted)
     return _json_or_html(request, body, resources.COLLECTION_TITLE)
 
 
-def _page_links(request: Request, settings: SettingsDep, wanted: Format,
+def _page_links(request: Request, base: str, wanted: Format,
                 next_after: int | None) -> list[dict[str, str]]:
     """self, alternate and (when there is a next page) next, keeping every parameter."""
     own, other = ((GEOJSON_MEDIA_TYPE, resources.HTML_MEDIA_TYPE) if wanted is Format.JSON
                   else (resources.HTML_MEDIA_TYPE, GEOJSON_MEDIA_TYPE))
     other_f = "html" if wanted is Format.JSON else "json"
-    found = [{"rel": "self", "type": own, "href": same_route_href(request, settings)},
+    found = [{"rel": "self", "type": own, "href": same_route_href_under(base, request)},
              {"rel": "alternate", "type": other,
-              "href": same_route_href(request, settings, f=other_f)}]
+              "href": same_route_href_under(base, request, f=other_f)}]
     if next_after is not None:
         found.append({"rel": "next", "type": own,
-                      "href": same_route_href(request, settings, after=next_after)})
+                      "href": same_route_href_under(base, request, after=next_after)})
     return found
 
 
 @router.get("/collections/{collectionId}/items",
             dependencies=[Depends(only_parameters(*ITEMS_PARAMETERS))])
-def items(request: Request, collectionId: str, settings: SettingsDep,
+def items(request: Request, collectionId: str, base: BaseDep, settings: SettingsDep,
           taxonomy: TaxonomyDep, session: SessionDep) -> Response:
     """A page of structures in id order, with numberMatched and a keyset next link."""
     _check_collection(collectionId)
@@ -107,8 +116,8 @@ def items(request: Request, collectionId: str, settings: SettingsDep,
     page = queries.organisations_page(session=session, filters=asked.filters,
                                       limit=asked.limit, after=asked.after)
     matched = summaries.number_matched(session=session, filters=asked.filters)
-    links = _page_links(request, settings, wanted, page.next_after)
-    members = resources.items_members(settings, links, matched, len(page.rows))
+    links = _page_links(request, base, wanted, page.next_after)
+    members = resources.items_members(base, links, matched, len(page.rows))
     if wanted is Format.HTML:
         return HTMLResponse(pages.items_page(page.rows, members))
     return streamed_feature_collection(resources.flat_features(page.rows), members)
@@ -122,8 +131,8 @@ def _feature_id(text: str) -> int:
 
 
 @router.get("/collections/{collectionId}/items/{featureId}", dependencies=ONLY_F)
-def item(request: Request, collectionId: str, featureId: str,
-         settings: SettingsDep, session: SessionDep) -> Response:
+def item(request: Request, collectionId: str, featureId: str, base: BaseDep,
+         session: SessionDep) -> Response:
     """One structure, with its links."""
     _check_collection(collectionId)
     wanted = response_format(request)
@@ -131,7 +140,7 @@ def item(request: Request, collectionId: str, featureId: str,
     row = queries.organisation_by_id(session=session, organisation_id=organisation_id)
     if row is None:
         raise NotFound(f"no structure with id {organisation_id}", parameter="featureId")
-    feature = resources.item(settings, row)
+    feature = resources.item(base, row)
     if wanted is Format.HTML:
         return HTMLResponse(pages.item_page(feature))
     return GeoJSONResponse(feature)
