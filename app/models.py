@@ -181,20 +181,25 @@ class OrganisationCreate(ValidatedFields, PrivateFields):
         return self
 
 
-class OrganisationPublic(OrganisationFields):
-    """What public endpoints return."""
+class OrganisationProperties(OrganisationFields):
+    """The properties of a structure's public GeoJSON Feature: all but its id and position."""
 
-    id: int
     categories: list[str]
     citycode: str | None
     departement: str | None
     region: str | None
-    lat: float
-    lon: float
     geocode_precision: str | None
     geocode_source: str | None
     created_at: datetime
     updated_at: datetime
+
+
+class OrganisationPublic(OrganisationProperties):
+    """What public endpoints return."""
+
+    id: int
+    lat: float
+    lon: float
 
     @classmethod
     def from_row(cls, row: Organisation) -> OrganisationPublic:

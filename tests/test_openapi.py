@@ -16,7 +16,14 @@ from browser import free_port, running_server
 from fastapi.testclient import TestClient
 
 from app.config import Settings
+from app.geojson_models import (
+    ClusterCollection,
+    NearbyCollection,
+    OrganisationCollection,
+    OrganisationFeature,
+)
 from app.main import create_app
+from app.models import OrganisationPublic
 
 API_DIRECTORY = Path(__file__).parent / "fixtures" / "api_directory.csv"
 EXAMPLES_PER_OPERATION = 200
@@ -144,3 +151,36 @@ def test_bounds_and_accepted_values_are_documented(document: dict[str, Any]) -> 
     assert not re.search(listing["bbox"]["schema"]["pattern"], "-5.1,41.3,9.6,91")
     item = document["paths"]["/api/organisations/{organisation_id}"]["get"]["parameters"][0]
     assert (item["schema"]["minimum"], item["schema"]["maximum"]) == (1, 2**63 - 1)
+
+
+GEOJSON_ANSWERS = {
+    "/api/organisations": "OrganisationCollection",
+    "/api/organisations/{organisation_id}": "OrganisationFeature",
+    "/api/nearby": "NearbyCollection",
+    "/api/clusters": "ClusterCollection",
+}
+
+
+def test_geojson_answers_are_documented_with_their_models(document: dict[str, Any]) -> None:
+    for path, model in GEOJSON_ANSWERS.items():
+        content = document["paths"][path]["get"]["responses"]["200"]["content"]
+        assert content == {"application/geo+json": {
+            "schema": {"$ref": f"#/components/schemas/{model}"}}}, path
+    schemas = document["components"]["schemas"]
+    assert set(schemas["OrganisationProperties"]["properties"]) == (
+        set(OrganisationPublic.model_fields) - {"id", "lat", "lon"})
+    assert schemas["OrganisationFeature"]["properties"]["id"] == {"type": "integer", "title": "Id"}
+
+
+def test_real_answers_fit_their_geojson_models(client: TestClient) -> None:
+    page = OrganisationCollection.model_validate(client.get("/api/organisations").json())
+    assert page.numberMatched == len(page.features) > 0
+    first = page.features[0]
+    assert OrganisationFeature.model_validate(
+        client.get(f"/api/organisations/{first.id}").json()) == first
+    nearby = NearbyCollection.model_validate(client.get(
+        "/api/nearby", params={"lat": 48.85, "lon": 2.35, "radius_km": 100}).json())
+    assert nearby.numberReturned == len(nearby.features) > 0
+    clusters = ClusterCollection.model_validate(client.get("/api/clusters",
+                                                           params={"zoom": 3}).json())
+    assert clusters.numberMatched == page.numberMatched

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, Query
 
 from app import summaries
 from app.deps import FILTER_PARAMETERS, FilterDep, Integer, SessionDep, only_parameters
-from app.geojson import GEOJSON_MEDIA_TYPE, GeoJSONResponse, point_geometry
+from app.geojson import GeoJSONResponse, point_geometry
+from app.geojson_models import ClusterCollection
 
 router = APIRouter(prefix="/api", tags=["organisations"])
 
@@ -34,7 +35,7 @@ def _cluster_feature(cluster: summaries.Cluster) -> dict[str, Any]:
 @router.get(
     "/clusters",
     response_class=GeoJSONResponse,
-    responses={200: {"content": {GEOJSON_MEDIA_TYPE: {}}, "description": "A FeatureCollection"}},
+    responses={200: {"model": ClusterCollection, "description": "A FeatureCollection"}},
     dependencies=[Depends(only_parameters(*FILTER_PARAMETERS, "zoom"))],
 )
 def clusters(

@@ -19,15 +19,16 @@ from app.deps import (
     only_parameters,
 )
 from app.errors import InvalidParameter
-from app.geojson import GEOJSON_MEDIA_TYPE, organisation_feature, streamed_feature_collection
+from app.geojson import GeoJSONResponse, organisation_feature, streamed_feature_collection
+from app.geojson_models import NearbyCollection
 
 router = APIRouter(prefix="/api", tags=["organisations"])
 
 
 @router.get(
     "/nearby",
-    response_class=Response,
-    responses={200: {"content": {GEOJSON_MEDIA_TYPE: {}}, "description": "A FeatureCollection"}},
+    response_class=GeoJSONResponse,
+    responses={200: {"model": NearbyCollection, "description": "A FeatureCollection"}},
     dependencies=[Depends(only_parameters(*FILTER_PARAMETERS, "lat", "lon", "radius_km", "limit"))],
 )
 def nearby(

@@ -28,6 +28,7 @@ from app.geojson import (
     organisation_feature,
     streamed_feature_collection,
 )
+from app.geojson_models import OrganisationCollection, OrganisationFeature
 from app.links import same_route_href
 from app.queries import OrganisationFilter, PageOrder
 
@@ -42,8 +43,8 @@ def _next_link(request: Request, settings: Settings, after: int) -> dict[str, st
 
 @router.get(
     "",
-    response_class=Response,
-    responses={200: {"content": {GEOJSON_MEDIA_TYPE: {}}, "description": "A FeatureCollection"}},
+    response_class=GeoJSONResponse,
+    responses={200: {"model": OrganisationCollection, "description": "A FeatureCollection"}},
     dependencies=[Depends(only_parameters(*FILTER_PARAMETERS, "limit", "after", "sort"))],
 )
 def list_organisations(
@@ -80,7 +81,8 @@ def _by_relevance(session: Session, filters: OrganisationFilter, paging: Paging)
 @router.get(
     "/{organisation_id}",
     response_class=GeoJSONResponse,
-    responses={404: {"description": "No structure with this id"}},
+    responses={200: {"model": OrganisationFeature, "description": "A Feature"},
+               404: {"description": "No structure with this id"}},
     dependencies=[Depends(only_parameters())],
 )
 def get_organisation(
