@@ -77,7 +77,8 @@ class Organisation(OrganisationFields, PrivateFields, PlaceFields, table=True):
     search_text: str = Field(default="")
     content_hash: str = Field(default="", max_length=64)
     created_at: datetime = Field(default_factory=utc_now)
-    updated_at: datetime = Field(default_factory=utc_now)
+    # Indexed: `updated_since=` and the data version read it from the index alone.
+    updated_at: datetime = Field(default_factory=utc_now, index=True)
 
     def category_list(self) -> list[str]:
         """The sector slugs, most relevant first."""

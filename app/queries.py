@@ -48,8 +48,9 @@ class OrganisationFilter:
     legal_forms: tuple[str, ...] = ()
     text: str | None = None
     bbox: BBox | None = None
-    # updated_at within [updated_from, updated_until], both ends included, aware UTC.
-    updated_from: datetime | None = None
+    # Added or changed at or after this instant (aware): what a mirror harvests.
+    updated_since: datetime | None = None
+    # ... and at or before this one (the end of an OGC `datetime` interval).
     updated_until: datetime | None = None
 
 
@@ -108,18 +109,10 @@ def filter_conditions(filters: OrganisationFilter) -> list[ColumnElement[bool]]:
         conditions.append(text_match(fold(filters.text)))
     if filters.bbox:
         conditions.append(box_condition(filters.bbox))
-    conditions += _updated_conditions(filters)
-    return conditions
-
-
-def _updated_conditions(filters: OrganisationFilter) -> list[ColumnElement[bool]]:
-    """updated_at within the filter's closed interval (either end may be open)."""
-    updated = col(Organisation.updated_at)
-    conditions = []
-    if filters.updated_from is not None:
-        conditions.append(updated >= filters.updated_from)
-    if filters.updated_until is not None:
-        conditions.append(updated <= filters.updated_until)
+    if filters.updated_since:
+        conditions.append(col(Organisation.updated_at) >= filters.updated_since)
+    if filters.updated_until:
+        conditions.append(col(Organisation.updated_at) <= filters.updated_until)
     return conditions
 
 
@@ -193,6 +186,15 @@ def organisations_nearby(
     hits = [NearbyHit(dict(zip(PUBLIC_COLUMNS, values, strict=True)), distance)
             for values, distance in rows]
     return Nearby(hits=hits, number_matched=total)
+
+
+def updated_at_range(*, session: Session) -> tuple[datetime, datetime] | None:
+    """The first and last updated_at (None: no structure), two index lookups."""
+    updated = col(Organisation.updated_at)
+    # One min() or max() per SELECT, so that SQLite reads each from the index's ends.
+    first, last = (select(bound(updated)).scalar_subquery() for bound in (func.min, func.max))
+    found = session.connection().execute(core_select(first, last)).one()
+    return None if found[0] is None else (found[0], found[1])
 
 
 def category_counts(*, session: Session) -> dict[str, int]:

@@ -377,9 +377,9 @@ def _stored_forms(filters: OrganisationFilter) -> tuple[str, ...]:
 
 
 def _expressible(filters: OrganisationFilter) -> bool:
-    """True when the aggregates can count these filters (no text, région, département, date)."""
-    return not (filters.text or filters.regions or filters.departements
-                or filters.updated_from or filters.updated_until)
+    """True when the aggregates can count these filters (no text, région, département, time)."""
+    return not (filters.text or filters.regions or filters.departements or filters.updated_since
+                or filters.updated_until)
 
 
 def total_spec(filters: OrganisationFilter) -> Spec | None:

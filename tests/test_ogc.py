@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from openapi_spec_validator import validate
-from sqlalchemy import update
+from sqlalchemy import event, update
 from sqlmodel import Session, col
 
 from app.main import create_app
@@ -84,6 +84,10 @@ def test_the_collection_has_the_extent_of_the_data_in_crs84(client: TestClient) 
     assert body["extent"]["spatial"]["crs"] == "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
     [box] = body["extent"]["spatial"]["bbox"]
     assert box == pytest.approx([min(lons), min(lats), max(lons), max(lats)], abs=1e-6)
+    updated = sorted(f["properties"]["updated_at"] for f in features)
+    assert body["extent"]["temporal"] == {
+        "interval": [[updated[0], updated[-1]]],
+        "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"}
     listed = get_json(client, "/ogc/collections")["collections"]
     assert [c["id"] for c in listed] == ["organisations"]
     assert listed[0]["extent"] == body["extent"]
@@ -200,6 +204,24 @@ def test_datetime_filters_updated_at(
     assert (ids(body), body["numberMatched"]) == (expected, len(expected))
 
 
+@pytest.mark.parametrize(("params", "which"), [
+    ({"updated_since": "2020-05-02"}, "others"),
+    ({"updated_since": "2020-05-01T10:00:00Z"}, "all"),
+    ({"updated_since": "2020-05-01T10:00:01Z"}, "others"),
+    ({"updated_since": "2020-05-01", "datetime": "../2020-12-31"}, "dated"),
+    ({"updated_since": "2020-06-01", "datetime": "../2020-12-31"}, "none"),
+    ({"updated_since": "2019-01-01", "datetime": "2020-06-01/.."}, "others"),
+])
+def test_updated_since_is_a_lower_bound_that_datetime_narrows(
+    client: TestClient, dated: list[int], params: dict[str, str], which: str,
+) -> None:
+    every = [f["id"] for f in every_feature(client)]
+    expected = {"dated": dated, "none": [], "all": every,
+                "others": [i for i in every if i not in dated]}[which]
+    body = get_json(client, ITEMS, limit=5000, **params)
+    assert (ids(body), body["numberMatched"]) == (expected, len(expected))
+
+
 @pytest.mark.parametrize(("moment", "message"), [
     ("2020-05-01T10:00:00", "'2020-05-01T10:00:00' is not an RFC 3339 date"),
     ("2020-02-30", "'2020-02-30' is not a real date or time"),
@@ -227,7 +249,9 @@ def test_a_wrong_datetime_is_400_naming_it(client: TestClient, moment: str, mess
     ({"q": "x" * 201}, "q", "q must have at most 200 characters"),
     ({"f": "xml"}, "f", "f must be one of: geojson, html, json; got 'xml'"),
     ({"crs": "EPSG:4326"}, "crs", "unknown query parameter 'crs'; expected one of: after, "
-     "bbox, category, datetime, departement, f, legal_form, limit, q, region"),
+     "bbox, category, datetime, departement, f, legal_form, limit, q, region, updated_since"),
+    ({"updated_since": "yesterday"}, "updated_since",
+     "updated_since: 'yesterday' is not an RFC 3339 date"),
 ])
 def test_a_wrong_or_unknown_parameter_is_400_in_the_error_shape(
     client: TestClient, params: dict[str, Any], parameter: str, message: str,
@@ -332,8 +356,8 @@ def test_the_definition_declares_the_filters_as_clients_send_them(client: TestCl
     parameters = document["components"]["parameters"]
     operation = document["paths"]["/collections/organisations/items"]["get"]
     declared = [p["$ref"].rsplit("/", 1)[-1] for p in operation["parameters"]]
-    assert declared == ["f", "limit", "after", "bbox", "datetime", "q", "category", "region",
-                        "departement", "legal_form"]
+    assert declared == ["f", "limit", "after", "bbox", "datetime", "updated_since", "q",
+                        "category", "region", "departement", "legal_form"]
     for name in declared:
         assert (parameters[name]["in"], parameters[name]["style"],
                 parameters[name]["explode"]) == ("query", "form", False)
@@ -353,3 +377,23 @@ def test_the_definition_has_an_html_page(client: TestClient) -> None:
 def test_ogc_routes_stay_out_of_the_api_document(client: TestClient) -> None:
     paths = get_json(client, "/openapi.json")["paths"]
     assert not [path for path in paths if path.startswith("/ogc")]
+
+
+def test_the_collection_is_described_without_scanning_a_table(client: TestClient) -> None:
+    engine = client.app.state.engine  # type: ignore[attr-defined]
+    statements: list[tuple[str, Any]] = []
+
+    def remember(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", remember)
+    try:
+        get_json(client, "/ogc/collections/organisations")
+    finally:
+        event.remove(engine, "before_cursor_execute", remember)
+    assert statements
+    with engine.connect() as connection:
+        plans = [row[3] for statement, parameters in statements for row in
+                 connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)]
+    assert plans and not [plan for plan in plans if plan.startswith("SCAN organisation")], plans

@@ -24,16 +24,16 @@ _MICROSECOND = timedelta(microseconds=1)
 Interval = tuple[datetime | None, datetime | None]
 
 
-def _invalid(message: str) -> InvalidParameter:
-    return InvalidParameter(f"datetime: {message}", parameter="datetime")
+def _invalid(message: str, parameter: str = "datetime") -> InvalidParameter:
+    return InvalidParameter(f"{parameter}: {message}", parameter=parameter)
 
 
-def _start_and_unit(text: str) -> tuple[datetime, timedelta]:
+def _start_and_unit(text: str, parameter: str = "datetime") -> tuple[datetime, timedelta]:
     """The first microsecond a written moment covers, and how long it lasts."""
     match = _MOMENT.fullmatch(text)
     if match is None:
         raise _invalid(f"{text!r} is not an RFC 3339 date (2024-05-01) or date-time "
-                       "(2024-05-01T10:00:00Z)")
+                       "(2024-05-01T10:00:00Z)", parameter)
     try:
         if match["time"] is None:
             day = datetime.fromisoformat(match["date"]).replace(tzinfo=UTC)
@@ -42,12 +42,17 @@ def _start_and_unit(text: str) -> tuple[datetime, timedelta]:
         moment = datetime.fromisoformat(
             f"{match['date']}T{match['time']}{match['fraction'] or ''}{offset}")
     except ValueError:
-        raise _invalid(f"{text!r} is not a real date or time") from None
+        raise _invalid(f"{text!r} is not a real date or time", parameter) from None
     return moment.astimezone(UTC), _MICROSECOND if match["fraction"] else timedelta(seconds=1)
 
 
 def _first(text: str) -> datetime:
     return _start_and_unit(text)[0]
+
+
+def parse_since(text: str) -> datetime:
+    """`updated_since`: the first moment an RFC 3339 date or date-time covers."""
+    return _start_and_unit(text, "updated_since")[0]
 
 
 def _last(text: str) -> datetime:

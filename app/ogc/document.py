@@ -77,6 +77,10 @@ def _parameters(settings: Settings, taxonomy: Taxonomy) -> dict[str, Any]:
         "datetime": _query("datetime", {"type": "string"},
                            "updated_at: an RFC 3339 instant, or an interval start/end with "
                            "`..` or nothing for an open end"),
+        "updated_since": _query(
+            "updated_since", {"type": "string"},
+            "Only structures added or changed at or after this RFC 3339 date or date-time "
+            "(for mirrors; with `datetime`, both apply)"),
         "q": _query("q", {"type": "string", "minLength": 3, "maxLength": Q_MAX_LENGTH},
                     "Text in name, description, city or sector; accents and case ignored"),
         "featureId": {"name": "featureId", "in": "path", "required": True,

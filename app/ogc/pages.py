@@ -15,9 +15,13 @@ ITEM_COLUMNS = ("name", "city", "departement", "legal_form", "categories", "upda
 
 
 def _extent(body: Mapping[str, Any]) -> list[Markup]:
-    boxes = body.get("extent", {}).get("spatial", {}).get("bbox", [])
-    return [html.paragraph("Extent (CRS84, minLon, minLat, maxLon, maxLat): "
-                           + ", ".join(f"{value:.6f}" for value in box)) for box in boxes]
+    extent = body.get("extent", {})
+    boxes = extent.get("spatial", {}).get("bbox", [])
+    intervals = extent.get("temporal", {}).get("interval", [])
+    return [*(html.paragraph("Extent (CRS84, minLon, minLat, maxLon, maxLat): "
+                             + ", ".join(f"{value:.6f}" for value in box)) for box in boxes),
+            *(html.paragraph(f"Updated between {first} and {last}")
+              for first, last in intervals)]
 
 
 def _html_href(links: Sequence[Mapping[str, str]]) -> str:

@@ -23,12 +23,13 @@ from app.deps import (
     parse_bbox,
 )
 from app.errors import InvalidParameter
-from app.ogc.datetimes import parse_datetime
+from app.ogc.datetimes import Interval, parse_datetime, parse_since
 from app.queries import BBox, OrganisationFilter
 from app.taxonomy import Taxonomy
 
 LIST_FILTERS = ("category", "region", "departement", "legal_form")
-ITEMS_PARAMETERS = ("f", "limit", "after", "bbox", "datetime", "q", *LIST_FILTERS)
+ITEMS_PARAMETERS = ("f", "limit", "after", "bbox", "datetime", "updated_since", "q",
+                    *LIST_FILTERS)
 
 
 class Format(StrEnum):
@@ -138,18 +139,28 @@ def _listed(request: Request, name: str) -> list[str]:
     return values
 
 
+def updated_interval(request: Request) -> Interval:
+    """updated_at's bounds from `datetime` and `updated_since` (both apply)."""
+    moments, since = single(request, "datetime"), single(request, "updated_since")
+    start, end = parse_datetime(moments) if moments else (None, None)
+    if since is not None:
+        lower = parse_since(since)
+        start = lower if start is None else max(start, lower)
+    return start, end
+
+
 def items_query(request: Request, settings: Settings, taxonomy: Taxonomy) -> ItemsQuery:
     """Parse and check an /items request."""
-    box, moments, text = (single(request, name) for name in ("bbox", "datetime", "q"))
+    box, text = single(request, "bbox"), single(request, "q")
     if text is not None and len(text) > Q_MAX_LENGTH:
         raise InvalidParameter(f"q must have at most {Q_MAX_LENGTH} characters", parameter="q")
     filters = organisation_filter(
         taxonomy, category=_listed(request, "category"), region=_listed(request, "region"),
         departement=_listed(request, "departement"), legal_form=_listed(request, "legal_form"),
         q=text, bbox=None)
-    updated_from, updated_until = parse_datetime(moments) if moments else (None, None)
+    updated_since, updated_until = updated_interval(request)
     filters = replace(filters, bbox=ogc_bbox(box) if box is not None else None,
-                      updated_from=updated_from, updated_until=updated_until)
+                      updated_since=updated_since, updated_until=updated_until)
     after = single(request, "after")
     return ItemsQuery(filters=filters, limit=clamped_limit(single(request, "limit"), settings),
                       after=_integer(after, "after", 0) if after is not None else None)

@@ -7,6 +7,7 @@ and of the links base.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ JSON_MEDIA_TYPE = "application/json"
 HTML_MEDIA_TYPE = "text/html"
 OPENAPI_MEDIA_TYPE = "application/vnd.oai.openapi+json;version=3.0"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+GREGORIAN = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
 _CONFORMANCE_BASE = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/"
 # Only what is implemented: Part 1 core, GeoJSON, HTML and the OpenAPI 3.0 document.
 CONFORMANCE_CLASSES = tuple(f"{_CONFORMANCE_BASE}{name}"
@@ -73,8 +75,35 @@ def conformance(base: str, html: bool = False) -> dict[str, Any]:
             "links": _both(base, f"{ROOT}/conformance", html=html)}
 
 
-def collection(base: str, extent: BBox | None, html: bool = False) -> dict[str, Any]:
-    """The one collection, with its spatial extent (CRS84) and its links."""
+@dataclass(frozen=True)
+class Extent:
+    """Where and when: the bounds of the points, the first and last updated_at."""
+
+    box: BBox | None
+    updated: tuple[datetime, datetime] | None
+
+
+def rfc3339(moment: datetime) -> str:
+    """A moment as RFC 3339 UTC with `Z` (SQLite gives datetimes back naive, in UTC)."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _extent_member(extent: Extent) -> dict[str, Any]:
+    """The `extent` of the collection: spatial in CRS84, temporal on updated_at."""
+    member: dict[str, Any] = {}
+    if extent.box is not None:
+        box = extent.box
+        member["spatial"] = {"bbox": [[box.min_lon, box.min_lat, box.max_lon, box.max_lat]],
+                             "crs": CRS84}
+    if extent.updated is not None:
+        member["temporal"] = {"interval": [[rfc3339(moment) for moment in extent.updated]],
+                              "trs": GREGORIAN}
+    return member
+
+
+def collection(base: str, extent: Extent, html: bool = False) -> dict[str, Any]:
+    """The one collection, with its extent (CRS84; updated_at) and its links."""
     links = [
         *_both(base, COLLECTION_PATH, html=html),
         link(base, "items", GEOJSON_MEDIA_TYPE, ITEMS_PATH, "f=json", title="The structures"),
@@ -84,13 +113,12 @@ def collection(base: str, extent: BBox | None, html: bool = False) -> dict[str, 
         "id": COLLECTION_ID, "title": COLLECTION_TITLE, "description": COLLECTION_DESCRIPTION,
         "itemType": "feature", "crs": [CRS84], "links": links,
     }
-    if extent is not None:
-        box = [extent.min_lon, extent.min_lat, extent.max_lon, extent.max_lat]
-        body["extent"] = {"spatial": {"bbox": [box], "crs": CRS84}}
+    if member := _extent_member(extent):
+        body["extent"] = member
     return body
 
 
-def collections(base: str, extent: BBox | None, html: bool = False) -> dict[str, Any]:
+def collections(base: str, extent: Extent, html: bool = False) -> dict[str, Any]:
     """The list of collections (one: organisations)."""
     return {"collections": [collection(base, extent)],
             "links": _both(base, f"{ROOT}/collections", html=html)}
@@ -119,7 +147,7 @@ def item(base: str, row: Mapping[Any, Any]) -> dict[str, Any]:
 
 def time_stamp() -> str:
     """Now, as RFC 3339 UTC (the `timeStamp` of a page)."""
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return rfc3339(datetime.now(UTC).replace(microsecond=0))
 
 
 def items_members(base: str, links: Iterable[dict[str, str]], matched: int,

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from sqlmodel import Session
 
 from app import queries, summaries
 from app.deps import SQLITE_INTEGER_MAX, SessionDep, SettingsDep, TaxonomyDep, only_parameters
@@ -66,11 +67,17 @@ def api_definition(request: Request, base: BaseDep, settings: SettingsDep,
     return JSONResponse(document, media_type=OPENAPI_MEDIA_TYPE)
 
 
+def _extent(session: Session) -> resources.Extent:
+    """The collection's extent: from the aggregates and the updated_at index, no scan."""
+    return resources.Extent(summaries.spatial_extent(session=session),
+                            queries.updated_at_range(session=session))
+
+
 @router.get("/collections", dependencies=ONLY_F)
 def collections(request: Request, base: BaseDep, session: SessionDep) -> Response:
     """The collections: one, organisations."""
     html_wanted = response_format(request) is Format.HTML
-    body = resources.collections(base, summaries.spatial_extent(session=session), html_wanted)
+    body = resources.collections(base, _extent(session), html_wanted)
     return _json_or_html(request, body, "Collections")
 
 
@@ -86,7 +93,7 @@ def collection(request: Request, collectionId: str, base: BaseDep,
     """The organisations collection: its extent and links."""
     _check_collection(collectionId)
     html_wanted = response_format(request) is Format.HTML
-    body = resources.collection(base, summaries.spatial_extent(session=session), html_wanted)
+    body = resources.collection(base, _extent(session), html_wanted)
     return _json_or_html(request, body, resources.COLLECTION_TITLE)
 
 
