@@ -76,9 +76,9 @@ _DEFERRED = "organisation_index_deferred"
 _DEFERRED_DDL = f"CREATE TABLE IF NOT EXISTS {_DEFERRED} (id INTEGER PRIMARY KEY)"
 _INSERT_TRIGGER = "organisation_index_insert"
 TRIGGERS = {
-    _INSERT_TRIGGER: (f"AFTER INSERT ON organisation "
-                                  f"WHEN NOT EXISTS (SELECT 1 FROM {_DEFERRED}) "  # noqa: S608
-                                  f"BEGIN {_RTREE_ADD} {_FTS_ADD} END"),
+    _INSERT_TRIGGER: (f"AFTER INSERT ON organisation "  # noqa: S608
+                      f"WHEN NOT EXISTS (SELECT 1 FROM {_DEFERRED}) "
+                      f"BEGIN {_RTREE_ADD} {_FTS_ADD} END"),
     "organisation_index_delete":
         f"AFTER DELETE ON organisation BEGIN {_RTREE_REMOVE} {_FTS_REMOVE} END",
     "organisation_place_update":
@@ -87,7 +87,8 @@ TRIGGERS = {
                                  f"BEGIN {_FTS_REMOVE} {_FTS_ADD} END"),
 }
 _RTREE_FILL = "INSERT INTO organisation_rtree SELECT id, lat, lat, lon, lon FROM organisation"
-_FTS_FILL = "INSERT INTO organisation_fts(rowid, document) SELECT id, document FROM organisation_document"
+_FTS_FILL = ("INSERT INTO organisation_fts(rowid, document) "
+             "SELECT id, document FROM organisation_document")
 # Filling a new index from the rows already stored (a database made before it existed).
 _BACKFILLS = {
     "organisation_rtree": (_RTREE_DDL, _RTREE_FILL),
