@@ -265,7 +265,7 @@ def _trigger_sql(name: str) -> str:
 
 def _install_triggers(connection: Connection) -> None:
     """Create the triggers, replacing those of an older definition."""
-    stored = dict(connection.exec_driver_sql(
+    stored: dict[str, str] = dict(connection.exec_driver_sql(
         "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").all())
     for name in TRIGGERS:
         wanted = _trigger_sql(name)
