@@ -16,7 +16,7 @@ from pathlib import Path
 from types import TracebackType
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, delete, update
 
 from app.errors import Conflict
@@ -119,7 +119,12 @@ class HeldImportLock:
     def _beat(self) -> None:
         """Refresh the heartbeat until released."""
         while not self._stop.wait(HEARTBEAT_SECONDS):
-            self.refresh()
+            try:
+                self.refresh()
+            except OperationalError:
+                # A batch held the database longer than the busy timeout: the next beat
+                # tries again (a lock goes stale only after STALE_AFTER without one).
+                continue
 
     def refresh(self) -> None:
         """Record that the owner is alive."""
