@@ -38,7 +38,7 @@ from app.taxonomy import Taxonomy
 from geocode.normalize import fold
 
 # Chunks prepared ahead of the writer; bounds the memory a fast worker can fill.
-PREPARED_AHEAD = 4
+PREPARED_AHEAD = 2
 WORKERS = 1
 _PR_SET_PDEATHSIG = 1
 _NAME, _CITYCODE = STORED_COLUMNS.index("name"), STORED_COLUMNS.index("citycode")
