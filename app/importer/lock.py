@@ -128,10 +128,16 @@ class HeldImportLock:
 
     def refresh(self) -> None:
         """Record that the owner is alive."""
-        with Session(self.engine) as session:
-            session.exec(update(ImportLock).where(
+        with self.engine.connect() as connection:
+            if connection.dialect.name == "sqlite":
+                # Wait for the write lock before reading anything: an UPDATE in a deferred
+                # transaction waits holding a read snapshot, and while a batch is written
+                # there nearly always is one, so the import's checkpoints could never
+                # restart the WAL (it grew to gigabytes over a million rows).
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            connection.execute(update(ImportLock).where(
                 col(ImportLock.run_id) == self.run_id).values(heartbeat_at=utc_now()))
-            session.commit()
+            connection.commit()
 
     def release(self) -> None:
         """Stop the heartbeat and delete the lock row."""
