@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlmodel import Session, SQLModel, col, delete, select
 
 from app import aggregates
+from app.dialects import strategy_for
 from app.models import (
     RECORD_COLUMNS,
     RECORD_DEFAULTS,
@@ -328,14 +329,15 @@ def _insert_rows(
     """Insert new records in one executemany; return their ids in order."""
     table = ORGANISATION_TABLE
     before = connection.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
-    if connection.dialect.paramstyle == "qmark":
-        process = _bind_processor(table, "created_at", connection.dialect)
-        stamp = process(now) if process else now
-        rows = [(*r.row, r.key, r.digest, stamp, stamp) for r in records]
-        bulk_insert(connection, table, _INSERTED_COLUMNS, rows, ready=_TIMESTAMPS)
-    else:
-        bulk_insert(connection, table, _INSERTED_COLUMNS,
-                    [(*r.row, r.key, r.digest, now, now) for r in records])
+    with strategy_for(connection.dialect.name).bulk_indexing(connection, before):
+        if connection.dialect.paramstyle == "qmark":
+            process = _bind_processor(table, "created_at", connection.dialect)
+            stamp = process(now) if process else now
+            rows = [(*r.row, r.key, r.digest, stamp, stamp) for r in records]
+            bulk_insert(connection, table, _INSERTED_COLUMNS, rows, ready=_TIMESTAMPS)
+        else:
+            bulk_insert(connection, table, _INSERTED_COLUMNS,
+                        [(*r.row, r.key, r.digest, now, now) for r in records])
     # New rows get ids above the largest one: reading them back by id range is cheaper
     # than RETURNING through insertmanyvalues or one key lookup per row.
     new_rows = select(table.c.key, table.c.id).where(table.c.id > before)

@@ -15,10 +15,14 @@ quick run):
    sends `Accept-Encoding: gzip` like a browser). ess-atlas-only queries follow. A route
    that does not answer 200 (e.g. /api/clusters before it exists) shows "n/a (HTTP 404)".
 
+`--import-only` (or `BENCH_IMPORT_ONLY=1`) stops after step 3: the import table alone, with
+the 1-minute load average before and after each load beside its figures.
+
 Prints the tables and appends them to bench/results.md with the date, machine and commit.
 The databases are deleted after each size; the servers' logs stay in var/bench/logs/N/.
 
     python bench/bench_national.py [--sizes 100000,1000000] [--seconds 15] [--no-record]
+                                   [--import-only]
 """
 
 from __future__ import annotations
@@ -130,6 +134,7 @@ class Loaded:
     run: Measured
     rejected: int | None = None
     duplicates: int | None = None
+    load_average: str = ""
 
 
 def sizes_wanted(argument: str | None) -> list[int]:
@@ -151,13 +156,20 @@ def ess_atlas_import(csv: Path, database: Path, folder: Path, name: str, rows: i
     """`ess-atlas import --json` into `database` (deleted first), measured."""
     database.unlink(missing_ok=True)
     command = [ESS_ATLAS, "import", str(csv), "--json", "--report-dir", str(folder / "reports")]
+    before = os.getloadavg()[0]
     run = run_measured(command, env=ess_atlas_env(database), folder=folder, name=name)
     if run.returncode not in (0, 1):
         raise RuntimeError(f"{name} failed ({run.returncode}): {run.stderr.read_text()[-3000:]}")
     report = json.loads(run.stdout.read_text())
     queued = report.get("duplicates_queued")
     duplicates = len(queued) if isinstance(queued, list) else queued
-    return Loaded(name, rows, run, int(report["rejected"]), duplicates)
+    return Loaded(name, rows, run, int(report["rejected"]), duplicates,
+                  load_average_since(before))
+
+
+def load_average_since(before: float) -> str:
+    """The 1-minute load average before a load and now."""
+    return f"{before:.1f} → {os.getloadavg()[0]:.1f}"
 
 
 def ogr2ogr_load(csv: Path, target: Path, driver: str, folder: Path, rows: int) -> Loaded:
@@ -167,10 +179,11 @@ def ogr2ogr_load(csv: Path, target: Path, driver: str, folder: Path, rows: int) 
                "-oo", "X_POSSIBLE_NAMES=lon", "-oo", "Y_POSSIBLE_NAMES=lat",
                "-oo", "KEEP_GEOM_COLUMNS=NO", "-a_srs", "EPSG:4326"]
     name = f"ogr2ogr -f {driver}"
+    before = os.getloadavg()[0]
     run = run_measured(command, env=dict(os.environ), folder=folder, name=name)
     if run.returncode != 0:
         raise RuntimeError(f"{name} failed: {run.stderr.read_text()[-3000:]}")
-    return Loaded(name, rows, run)
+    return Loaded(name, rows, run, load_average=load_average_since(before))
 
 
 def load_all(dataset: generate.Dataset, folder: Path) -> tuple[list[Loaded], Path]:
@@ -197,7 +210,8 @@ def load_all(dataset: generate.Dataset, folder: Path) -> tuple[list[Loaded], Pat
 def describe_load(load: Loaded) -> str:
     """One line for the progress output."""
     return (f"{load.name}: {load.rows / load.run.seconds:,.0f} rows/s, "
-            f"{load.run.seconds:.1f} s, peak RSS {human_bytes(load.run.max_rss_bytes)}")
+            f"{load.run.seconds:.1f} s, peak RSS {human_bytes(load.run.max_rss_bytes)}, "
+            f"process tree {human_bytes(load.run.tree_rss_bytes)}, load {load.load_average}")
 
 
 # --- querying -----------------------------------------------------------------------
@@ -295,14 +309,16 @@ def keep_logs(folder: Path, rows: int) -> None:
             shutil.move(path, logs / path.name)
 
 
-def run_size(rows: int, seconds: float) -> SizeResult:
-    """Generate (or reuse), load and query one size; only the logs are kept after."""
+def run_size(rows: int, seconds: float, import_only: bool = False) -> SizeResult:
+    """Generate (or reuse), load and query one size (or only load); only the logs are kept."""
     dataset = generate.cached_dataset(rows)
     folder = WORK / str(rows)
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     try:
         loads, database = load_all(dataset, folder)
+        if import_only:
+            return SizeResult(rows, loads, {}, "", "", True)
         before = os.getloadavg()[0]
         outcomes, workers, consistent = query_all(dataset, database, folder, seconds)
         load_average = f"{before:.1f} → {os.getloadavg()[0]:.1f}"
@@ -388,8 +404,8 @@ def query_table(results: Sequence[SizeResult]) -> list[str]:
 def load_table(results: Sequence[SizeResult]) -> list[str]:
     """The import table: ess-atlas against ogr2ogr at each size."""
     lines = ["| load | N | rows/s | wall s | peak RSS, largest process | peak RSS, process tree "
-             "(sampled) | rejected | duplicates queued |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+             "(sampled) | rejected | duplicates queued | load average (1 min, before → after) |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     for result in results:
         for load in result.loads:
             run = load.run
@@ -398,8 +414,13 @@ def load_table(results: Sequence[SizeResult]) -> list[str]:
                 f"{run.seconds:.1f} | {human_bytes(run.max_rss_bytes)} | "
                 f"{human_bytes(run.tree_rss_bytes)} | "
                 f"{'—' if load.rejected is None else load.rejected} | "
-                f"{'—' if load.duplicates is None else load.duplicates} |")
+                f"{'—' if load.duplicates is None else load.duplicates} | {load.load_average} |")
     return lines
+
+
+IMPORT_NOTE = ("Import target at 1M: ≥ 25,000 rows/s, peak RSS < 500 MB (process tree: the "
+               "sum of the RSS of the command and its worker, sampled every 50 ms; pages "
+               "shared after the fork count twice).")
 
 
 def notes(results: Sequence[SizeResult], seconds: float) -> list[str]:
@@ -428,17 +449,26 @@ def main() -> None:
                         f"{DEFAULT_SIZES})")
     parser.add_argument("--seconds", type=float, default=15.0, help="wrk duration per query")
     parser.add_argument("--no-record", action="store_true", help="do not touch results.md")
+    parser.add_argument("--import-only", action="store_true",
+                        default=os.environ.get("BENCH_IMPORT_ONLY", "") not in ("", "0"),
+                        help="only the loads: no servers, no queries (or BENCH_IMPORT_ONLY=1)")
     args = parser.parse_args()
     stop_on_sigterm()
     generate.check_columns()
     results = []
     for rows in sizes_wanted(args.sizes):
         print(f"== {rows:,} structures", flush=True)
-        results.append(run_size(rows, args.seconds))
-    lines = [*load_table(results), "", *query_table(results), "", *notes(results, args.seconds)]
+        results.append(run_size(rows, args.seconds, args.import_only))
+    if args.import_only:
+        lines = [*load_table(results), "", IMPORT_NOTE]
+        title = "National benchmark, imports only: ess-atlas and ogr2ogr on the same data"
+    else:
+        lines = [*load_table(results), "", *query_table(results), "",
+                 *notes(results, args.seconds)]
+        title = "National benchmark: ess-atlas and pygeoapi on the same data"
     print("\n".join(lines))
     if not args.no_record:
-        append_section("National benchmark: ess-atlas and pygeoapi on the same data", lines)
+        append_section(title, lines)
 
 
 if __name__ == "__main__":

@@ -105,6 +105,8 @@ def test_updated_since_is_read_from_the_updated_at_index(engine: Engine) -> None
     with engine.connect() as connection:
         sql = str(query.compile(connection, compile_kwargs={"literal_binds": True}))
         plan = [row[3] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}")]
-    assert plan == ["SEARCH organisation USING INTEGER PRIMARY KEY (rowid=?)", "LIST SUBQUERY 1",
+    # Active structures only (the default status filter): each id is checked on that index.
+    assert plan == ["SEARCH organisation USING COVERING INDEX ix_organisation_status "
+                    "(status=? AND rowid=?)", "LIST SUBQUERY 1",
                     "SEARCH organisation USING COVERING INDEX ix_organisation_updated_at "
                     "(updated_at>?)"]

@@ -149,3 +149,25 @@ def test_text_search_is_driven_by_fts(engine: Engine) -> None:
     steps = plan(engine, OrganisationFilter(text="ressourcerie"), " ORDER BY id LIMIT 101")
     assert "SCAN organisation_fts VIRTUAL TABLE INDEX" in steps
     assert "SCAN organisation\n" not in steps + "\n"
+
+
+def test_an_older_insert_trigger_indexes_until_the_next_start_replaces_it(
+    engine: Engine, database: Path
+) -> None:
+    older = ("CREATE TRIGGER organisation_index_insert AFTER INSERT ON organisation BEGIN "
+             "INSERT INTO organisation_rtree VALUES (new.id, new.lat, new.lat, new.lon, new.lon); "
+             "INSERT INTO organisation_fts(rowid, document) VALUES (new.id, new.search_text || ' ' "
+             "|| replace(replace(new.categories, '|', ' '), '-', ' ')); END")
+    with sqlite3.connect(database) as connection:
+        connection.execute("DROP TRIGGER organisation_index_insert")
+        connection.execute(older)
+    write(engine, record("Café Œuvre", LYON))
+    assert index_disagreements(database) == []
+    create_schema(engine)
+    with sqlite3.connect(database) as connection:
+        stored = connection.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' "
+                                    "AND name = 'organisation_index_insert'").fetchone()
+    assert stored == (f"CREATE TRIGGER organisation_index_insert "
+                      f"{TRIGGERS['organisation_index_insert']}",)
+    write(engine, record("La Ruche", LYON), record("Nouméa Solidaire", NOUMEA))
+    assert index_disagreements(database) == []

@@ -21,7 +21,8 @@ from app.db import create_schema, make_engine
 from app.schema import BASELINE, OutdatedSchema, head_revision, run_alembic
 
 REVISIONS = Path(schema.__file__).parent / "migrations"
-_DERIVED = ("organisation_fts", "organisation_rtree", "alembic_version")
+_DERIVED = ("organisation_fts", "organisation_rtree", "organisation_index_deferred",
+            "alembic_version")
 
 
 def tables_and_indexes(connection: sqlite3.Connection) -> dict[str, str]:

@@ -12,6 +12,7 @@ adds `app/dialects/postgresql.py` (GiST, KNN, tsvector) and one line in `_STRATE
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, Select
@@ -36,6 +37,9 @@ class Strategy(Protocol):
 
     def attach(self, connection: Connection) -> None:
         """install() in the caller's transaction (after schema revisions ran)."""
+
+    def bulk_indexing(self, connection: Connection, after: int) -> AbstractContextManager[None]:
+        """Around a bulk insert: its rows (ids above `after`) are indexed set-based after it."""
 
     def id_ordered(
         self, connection: Connection, statement: Select[Any], *, folded_text: str | None,

@@ -9,6 +9,7 @@ query first. A dialect module (app/dialects/sqlite.py) replaces each of these.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, String, and_, case, func, select
@@ -64,6 +65,10 @@ class PortableStrategy:
 
     def attach(self, connection: Connection) -> None:
         """Nothing beyond the tables and indexes of the models."""
+
+    def bulk_indexing(self, connection: Connection, after: int) -> AbstractContextManager[None]:
+        """Nothing to do: the portable SQL reads the table itself."""
+        return nullcontext()
 
     def id_ordered(
         self, connection: Connection, statement: Select[Any], *, folded_text: str | None,

@@ -16,7 +16,7 @@ from pathlib import Path
 from types import TracebackType
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, delete, update
 
 from app.errors import Conflict
@@ -119,14 +119,25 @@ class HeldImportLock:
     def _beat(self) -> None:
         """Refresh the heartbeat until released."""
         while not self._stop.wait(HEARTBEAT_SECONDS):
-            self.refresh()
+            try:
+                self.refresh()
+            except OperationalError:
+                # A batch held the database longer than the busy timeout: the next beat
+                # tries again (a lock goes stale only after STALE_AFTER without one).
+                continue
 
     def refresh(self) -> None:
         """Record that the owner is alive."""
-        with Session(self.engine) as session:
-            session.exec(update(ImportLock).where(
+        with self.engine.connect() as connection:
+            if connection.dialect.name == "sqlite":
+                # Wait for the write lock before reading anything: an UPDATE in a deferred
+                # transaction waits holding a read snapshot, and while a batch is written
+                # there nearly always is one, so the import's checkpoints could never
+                # restart the WAL (it grew to gigabytes over a million rows).
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            connection.execute(update(ImportLock).where(
                 col(ImportLock.run_id) == self.run_id).values(heartbeat_at=utc_now()))
-            session.commit()
+            connection.commit()
 
     def release(self) -> None:
         """Stop the heartbeat and delete the lock row."""

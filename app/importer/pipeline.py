@@ -70,7 +70,7 @@ class ImportContext:
     geocoder: Geocoder
     gazetteer: Gazetteer
     reverse: ReverseLookup
-    batch_size: int = 2000
+    batch_size: int = 5000
 
 
 @dataclass(frozen=True)

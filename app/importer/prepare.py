@@ -37,8 +37,9 @@ from app.storage import (
 from app.taxonomy import Taxonomy
 from geocode.normalize import fold
 
-# Chunks prepared ahead of the writer; bounds the memory a fast worker can fill.
-PREPARED_AHEAD = 4
+# Chunks prepared ahead of the writer; bounds the memory a fast worker can fill (the
+# writer is the slower side: one chunk ahead keeps the worker busy).
+PREPARED_AHEAD = 1
 WORKERS = 1
 _PR_SET_PDEATHSIG = 1
 _NAME, _CITYCODE = STORED_COLUMNS.index("name"), STORED_COLUMNS.index("citycode")

@@ -17,14 +17,18 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from import_helpers import REPOSITORY
 from index_agreement import index_disagreements
+from sqlalchemy import Connection
 
 from app.config import Settings
 from app.db import create_schema, make_engine
+from app.dialects.sqlite import SqliteStrategy
 from app.importer.context import import_context
 from app.importer.lock import process_is_alive
 from app.importer.pipeline import ImportContext, import_paths
@@ -243,3 +247,52 @@ def test_sigkill_of_the_import_command_and_its_worker(
         assert not any(process_is_alive(worker) for worker in workers)
         check_after_kill(database, acknowledged, COMMAND_ROWS, COMMAND_BATCH)
         assert converge(database, directory, default_batches) == expected, f"trial {trial}"
+
+
+PAUSED_BATCH = 3
+
+
+def _child_paused_in_bulk_indexing(
+    database: Path, directory: Path, ready: Path, context: ImportContext
+) -> None:
+    """Import, and stop inside the third batch's index maintenance (rows inserted, not indexed)."""
+    real = SqliteStrategy.bulk_indexing
+    calls = []
+
+    @contextmanager
+    def pausing(self: SqliteStrategy, connection: Connection, after: int) -> Iterator[None]:
+        with real(self, connection, after):
+            yield
+            calls.append(after)
+            if len(calls) == PAUSED_BATCH:
+                ready.write_text(f"{after}\n")
+                time.sleep(60)
+
+    SqliteStrategy.bulk_indexing = pausing  # type: ignore[method-assign]
+    engine = make_engine(f"sqlite:///{database}")
+    import_paths([directory], engine=engine, context=context)
+
+
+def test_sigkill_inside_the_set_based_index_maintenance_leaves_indexes_in_step(
+    tmp_path: Path, directory: Path, small_batches: ImportContext,
+    reference: tuple[State, float],
+) -> None:
+    database, ready = tmp_path / "atlas.sqlite3", tmp_path / "ready"
+    create_schema(make_engine(f"sqlite:///{database}"))
+    child = multiprocessing.get_context("fork").Process(
+        target=_child_paused_in_bulk_indexing, args=(database, directory, ready, small_batches))
+    child.start()
+    for _ in range(3000):
+        if ready.exists() and ready.read_text().endswith("\n"):
+            break
+        time.sleep(0.01)
+    os.kill(child.pid or 0, signal.SIGKILL)
+    child.join()
+    assert (child.exitcode, ready.read_text()) == (-signal.SIGKILL, f"{2 * BATCH}\n")
+    check_after_kill(database, [], ROWS, BATCH)
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("SELECT count(*) FROM organisation").fetchone() == (2 * BATCH,)
+        assert connection.execute(
+            "SELECT count(*) FROM organisation_index_deferred").fetchone() == (0,)
+    assert converge(database, directory, small_batches) == reference[0]
+    assert index_disagreements(database) == []

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine
 from sqlmodel import Session
 
 from app.config import Settings
+from app.importer import lock as lock_module
 from app.importer.lock import ImportInProgress, acquire_import_lock, live_lock
 from app.importer.pipeline import ImportMode, open_run
 from app.importer.runs import get_run
@@ -107,3 +110,27 @@ def test_another_process_holding_the_lock_refuses_ours_until_it_is_killed(
     lock_holder.wait()
     with acquire_import_lock(engine, "b" * 32) as held:
         assert held.freed_run == "f" * 32
+
+
+def test_the_heartbeat_outlives_a_write_longer_than_the_busy_timeout(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    impatient = create_engine(engine.url, connect_args={"timeout": 0.05})
+    monkeypatch.setattr(lock_module, "HEARTBEAT_SECONDS", 0.05)
+    held = acquire_import_lock(impatient, "d" * 32)
+    database = engine.url.database
+    assert database is not None
+    with sqlite3.connect(database, isolation_level=None) as writer:
+        writer.execute("BEGIN IMMEDIATE")
+        time.sleep(0.5)  # several beats find the database locked
+        writer.execute("COMMIT")
+    freed = utc_now()
+    time.sleep(0.5)
+    try:
+        with Session(engine) as session:
+            lock = session.get(ImportLock, 1)
+            assert lock is not None
+            assert lock_module._as_utc(lock.heartbeat_at) > freed
+    finally:
+        held.release()
+        impatient.dispose()
