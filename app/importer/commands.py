@@ -34,6 +34,7 @@ from app.db import open_database, session_scope
 from app.errors import AtlasError
 from app.importer.columns import ColumnMapping, load_mapping
 from app.importer.context import close_context, import_context
+from app.importer.faults import FileRejected
 from app.importer.lock import ImportInProgress
 from app.importer.pipeline import ImportMode, ImportOptions, import_paths
 from app.importer.presets import PRESETS, preset_mapping
@@ -44,6 +45,7 @@ from app.terminal import exits_on_configuration_error, printable
 
 EXIT_REJECTIONS = 1
 EXIT_BUSY = 3
+EXIT_USAGE = 2
 SHOWN_REJECTIONS = 50
 SHOWN_WARNINGS = 20
 progress_console = Console(stderr=True)
@@ -220,16 +222,26 @@ def import_command(
     strict_sectors: Annotated[bool, typer.Option(
         "--strict-sectors", help="Reject rows whose sector is unknown (default: non-classe)")]
     = False,
+    unites_legales: Annotated[Path | None, typer.Option(
+        "--unites-legales", exists=True, dir_okay=False,
+        help="With --preset sirene: the StockUniteLegale file; keep ESS establishments only")]
+    = None,
 ) -> None:
     """Import CSV files and directories of structures; report what happened to every row."""
+    if unites_legales is not None and preset != "sirene":
+        raise typer.BadParameter("needs --preset sirene", param_hint="--unites-legales")
     options = ImportOptions(mode=_mode(dry_run, strict), prepare_in_worker=True,
                             mapping=_mapping(mapping_file, source, default_category, preset),
-                            strict_sectors=strict_sectors)
+                            strict_sectors=strict_sectors, registry=preset,
+                            unites_legales=unites_legales)
     try:
         report = _run_import(paths, load_settings(), options, show_batches)
     except ImportInProgress as busy:
         typer.echo(f"import refused: {busy.message}", err=True)
         raise typer.Exit(code=EXIT_BUSY) from None
+    except FileRejected as fault:
+        typer.echo(f"import refused: {unites_legales}: {fault.message}", err=True)
+        raise typer.Exit(code=EXIT_USAGE) from None
     json_path, csv_path = _write_reports(report, report_dir)
     typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) if as_json
                else "\n".join(printable(line) for line in summary_lines(report)))

@@ -28,7 +28,7 @@ from app.importer.lock import HeldImportLock, acquire_import_lock
 from app.importer.place import PlaceIndexes, ReverseLookup
 from app.importer.prepare import Chunk, ChunkResult, Prepared, Preparer, prepare_in_order
 from app.importer.progress import BatchReceipt, ImportObserver, SilentObserver
-from app.importer.reader import CsvFile, open_csv_file
+from app.importer.reader import CsvFile, RawRow, open_csv_file
 from app.importer.report import FileReport, ImportReport, Notice, rejected_rows_csv
 from app.importer.runs import (
     DONE,
@@ -40,7 +40,9 @@ from app.importer.runs import (
     start_run,
 )
 from app.importer.seen import FirstRows
+from app.importer.sirene_rows import SireneRows
 from app.importer.sources import SourceFile, estimate_rows, source_files
+from app.importer.unites_legales import EssUnitesLegales
 from app.storage import (
     UpsertOutcome,
     classify_batch,
@@ -83,6 +85,16 @@ class ImportOptions:
     log_dry_run: bool = False
     prepare_in_worker: bool = False
     strict_sectors: bool = False
+    registry: str | None = None
+    unites_legales: Path | None = None
+
+
+class ReadFile(NamedTuple):
+    """A file checked and planned, with what completes its rows (SIRENE) if anything."""
+
+    checked: CsvFile
+    plan: ColumnPlan
+    completion: SireneRows | None
 
 
 class Batch(NamedTuple):
@@ -116,6 +128,7 @@ class Importer:
                                  strict_sectors=options.strict_sectors)
         self.first_rows = FirstRows()
         self.dry_run_check = duplicates.DryRunCheck()
+        self.ess: EssUnitesLegales | None = None
 
     # --------------------------------------------------------------- reading
 
@@ -145,32 +158,45 @@ class Importer:
         for source in files:
             reports[source.name] = file_report = FileReport(source.name)
             self.report.files.append(file_report)
-            checked, plan = self._read(source, file_report)
-            if checked is None or plan is None:
+            read = self._read(source, file_report)
+            if read is None:
                 continue
-            rows = checked.rows()
+            rows = read.checked.rows()
             while chunk := list(islice(rows, self.context.batch_size)):
-                yield Chunk(source.name, chunk, plan)
+                if read.completion is not None:
+                    chunk = self._complete(read.completion, chunk)
+                yield Chunk(source.name, chunk, read.plan)
 
-    def _read(
-        self, source: SourceFile, file_report: FileReport
-    ) -> tuple[CsvFile | None, ColumnPlan | None]:
+    def _complete(self, completion: SireneRows, chunk: list[RawRow]) -> list[RawRow]:
+        """The rows of a SIRENE chunk kept and completed; the others counted as not ESS."""
+        adapted = completion.adapt(chunk)
+        self.report.outcomes["not_ess"] += adapted.not_ess
+        self.report.add_warnings(adapted.notices)
+        self.observer.rows_processed(adapted.not_ess)
+        return adapted.rows
+
+    def _read(self, source: SourceFile, file_report: FileReport) -> ReadFile | None:
         """Check a file and match its columns, or record why it cannot be imported."""
+        completion = None
         try:
             parsed = open_csv_file(source.path)
-            plan = plan_columns(parsed.header, self.options.mapping)
+            header = parsed.header
+            if self.options.registry == "sirene":
+                completion = SireneRows(source.name, header, self.ess)
+                header = completion.header
+            plan = plan_columns(header, self.options.mapping)
         except FileRejected as fault:
             file_report.error = {"code": fault.code, "message": fault.message}
-            return None, None
+            return None
         except OSError as error:
             file_report.error = {"code": "unreadable", "message": f"cannot read: {error.strerror}"}
-            return None, None
+            return None
         file_report.detected = parsed.format.to_dict()
         file_report.columns = plan.detected()
         file_report.ignored_columns = list(plan.ignored)
         file_report.rows, file_report.blank_rows = parsed.row_count, parsed.blank_rows
         self.report.rows_read += parsed.row_count
-        return parsed, plan
+        return ReadFile(parsed, plan, completion)
 
     def _absorb(self, result: ChunkResult, file_report: FileReport) -> list[Prepared]:
         """Take a prepared chunk into the report; keep the rows whose key is new in this run."""
@@ -202,11 +228,15 @@ class Importer:
         """
         expected = estimate_rows(files) if expected is None else expected
         try:
+            if self.options.unites_legales is not None:
+                self.ess = EssUnitesLegales(self.options.unites_legales)
             with self.engine.connect() as connection:
                 self._connection = connection
                 return self._run(files, expected)
         finally:
             self.first_rows.close()
+            if self.ess is not None:
+                self.ess.close()
 
     @contextmanager
     def _transaction(self) -> Iterator[Session]:

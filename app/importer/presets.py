@@ -7,7 +7,9 @@
 - `rna`: the RNA `waldec` export of associations (`;`, Windows-1252): `position` gives
   active or dissolved, every row is an association (catégorie juridique 9220).
 
-Lambert-93 `x` / `y` columns are not read (WGS84 `longitude` / `latitude` are).
+SIRENE rows are completed before their columns are read (app/importer/sirene_rows.py):
+Lambert-93 `x` / `y` become `longitude` / `latitude`, and with a `StockUniteLegale` file
+only the establishments of ESS unités légales are kept, with the legal unit's fields.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ SIRENE: dict[str, object] = {
         "etatAdministratifEtablissement": "status",
         "activitePrincipaleEtablissement": ["naf", "categories"],
         "categorieJuridiqueUniteLegale": "categorie_juridique",
+        "labelsUniteLegale": "labels",
         "longitude": "lon", "latitude": "lat",
     },
     "first_of": {"name": ["denominationUsuelleEtablissement", "enseigne1Etablissement",

@@ -26,7 +26,7 @@ from typing import IO, Any
 from app.safecsv import SafeCsvWriter
 from app.taxonomy import UNCLASSIFIED
 
-OUTCOMES = ("inserted", "updated", "unchanged", "suppressed", "duplicate_in_run")
+OUTCOMES = ("inserted", "updated", "unchanged", "suppressed", "duplicate_in_run", "not_ess")
 REJECTION_COLUMNS = ("rejected_file", "rejected_line", "rejected_field", "rejected_reason")
 # How many rejections, warnings and duplicate pairs a report lists (it counts them all).
 LISTED = 1000

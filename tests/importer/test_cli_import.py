@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from import_helpers import MESSY, VARIANTS, CsvWriter, count_rows, stored_names
+from import_helpers import MESSY, REGISTRIES, VARIANTS, CsvWriter, count_rows, stored_names
 from sqlalchemy import Engine
 from typer.testing import CliRunner, Result
 
@@ -192,3 +192,32 @@ def test_duplicates_show_escape_sequences_of_names_as_text(
         "    2: La Fabrique\\x1b]0;pwned\\x07\\x1b[2J — 44000 Nantes (source:esc:e-2)",
     ]
     assert "\x1b" not in listed.output
+
+
+def test_import_with_the_unites_legales_keeps_the_ess_establishments(invoke: Invoker) -> None:
+    result = invoke("import", "--preset", "sirene",
+                    str(REGISTRIES / "StockEtablissement_geo_extrait.csv"), "--unites-legales", str(REGISTRIES / "StockUniteLegale_extrait.csv"))
+    assert result.exit_code == 0, result.output
+    assert [line.split() for line in summary(result)[1:9]] == [
+        ["rows_read", "6"], ["inserted", "5"], ["updated", "0"], ["unchanged", "0"],
+        ["suppressed", "0"], ["duplicate_in_run", "0"], ["not_ess", "1"], ["rejected", "0"]]
+
+
+def test_unites_legales_without_the_sirene_preset_is_a_usage_error(invoke: Invoker) -> None:
+    result = invoke("import", str(REGISTRIES / "StockEtablissement_geo_extrait.csv"),
+                    "--unites-legales", str(REGISTRIES / "StockUniteLegale_extrait.csv"))
+    assert result.exit_code == 2
+    assert "Invalid value for --unites-legales: needs --preset sirene" in result.output
+
+
+def test_a_unites_legales_file_without_the_ess_flag_refuses_the_import(
+    invoke: Invoker, engine: Engine
+) -> None:
+    result = invoke("import", "--preset", "sirene",
+                    str(REGISTRIES / "StockEtablissement_geo_extrait.csv"),
+                    "--unites-legales", str(REGISTRIES / "StockEtablissement_geo_extrait.csv"))
+    assert result.exit_code == 2
+    assert result.stderr.strip().endswith(
+        "StockEtablissement_geo_extrait.csv: not a StockUniteLegale file: no "
+        "economieSocialeSolidaireUniteLegale column")
+    assert count_rows(engine, "organisation") == 0

@@ -15,7 +15,7 @@ def test_every_structure_with_a_name_and_a_place_is_imported(
 ) -> None:
     report = run_import(NETWORK)
     assert report.totals() == {"rows_read": 17, "inserted": 17, "updated": 0, "unchanged": 0,
-                               "suppressed": 0, "duplicate_in_run": 0, "rejected": 0}
+                               "suppressed": 0, "duplicate_in_run": 0, "not_ess": 0, "rejected": 0}
     assert [(f.path, f.error["code"] if f.error else f.rows) for f in report.files] == [
         ("network/adherents-bom.csv", 6), ("network/adherents-cp1252.csv", 6),
         ("network/adherents-utf16.csv", 5), ("network/vide.csv", "empty_file")]

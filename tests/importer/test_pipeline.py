@@ -129,7 +129,7 @@ def test_a_dry_run_reports_everything_and_writes_nothing(
 ) -> None:
     report = run_import(MESSY, mode=ImportMode.DRY_RUN)
     assert report.totals() == {"rows_read": 24, "inserted": 18, "updated": 0, "unchanged": 0,
-                               "suppressed": 0, "duplicate_in_run": 1, "rejected": 5}
+                               "suppressed": 0, "duplicate_in_run": 1, "not_ess": 0, "rejected": 5}
     assert (len(report.duplicates), report.written, report.batches_committed) == (2, False, 0)
     assert [count_rows(engine, table) for table in ("organisation", "import_run",
                                                     "import_lock")] == [0, 0, 0]
@@ -209,7 +209,7 @@ def test_rejected_rows_can_be_fixed_and_imported_again(
 def test_the_messy_directory_gets_a_report_a_maintainer_can_act_on(run_import: Importer) -> None:
     report = run_import(MESSY)
     assert report.totals() == {"rows_read": 24, "inserted": 18, "updated": 0, "unchanged": 0,
-                               "suppressed": 0, "duplicate_in_run": 1, "rejected": 5}
+                               "suppressed": 0, "duplicate_in_run": 1, "not_ess": 0, "rejected": 5}
     assert [(f.path, f.error["code"] if f.error else f.rows) for f in report.files] == [
         ("messy/broken/duplicate-headers.csv", "duplicate_headers"),
         ("messy/broken/empty.csv", "empty_file"),
