@@ -14,7 +14,17 @@ only the establishments of ESS unités légales are kept, with the legal unit's 
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from app.importer.columns import ColumnMapping, mapping_from_document
+
+
+class Preset(StrEnum):
+    """The public registries an import can read as published."""
+
+    SIRENE = "sirene"
+    RNA = "rna"
+
 
 _SIRENE_ADDRESS = {
     "complementAdresseEtablissement": "address_complement",
@@ -59,7 +69,7 @@ RNA: dict[str, object] = {
     },
     "constants": {"legal_form": "association", "categorie_juridique": "9220"},
 }
-PRESETS = {"sirene": SIRENE, "rna": RNA}
+PRESETS = {Preset.SIRENE: SIRENE, Preset.RNA: RNA}
 
 
 def preset_mapping(name: str) -> ColumnMapping:

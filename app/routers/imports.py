@@ -31,6 +31,7 @@ from app.importer.columns import (
 from app.importer.context import import_context
 from app.importer.jobs import start_background_import
 from app.importer.pipeline import ImportMode, ImportOptions
+from app.importer.presets import PRESETS, Preset
 from app.importer.runs import get_run, recent_runs
 from app.importer.sources import safe_file_name
 from app.ratelimit import ClientRateLimiter
@@ -141,10 +142,12 @@ async def _save_uploads(form: FormData, folder: Path) -> list[Path]:
     return saved
 
 
-async def _mapping(form: FormData) -> ColumnMapping:
-    """The optional mapping file, plus the `source` and `default_category` fields."""
-    document: dict[str, Any] = {}
+async def _mapping(form: FormData, preset: Preset | None) -> ColumnMapping:
+    """The preset or the optional mapping file, plus the `source` and `default_category` fields."""
+    document: dict[str, Any] = dict(PRESETS[preset]) if preset else {}
     upload = form.get("mapping")
+    if isinstance(upload, UploadFile) and preset:
+        raise InvalidBody("a mapping file and a preset exclude each other", parameter="mapping")
     if isinstance(upload, UploadFile):
         try:
             document = read_mapping_document(await upload.read(MAX_MAPPING_BYTES + 1), "mapping")
@@ -163,7 +166,7 @@ async def _mapping(form: FormData) -> ColumnMapping:
 @router.post(
     "",
     status_code=202,
-    dependencies=[Depends(admin_only), Depends(only_parameters("mode", "strict_sectors"))],
+    dependencies=[Depends(admin_only), Depends(only_parameters("mode", "strict_sectors", "preset"))],
     responses={401: {}, 409: {}, 413: {}, 422: {}, 429: {}},
 )
 async def create_import(
@@ -173,20 +176,23 @@ async def create_import(
     strict_sectors: Annotated[bool, Query(
         description="Reject rows whose sector is unknown (default: file them under non-classe)")]
     = False,
+    preset: Annotated[Preset | None, Query(
+        description="Read a public registry as published: sirene (StockEtablissement) or rna "
+        "(waldec)")] = None,
 ) -> JSONResponse:
     """Upload CSV files (multipart field `files`) and import them in the background."""
     form = await _read_form(request, settings.max_upload_bytes)
     folder = Path(tempfile.mkdtemp(prefix="ess-import-"))
     try:
         files = await _save_uploads(form, folder)
-        mapping = await _mapping(form)
+        mapping = await _mapping(form, preset)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
     finally:
         await form.close()
     options = ImportOptions(mode=mode, mapping=mapping, origin="http", log_dry_run=True,
-                            strict_sectors=strict_sectors)
+                            strict_sectors=strict_sectors, registry=preset)
     run_id = await run_in_threadpool(start_background_import, request.app.state.engine,
                                      lambda: import_context(settings), files, folder, options)
     location = f"/api/imports/{run_id}"

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from import_helpers import MESSY, REPOSITORY, VARIANTS, alias_bomb
+from import_helpers import MESSY, REGISTRIES, REPOSITORY, VARIANTS, alias_bomb
 
 from app.config import Settings
 from app.importer.lock import acquire_import_lock
@@ -107,6 +107,29 @@ def test_a_mapping_file_and_a_source_can_be_uploaded(client: TestClient, tmp_pat
     report = finished(client, response.json()["id"])["report"]
     assert (report["inserted"], report["files"][0]["columns"]) == (
         1, {"Adhérent": "name", "Lieu": "city", "CP": "postcode"})
+
+
+def test_a_preset_reads_a_registry_over_http(client: TestClient) -> None:
+    rna = REGISTRIES / "rna_waldec_extrait.csv"
+    files = [("files", (rna.name, rna.read_bytes(), "text/csv"))]
+    response = client.post("/api/imports?preset=rna", files=files, headers=AUTH)
+    report = finished(client, response.json()["id"])["report"]
+    assert (report["inserted"], report["rejected"], report["files"][0]["columns"]["titre"]) == (
+        3, 0, "name")
+    every = client.get("/api/organisations", params={"status": "all"}).json()["features"]
+    keys = [feature["properties"]["rna"] for feature in every]
+    assert sorted(keys) == ["W133000022", "W691000011", "W751000033"]
+
+
+def test_an_unknown_preset_or_one_with_a_mapping_is_refused(client: TestClient) -> None:
+    files = [("files", ("a.csv", b"nom;commune\nAtelier;Lyon\n", "text/csv"))]
+    unknown = client.post("/api/imports?preset=insee", files=files, headers=AUTH)
+    both = client.post("/api/imports?preset=rna", headers=AUTH, files=[
+        *files, ("mapping", ("m.yaml", b"columns: {nom: name}\n", "text/yaml"))])
+    assert (unknown.status_code, unknown.json()["error"]["parameter"]) == (400, "preset")
+    assert (both.status_code, both.json()) == (422, {"error": {
+        "status": 422, "code": "invalid_body", "parameter": "mapping",
+        "message": "a mapping file and a preset exclude each other"}})
 
 
 @pytest.mark.parametrize(("mapping", "message"), [

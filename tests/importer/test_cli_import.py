@@ -196,7 +196,8 @@ def test_duplicates_show_escape_sequences_of_names_as_text(
 
 def test_import_with_the_unites_legales_keeps_the_ess_establishments(invoke: Invoker) -> None:
     result = invoke("import", "--preset", "sirene",
-                    str(REGISTRIES / "StockEtablissement_geo_extrait.csv"), "--unites-legales", str(REGISTRIES / "StockUniteLegale_extrait.csv"))
+                    str(REGISTRIES / "StockEtablissement_geo_extrait.csv"),
+                    "--unites-legales", str(REGISTRIES / "StockUniteLegale_extrait.csv"))
     assert result.exit_code == 0, result.output
     assert [line.split() for line in summary(result)[1:9]] == [
         ["rows_read", "6"], ["inserted", "5"], ["updated", "0"], ["unchanged", "0"],
