@@ -69,7 +69,7 @@ RNA: dict[str, object] = {
     },
     "constants": {"legal_form": "association", "categorie_juridique": "9220"},
 }
-PRESETS = {Preset.SIRENE: SIRENE, Preset.RNA: RNA}
+PRESETS: dict[str, dict[str, object]] = {Preset.SIRENE: SIRENE, Preset.RNA: RNA}
 
 
 def preset_mapping(name: str) -> ColumnMapping:

@@ -166,7 +166,8 @@ async def _mapping(form: FormData, preset: Preset | None) -> ColumnMapping:
 @router.post(
     "",
     status_code=202,
-    dependencies=[Depends(admin_only), Depends(only_parameters("mode", "strict_sectors", "preset"))],
+    dependencies=[Depends(admin_only),
+                  Depends(only_parameters("mode", "strict_sectors", "preset"))],
     responses={401: {}, 409: {}, 413: {}, 422: {}, 429: {}},
 )
 async def create_import(
