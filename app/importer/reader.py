@@ -40,6 +40,11 @@ class RawRow(NamedTuple):
     problem: str | None = None
 
 
+def cell_at(cells: list[str], index: int | None) -> str:
+    """The trimmed cell at `index`, or "" when there is no such column or cell."""
+    return cells[index].strip() if index is not None and index < len(cells) else ""
+
+
 @dataclass(frozen=True)
 class FileFormat:
     """What was detected about a file, as the report states it."""

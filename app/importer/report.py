@@ -2,7 +2,8 @@
 
 Every data row ends in exactly one outcome: inserted, updated, unchanged, suppressed
 (deleted by a maintainer earlier), duplicate_in_run (same key as an earlier row of the
-run: the first one wins), or rejected (with file, line, field and reason).
+run: the first one wins), not_ess (a SIRENE establishment whose unité légale is not ESS,
+with the unités légales file given), or rejected (with file, line, field and reason).
 
 A report's memory does not grow with the file: it keeps exact counts, only the first
 `LISTED` rejections, warnings and duplicate pairs, and spills every rejected row to a

@@ -17,7 +17,7 @@ from functools import cache
 from pyproj import Transformer
 from pyproj.exceptions import CRSError
 
-from app.importer.reader import RawRow
+from app.importer.reader import RawRow, cell_at
 from app.importer.report import Notice
 from app.importer.unites_legales import EssUnitesLegales, UniteLegale
 
@@ -61,20 +61,28 @@ class SireneRows:
             added += _POINT
         self.header = (*header, *(name for name in added if name not in header))
         self._at = {name: index for index, name in enumerate(self.header)}
+        self._width = len(header)
 
     def adapt(self, rows: Sequence[RawRow]) -> AdaptedRows:
         """The rows kept, completed to the header's width."""
-        width = len(self.header)
-        rows = [RawRow(row.line, row.cells + [""] * (width - len(row.cells)), row.problem)
-                if len(row.cells) < width and not row.problem else row for row in rows]
+        rows = [row if row.problem else self._widened(row) for row in rows]
         adapted = self._keep_ess(rows) if self.ess else AdaptedRows(rows)
         if "x" in self._at:
             adapted.notices += self._project(adapted.rows)
         return adapted
 
+    def _widened(self, row: RawRow) -> RawRow:
+        """The row with empty cells for the added columns.
+
+        Cells past the file's header stay past the widened one, so that a row with too
+        many fields is still rejected as such, never read as an added column.
+        """
+        width, cells = self._width, row.cells
+        padding = [""] * (len(self.header) - width + max(0, width - len(cells)))
+        return RawRow(row.line, [*cells[:width], *padding, *cells[width:]])
+
     def _cell(self, row: RawRow, name: str) -> str:
-        index = self._at.get(name)
-        return row.cells[index].strip() if index is not None and index < len(row.cells) else ""
+        return cell_at(row.cells, self._at.get(name))
 
     def _keep_ess(self, rows: Sequence[RawRow]) -> AdaptedRows:
         """The rows of an ESS unité légale, completed from it; a faulty row is kept as it is."""

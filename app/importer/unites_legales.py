@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from app.importer.faults import FileRejected
-from app.importer.reader import RawRow, open_csv_file
+from app.importer.reader import RawRow, cell_at, open_csv_file
 
 ESS_FLAG = "economieSocialeSolidaireUniteLegale"
 KEPT_COLUMNS = ("categorieJuridiqueUniteLegale", "denominationUniteLegale",
@@ -42,18 +42,14 @@ def _column_positions(header: Sequence[str]) -> tuple[int, int, list[int | None]
     return positions["siren"], positions[ESS_FLAG], [positions.get(name) for name in KEPT_COLUMNS]
 
 
-def _cell(cells: list[str], index: int | None) -> str:
-    return cells[index].strip() if index is not None and index < len(cells) else ""
-
-
 def _ess_rows(rows: Iterator[RawRow], header: Sequence[str]) -> Iterator[tuple[str, str, str, int]]:
     """(siren, catégorie juridique, dénomination, société à mission) of each ESS unité légale."""
     siren, flag, (category, name, mission) = _column_positions(header)
     for row in rows:
         cells = row.cells
-        if _cell(cells, flag) == "O":
-            yield (_cell(cells, siren), _cell(cells, category), _cell(cells, name),
-                   int(_cell(cells, mission) == "O"))
+        if cell_at(cells, flag) == "O":
+            yield (cell_at(cells, siren), cell_at(cells, category), cell_at(cells, name),
+                   int(cell_at(cells, mission) == "O"))
 
 
 class EssUnitesLegales:

@@ -56,6 +56,7 @@ def test_import_prints_what_happened_to_every_row(invoke: Invoker, write_csv: Cs
         "  unchanged               0",
         "  suppressed              0",
         "  duplicate_in_run        0",
+        "  not_ess                 0",
         "  rejected                1",
         "rejected a.csv:3: email 'pas-un-mail' is not an email address",
     ]

@@ -74,3 +74,13 @@ def test_x_y_that_cannot_be_converted_are_reported_and_the_row_kept() -> None:
          "longitude and latitude: the row is placed from its address"),
         (3, "xy_unconverted", "x '500000', y '1' (EPSG:99999999) cannot be converted to "
          "longitude and latitude: the row is placed from its address")]
+
+
+def test_a_row_with_too_many_fields_is_still_rejected_as_such(
+    run_import: Importer, write_csv: CsvWriter
+) -> None:
+    path = write_csv("geo.csv", XY_HEADER + "900000019,90000001900019,A,03025,700000,6600000,,"
+                     "5458\n")
+    report = run_import(path, mapping=preset_mapping("sirene"), registry="sirene",
+                        unites_legales=UNITES_LEGALES)
+    assert [(r.line, r.code) for r in report.rejections] == [(2, "too_many_fields")]
