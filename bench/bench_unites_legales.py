@@ -59,7 +59,7 @@ def main() -> None:
         lookup = EssUnitesLegales(path)
         built = time.perf_counter() - started
         found = lookup.find([f"{FIRST_SIREN + n:09d}" for n in range(BATCH)])
-        assert len(found) == BATCH // 2  # noqa: S101  (one in two is ESS)
+        assert len(found) == BATCH // 2  # one in two is ESS
         after = peak_rss_mib()
         lookup.close()
     rows = [(f"ESS unités légales lookup, {args.rows} rows: peak RSS before build", before, "MiB"),
