@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta, timezone
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
@@ -21,6 +20,7 @@ from app.config import Settings
 from app.errors import InvalidParameter
 from app.models import ACTIVE, STATUSES
 from app.queries import MIN_TEXT_LENGTH, BBox, OrganisationFilter, PageOrder
+from app.rfc3339 import parse_instant
 from app.taxonomy import LegalForm, Taxonomy
 from geocode.normalize import fold
 
@@ -210,45 +210,23 @@ def _siren(value: str) -> str:
     return digits
 
 
+# What OGC clients send as `f` for GeoJSON (OGC API – Features uses both names).
+JSON_FORMATS = ("geojson", "json")
+
+
+def geojson_format(
+    f: Annotated[str | None, Query(
+        description="geojson or json: the answer is GeoJSON either way (OGC clients send it)",
+        json_schema_extra={"enum": list(JSON_FORMATS)})] = None,
+) -> None:
+    """Accept `f=geojson|json`, the only format this answer has; anything else is a 400."""
+    if f is not None:
+        _check_known([f], set(JSON_FORMATS), "f")
+
+
 FILTER_PARAMETERS = ("category", "region", "departement", "legal_form", "q", "bbox", "status",
                      "siren")
 FilterDep = Annotated[OrganisationFilter, Depends(organisation_filter)]
-
-
-# RFC 3339 (`T` or a space, any fraction, `Z` or an offset); a date alone means midnight UTC.
-_INSTANT = re.compile(
-    r"([0-9]{4})-([0-9]{2})-([0-9]{2})"
-    r"(?:[T ]([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})?)?")
-
-
-def _zone(text: str | None) -> timezone:
-    """`Z`, none (UTC) or `±hh:mm` as a time zone."""
-    if text is None or text == "Z":
-        return UTC
-    hours, minutes = int(text[1:3]), int(text[4:6])
-    sign = -1 if text[0] == "-" else 1
-    return timezone(sign * timedelta(hours=hours, minutes=minutes))
-
-
-def parse_instant(text: str, parameter: str) -> datetime:
-    """An RFC 3339 date-time in UTC (no offset: UTC; a leap second counts as :59)."""
-    match = _INSTANT.fullmatch(text.strip().upper())
-    if match is None:
-        raise InvalidParameter(
-            f"{parameter} must be an RFC 3339 date-time such as 2026-01-31T08:00:00Z; "
-            f"got {text!r}", parameter=parameter)
-    year, month, day, hour, minute, second, fraction, zone = match.groups()
-    try:
-        # Year 0 (valid in RFC 3339, not in Python) is before anything was stored anyway.
-        local = datetime(max(int(year), 1), int(month), int(day), int(hour or 0),
-                         int(minute or 0), min(int(second or 0), 59),
-                         int((fraction or ".")[1:7].ljust(6, "0")), tzinfo=_zone(zone))
-    except ValueError as error:
-        raise InvalidParameter(f"{parameter}: {error} in {text!r}", parameter=parameter) from None
-    try:
-        return local.astimezone(UTC)
-    except OverflowError:  # within a day of the ends of Python's calendar
-        return (datetime.min if local.year == 1 else datetime.max).replace(tzinfo=UTC)
 
 
 def harvest_filter(

@@ -45,10 +45,12 @@ def validators(tag: str, version: DataVersion) -> dict[str, str]:
     return {"ETag": tag, "Last-Modified": format_datetime(version.modified, usegmt=True)}
 
 
-def request_validators(request: Request, connection: Connection) -> dict[str, str]:
-    """The ETag (data version + path + query) and Last-Modified of this request's answer."""
+def request_validators(request: Request, connection: Connection,
+                       *varying: str) -> dict[str, str]:
+    """ETag (data version, path, query, what else it varies with) and Last-Modified."""
     version = data_version(connection)
-    return validators(entity_tag(version, request.url.path, request.url.query), version)
+    return validators(entity_tag(version, request.url.path, request.url.query, *varying),
+                      version)
 
 
 def not_modified(request: Request, headers: dict[str, str]) -> Response | None:

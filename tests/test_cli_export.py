@@ -67,4 +67,5 @@ def test_a_wrong_updated_since_is_refused(
 ) -> None:
     result = run(settings, "-f", "csv", "--updated-since", "hier", "-o", str(tmp_path / "x.csv"))
     assert result.exit_code == 2
-    assert result.stderr.startswith("error: --updated-since: updated_since must be an RFC 3339")
+    assert result.stderr.startswith(
+        "error: --updated-since: updated_since: 'hier' is not an RFC 3339")

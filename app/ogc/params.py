@@ -16,6 +16,7 @@ from starlette.requests import Request
 
 from app.config import Settings
 from app.deps import (
+    JSON_FORMATS,
     Q_MAX_LENGTH,
     SQLITE_INTEGER_MAX,
     integer_text,
@@ -23,8 +24,9 @@ from app.deps import (
     parse_bbox,
 )
 from app.errors import InvalidParameter
-from app.ogc.datetimes import Interval, parse_datetime, parse_since
+from app.ogc.datetimes import Interval, parse_datetime
 from app.queries import BBox, OrganisationFilter
+from app.rfc3339 import parse_instant
 from app.taxonomy import Taxonomy
 
 LIST_FILTERS = ("category", "region", "departement", "legal_form")
@@ -39,7 +41,7 @@ class Format(StrEnum):
     HTML = "html"
 
 
-_F_VALUES = {"json": Format.JSON, "geojson": Format.JSON, "html": Format.HTML}
+_F_VALUES = {**dict.fromkeys(JSON_FORMATS, Format.JSON), "html": Format.HTML}
 _MEDIA_TYPES = {
     "text/html": Format.HTML,
     "application/json": Format.JSON,
@@ -96,7 +98,7 @@ def response_format(request: Request) -> Format:
         return _preferred(request.headers.get("accept", ""))
     if value not in _F_VALUES:
         raise InvalidParameter(
-            f"f must be one of: geojson, html, json; got {value!r}", parameter="f")
+            f"f must be one of: {', '.join(sorted(_F_VALUES))}; got {value!r}", parameter="f")
     return _F_VALUES[value]
 
 
@@ -144,7 +146,7 @@ def updated_interval(request: Request) -> Interval:
     moments, since = single(request, "datetime"), single(request, "updated_since")
     start, end = parse_datetime(moments) if moments else (None, None)
     if since is not None:
-        lower = parse_since(since)
+        lower = parse_instant(since, "updated_since")
         start = lower if start is None else max(start, lower)
     return start, end
 

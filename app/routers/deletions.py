@@ -20,11 +20,11 @@ from app.deps import (
     SettingsDep,
     check_limit,
     only_parameters,
-    parse_instant,
 )
 from app.geojson import json_value
 from app.links import same_route_href
 from app.models import Deletion
+from app.rfc3339 import parse_instant
 from app.storage import table_of
 
 router = APIRouter(prefix="/api", tags=["organisations"])

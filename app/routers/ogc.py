@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlmodel import Session
 
-from app import queries, summaries
+from app import http_cache, queries, summaries
 from app.deps import SQLITE_INTEGER_MAX, SessionDep, SettingsDep, TaxonomyDep, only_parameters
 from app.errors import NotFound
 from app.geojson import GEOJSON_MEDIA_TYPE, GeoJSONResponse, streamed_feature_collection
@@ -36,11 +36,22 @@ BaseDep = Annotated[str, Depends(link_base)]
 
 
 def _json_or_html(request: Request, body: dict[str, Any], title: str,
-                  media_type: str = "application/json") -> Response:
+                  headers: dict[str, str] | None = None) -> Response:
     """The resource as JSON, or as its HTML page."""
     if response_format(request) is Format.HTML:
-        return HTMLResponse(pages.resource_page(title, body))
-    return JSONResponse(body, media_type=media_type)
+        return HTMLResponse(pages.resource_page(title, body), headers=headers)
+    return JSONResponse(body, headers=headers)
+
+
+def _validators(request: Request, session: Session, base: str) -> dict[str, str]:
+    """ETag and Last-Modified of a data resource: its URL, data version, format and base.
+
+    The format may come from the Accept header and the links from the socket's address,
+    so both are part of the tag, and caches are told the answer varies with Accept.
+    """
+    wanted = response_format(request)
+    found = http_cache.request_validators(request, session.connection(), wanted.value, base)
+    return {**found, "Vary": "Accept"}
 
 
 @router.get("", dependencies=ONLY_F)
@@ -76,9 +87,12 @@ def _extent(session: Session) -> resources.Extent:
 @router.get("/collections", dependencies=ONLY_F)
 def collections(request: Request, base: BaseDep, session: SessionDep) -> Response:
     """The collections: one, organisations."""
+    validators = _validators(request, session, base)
+    if unchanged := http_cache.not_modified(request, validators):
+        return unchanged
     html_wanted = response_format(request) is Format.HTML
     body = resources.collections(base, _extent(session), html_wanted)
-    return _json_or_html(request, body, "Collections")
+    return _json_or_html(request, body, "Collections", validators)
 
 
 def _check_collection(collection_id: str) -> None:
@@ -92,9 +106,12 @@ def collection(request: Request, collectionId: str, base: BaseDep,
                session: SessionDep) -> Response:
     """The organisations collection: its extent and links."""
     _check_collection(collectionId)
+    validators = _validators(request, session, base)
+    if unchanged := http_cache.not_modified(request, validators):
+        return unchanged
     html_wanted = response_format(request) is Format.HTML
     body = resources.collection(base, _extent(session), html_wanted)
-    return _json_or_html(request, body, resources.COLLECTION_TITLE)
+    return _json_or_html(request, body, resources.COLLECTION_TITLE, validators)
 
 
 def _page_links(request: Request, base: str, wanted: Format,
@@ -120,14 +137,17 @@ def items(request: Request, collectionId: str, base: BaseDep, settings: Settings
     _check_collection(collectionId)
     wanted = response_format(request)
     asked = items_query(request, settings, taxonomy)
+    validators = _validators(request, session, base)
+    if unchanged := http_cache.not_modified(request, validators):
+        return unchanged
     page = queries.organisations_page(session=session, filters=asked.filters,
                                       limit=asked.limit, after=asked.after)
     matched = summaries.number_matched(session=session, filters=asked.filters)
     links = _page_links(request, base, wanted, page.next_after)
     members = resources.items_members(base, links, matched, len(page.rows))
     if wanted is Format.HTML:
-        return HTMLResponse(pages.items_page(page.rows, members))
-    return streamed_feature_collection(resources.flat_features(page.rows), members)
+        return HTMLResponse(pages.items_page(page.rows, members), headers=validators)
+    return streamed_feature_collection(resources.flat_features(page.rows), members, validators)
 
 
 def _feature_id(text: str) -> int:
@@ -144,11 +164,14 @@ def item(request: Request, collectionId: str, featureId: str, base: BaseDep,
     _check_collection(collectionId)
     wanted = response_format(request)
     organisation_id = _feature_id(featureId)
+    validators = _validators(request, session, base)
+    if unchanged := http_cache.not_modified(request, validators):
+        return unchanged
     row = queries.organisation_by_id(session=session, organisation_id=organisation_id)
     if row is None:
         raise NotFound(f"no structure with id {organisation_id}", parameter="featureId")
     feature = resources.item(base, row)
     if wanted is Format.HTML:
-        return HTMLResponse(pages.item_page(feature))
-    return GeoJSONResponse(feature)
+        return HTMLResponse(pages.item_page(feature), headers=validators)
+    return GeoJSONResponse(feature, headers=validators)
 

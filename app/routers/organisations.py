@@ -19,6 +19,7 @@ from app.deps import (
     PagingDep,
     SessionDep,
     SettingsDep,
+    geojson_format,
     only_parameters,
 )
 from app.errors import NotFound
@@ -45,7 +46,8 @@ def _next_link(request: Request, settings: Settings, after: int) -> dict[str, st
     "",
     response_class=GeoJSONResponse,
     responses={200: {"model": OrganisationCollection, "description": "A FeatureCollection"}},
-    dependencies=[Depends(only_parameters(*HARVEST_PARAMETERS, "limit", "after", "sort"))],
+    dependencies=[Depends(only_parameters(*HARVEST_PARAMETERS, "limit", "after", "sort", "f")),
+                  Depends(geojson_format)],
 )
 def list_organisations(
     request: Request,
@@ -88,7 +90,7 @@ def _by_relevance(
     response_class=GeoJSONResponse,
     responses={200: {"model": OrganisationFeature, "description": "A Feature"},
                404: {"description": "No structure with this id"}},
-    dependencies=[Depends(only_parameters())],
+    dependencies=[Depends(only_parameters("f")), Depends(geojson_format)],
 )
 def get_organisation(
     request: Request,
