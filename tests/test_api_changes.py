@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
+import pytest
 from export_data import add_structure, app_engine
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
@@ -46,6 +47,27 @@ def test_updated_since_with_an_offset_is_the_same_instant(client: TestClient) ->
     utc = client.get("/api/organisations", params={"updated_since": mark}).json()
     local = client.get("/api/organisations", params={"updated_since": in_paris}).json()
     assert utc["numberMatched"] == local["numberMatched"] == 1
+
+
+@pytest.mark.parametrize(("path", "params"), [
+    ("/api/nearby", {"lat": "45.76", "lon": "4.84", "radius_km": "5"}),
+    ("/api/clusters", {"zoom": "5"}),
+    ("/api/facets", {}),
+])
+def test_the_map_reads_take_updated_since_too(
+    client: TestClient, path: str, params: dict[str, str],
+) -> None:
+    before = client.get(path, params=params).json()["numberMatched"]
+    assert client.get(path, params={**params, "updated_since": "2000-01-01"}).json()[
+        "numberMatched"] == before
+    mark = now_text()
+    added = add_structure(app_engine(client.app), "Ajoutée à Lyon")  # type: ignore[arg-type]
+    body = client.get(path, params={**params, "updated_since": mark}).json()
+    assert body["numberMatched"] == 1
+    if path == "/api/facets":
+        assert {c["value"]: c["count"] for c in body["categories"]}["habitat"] == 1
+    else:
+        assert [f["id"] for f in body["features"]] == [added]
 
 
 def test_updated_since_that_is_no_date_is_400(client: TestClient) -> None:

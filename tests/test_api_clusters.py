@@ -230,7 +230,7 @@ def test_unknown_facet_parameter_is_400(api: TestClient) -> None:
     assert response.json()["error"] == {
         "status": 400, "code": "invalid_parameter", "parameter": "zoom",
         "message": "unknown query parameter 'zoom'; expected one of: bbox, category, "
-                   "departement, legal_form, q, region, siren, status"}
+                   "departement, legal_form, q, region, siren, status, updated_since"}
 
 
 def test_a_running_server_sees_writes_of_other_processes(make_settings: Any) -> None:

@@ -238,3 +238,23 @@ def test_timestamps_are_utc_iso_8601(client: TestClient) -> None:
     properties = client.get("/api/organisations").json()["features"][0]["properties"]
     assert properties["created_at"].endswith("Z")
     assert properties["updated_at"].endswith("Z")
+
+
+@pytest.mark.parametrize("f", ["json", "geojson"])
+@pytest.mark.parametrize("path", ["/api/organisations", "/api/organisations/1"])
+def test_f_json_or_geojson_is_accepted_as_ogc_clients_send_it(
+    client: TestClient, path: str, f: str,
+) -> None:
+    plain = client.get(path)
+    asked = client.get(path, params={"f": f})
+    assert (asked.status_code, asked.headers["content-type"]) == (200, GEOJSON)
+    assert asked.json() == plain.json()
+
+
+@pytest.mark.parametrize("path", ["/api/organisations", "/api/organisations/1"])
+def test_another_f_is_400_naming_it(client: TestClient, path: str) -> None:
+    response = client.get(path, params={"f": "html"})
+    assert (response.status_code, response.headers["content-type"]) == (400, "application/json")
+    assert response.json()["error"] == {
+        "status": 400, "code": "invalid_parameter", "parameter": "f",
+        "message": "unknown f 'html'; expected one of: geojson, json"}

@@ -7,7 +7,9 @@ from fastapi.testclient import TestClient
 
 ORIGIN = {"Origin": "https://umap.example"}
 PUBLIC_PATHS = ["/api/organisations", "/api/organisations/1", "/api/categories",
-                "/api/exports/organisations.geojson", "/api/deletions?since=2000-01-01T00:00:00Z"]
+                "/api/exports/organisations.geojson", "/api/deletions?since=2000-01-01T00:00:00Z",
+                "/ogc", "/ogc/api", "/ogc/collections/organisations",
+                "/ogc/collections/organisations/items", "/ogc/collections/organisations/items/1"]
 
 
 @pytest.mark.parametrize("path", PUBLIC_PATHS)

@@ -122,6 +122,10 @@ API_CSP = "default-src 'none'; frame-ancestors 'none'"
 EVERY_KIND_OF_ANSWER = [
     "/api/organisations",
     "/api/organisations/1",
+    "/ogc",
+    "/ogc/collections",
+    "/ogc/collections/organisations/items?limit=3",
+    "/ogc/collections/organisations/items/1",
     "/api/organisations/99999",
     "/api/organisations?limit=ten",
     "/api/categories",

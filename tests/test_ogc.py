@@ -399,3 +399,23 @@ def test_the_collection_is_described_without_scanning_a_table(client: TestClient
         plans = [row[3] for statement, parameters in statements for row in
                  connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)]
     assert plans and not [plan for plan in plans if plan.startswith("SCAN organisation")], plans
+
+
+@pytest.mark.parametrize("path", ["/ogc", "/ogc/conformance", "/ogc/api", "/ogc/collections",
+                                  "/ogc/collections/organisations", f"{ITEMS}/1"])
+@pytest.mark.parametrize("f", ["json", "html"])
+def test_head_gives_the_length_of_what_get_sends(client: TestClient, path: str, f: str) -> None:
+    identity = {"Accept-Encoding": "identity"}
+    got = client.get(path, params={"f": f}, headers=identity)
+    head = client.head(path, params={"f": f}, headers=identity)
+    assert (head.status_code, head.content) == (200, b"")
+    assert head.headers["content-length"] == str(len(got.content)) != "0"
+    assert head.headers["content-type"] == got.headers["content-type"]
+
+
+def test_head_of_the_streamed_items_has_their_etag_and_no_body(client: TestClient) -> None:
+    got = client.get(ITEMS, params={"limit": 2})
+    head = client.head(ITEMS, params={"limit": 2})
+    assert (head.status_code, head.content) == (200, b"")
+    assert head.headers["etag"] == got.headers["etag"]
+    assert head.headers["content-type"] == got.headers["content-type"] == "application/geo+json"

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from app import summaries
-from app.deps import FILTER_PARAMETERS, FilterDep, Integer, SessionDep, only_parameters
+from app.deps import HARVEST_PARAMETERS, HarvestFilterDep, Integer, SessionDep, only_parameters
 from app.geojson import GeoJSONResponse, point_geometry
 from app.geojson_models import ClusterCollection
 
@@ -36,11 +36,11 @@ def _cluster_feature(cluster: summaries.Cluster) -> dict[str, Any]:
     "/clusters",
     response_class=GeoJSONResponse,
     responses={200: {"model": ClusterCollection, "description": "A FeatureCollection"}},
-    dependencies=[Depends(only_parameters(*FILTER_PARAMETERS, "zoom"))],
+    dependencies=[Depends(only_parameters(*HARVEST_PARAMETERS, "zoom"))],
 )
 def clusters(
     session: SessionDep,
-    filters: FilterDep,
+    filters: HarvestFilterDep,
     zoom: Annotated[Integer, Query(ge=0, le=22, description="Map zoom level (Web Mercator)")],
 ) -> GeoJSONResponse:
     """Clusters of the structures in `bbox` (default: the world) for a map at `zoom`."""

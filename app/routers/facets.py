@@ -7,13 +7,13 @@ from typing import Any
 from fastapi import APIRouter, Depends
 
 from app import summaries
-from app.deps import FILTER_PARAMETERS, FilterDep, SessionDep, TaxonomyDep, only_parameters
+from app.deps import HARVEST_PARAMETERS, HarvestFilterDep, SessionDep, TaxonomyDep, only_parameters
 
 router = APIRouter(prefix="/api", tags=["organisations"])
 
 
-@router.get("/facets", dependencies=[Depends(only_parameters(*FILTER_PARAMETERS))])
-def facets(session: SessionDep, taxonomy: TaxonomyDep, filters: FilterDep) -> dict[str, Any]:
+@router.get("/facets", dependencies=[Depends(only_parameters(*HARVEST_PARAMETERS))])
+def facets(session: SessionDep, taxonomy: TaxonomyDep, filters: HarvestFilterDep) -> dict[str, Any]:
     """Structures matching the filters, and per sector / legal form without that facet's filter."""
     found = summaries.facets(session=session, filters=filters,
                              sectors=[category.slug for category in taxonomy.categories])

@@ -9,8 +9,8 @@ from fastapi.responses import Response
 
 from app import queries
 from app.deps import (
-    FILTER_PARAMETERS,
-    FilterDep,
+    HARVEST_PARAMETERS,
+    HarvestFilterDep,
     Integer,
     Number,
     SessionDep,
@@ -29,12 +29,13 @@ router = APIRouter(prefix="/api", tags=["organisations"])
     "/nearby",
     response_class=GeoJSONResponse,
     responses={200: {"model": NearbyCollection, "description": "A FeatureCollection"}},
-    dependencies=[Depends(only_parameters(*FILTER_PARAMETERS, "lat", "lon", "radius_km", "limit"))],
+    dependencies=[Depends(only_parameters(*HARVEST_PARAMETERS, "lat", "lon", "radius_km",
+                                          "limit"))],
 )
 def nearby(
     session: SessionDep,
     settings: SettingsDep,
-    filters: FilterDep,
+    filters: HarvestFilterDep,
     lat: Annotated[Number, Query(ge=-90, le=90, description="Latitude, WGS84")],
     lon: Annotated[Number, Query(ge=-180, le=180, description="Longitude, WGS84")],
     radius_km: Annotated[Number, Query(gt=0, description="Search radius in km")] = 10.0,
