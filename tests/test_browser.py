@@ -544,6 +544,8 @@ def test_on_a_phone_a_card_is_a_closable_sheet_inside_the_screen(
 def assert_sheet_inside(page: Page, width: int, height: int) -> None:
     card = page.locator(CARD)
     expect(card.locator(".atlas-card-title")).to_have_text("Repair café de Wazemmes")
+    # The title is filled before the sheet is shown (the map view comes back first).
+    expect(card).to_be_visible()
     box = card.bounding_box()
     assert box is not None
     assert box["x"] >= 0 and box["y"] >= 0
