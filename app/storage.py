@@ -379,9 +379,11 @@ def write_batch(*, session: Session, records: Sequence[StoredRecord]) -> BatchWr
     classified = _classified(session, records)
     connection, now = session.connection(), utc_now()
     if connection.dialect.name == "sqlite":
-        # For this connection: a page cache that holds the key index, and fewer, larger
+        # For this connection: a page cache that holds the key index, no map of the file
+        # (every page an import touches would stay in its memory), and fewer, larger
         # checkpoints (each one syncs the database file).
         connection.exec_driver_sql(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
+        connection.exec_driver_sql("PRAGMA mmap_size = 0")
         connection.exec_driver_sql(f"PRAGMA wal_autocheckpoint = {BULK_CHECKPOINT_PAGES}")
     new = [r for r, (o, _) in zip(records, classified, strict=True) if o is UpsertOutcome.INSERTED]
     changed = [(r, row_id) for r, (o, row_id) in zip(records, classified, strict=True)
