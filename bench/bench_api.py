@@ -142,6 +142,14 @@ def record(rows: list[tuple[str, float, str]]) -> None:
             out.write(f"| {name} | {value:.1f} | {unit} | {date.today().isoformat()} |\n")
 
 
+def print_and_record(rows: list[tuple[str, float, str]], *, no_record: bool) -> None:
+    """Print one line per figure, then append them to results.md unless told not to."""
+    for name, value, unit in rows:
+        print(f"{name:70} {value:10.1f} {unit}")
+    if not no_record:
+        record(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)

@@ -23,7 +23,7 @@ from sqlalchemy.pool import NullPool
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench_api import fill, record  # noqa: E402
+from bench_api import fill, print_and_record  # noqa: E402
 
 from app.db import make_engine  # noqa: E402
 from app.health import DatabaseHealth, integrity_problem, schema_problems  # noqa: E402
@@ -57,10 +57,7 @@ def main() -> None:
             (f"health schema check, {args.rows} rows, median", schema, "ms"),
             (f"/healthz work, call starting the integrity check, {args.rows} rows", first, "ms"),
             (f"/healthz work, later calls, {args.rows} rows, median", later, "ms")]
-    for name, value, unit in rows:
-        print(f"{name:70} {value:10.1f} {unit}")
-    if not args.no_record:
-        record(rows)
+    print_and_record(rows, no_record=args.no_record)
 
 
 if __name__ == "__main__":

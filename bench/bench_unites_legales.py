@@ -20,7 +20,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench_api import record  # noqa: E402
+from bench_api import print_and_record  # noqa: E402
 
 from app.importer.unites_legales import EssUnitesLegales  # noqa: E402
 
@@ -65,10 +65,7 @@ def main() -> None:
     rows = [(f"ESS unités légales lookup, {args.rows} rows: peak RSS before build", before, "MiB"),
             (f"ESS unités légales lookup, {args.rows} rows: peak RSS after build", after, "MiB"),
             (f"ESS unités légales lookup, {args.rows} rows: build time", built, "s")]
-    for name, value, unit in rows:
-        print(f"{name:70} {value:10.1f} {unit}")
-    if not args.no_record:
-        record(rows)
+    print_and_record(rows, no_record=args.no_record)
 
 
 if __name__ == "__main__":
