@@ -1,4 +1,4 @@
-"""The bounds of the French régions and départements, from the polygons shipped in data/."""
+"""The bounds of the French régions and départements, from the polygons shipped in app/data/."""
 
 from __future__ import annotations
 

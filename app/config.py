@@ -18,10 +18,22 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.auth import MIN_TOKEN_LENGTH, hash_random_token, parse_token_hash
+from app.resources import shipped_file
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATA_DIR = REPO_ROOT / "data"
-DEFAULT_VAR_DIR = REPO_ROOT / "var"
+
+def default_var_dir() -> Path:
+    """var/ of the source checkout when run from one, else var/ in the working directory.
+
+    An installed package must not write beside its code (site-packages), so outside a
+    checkout the database, caches and exports go where the command is run.
+    """
+    source_root = Path(__file__).resolve().parents[1]
+    if (source_root / "pyproject.toml").is_file():
+        return source_root / "var"
+    return Path.cwd() / "var"
+
+
+DEFAULT_VAR_DIR = default_var_dir()
 DEFAULT_TILES_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 DEFAULT_TILES_ATTRIBUTION = (
     '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
@@ -47,7 +59,8 @@ class Settings(BaseSettings):
     database_url: str = Field(default_factory=default_database_url)
     # Upgrade an out-of-date schema on `serve` / `import`; unset: only the embedded SQLite.
     auto_migrate: bool | None = None
-    data_dir: Path = DEFAULT_DATA_DIR
+    # Replaces only the taxonomy and the default directory; the rest ships in the packages.
+    data_dir: Path | None = None
     default_directory: Path | None = None
     load_default_directory: bool = True
     tiles_url: str = DEFAULT_TILES_URL
@@ -102,8 +115,10 @@ class Settings(BaseSettings):
 
     @field_validator("data_dir")
     @classmethod
-    def _check_data_dir(cls, value: Path) -> Path:
-        """The data folder must exist and hold the sector taxonomy."""
+    def _check_data_dir(cls, value: Path | None) -> Path | None:
+        """A data folder, when named, must exist and hold the sector taxonomy."""
+        if value is None:
+            return None
         if not value.is_dir():
             raise ValueError(f"{value} is not a directory")
         if not (value / "categories.yaml").is_file():
@@ -170,12 +185,18 @@ class Settings(BaseSettings):
     @property
     def directory_csv(self) -> Path:
         """The CSV loaded into an empty database."""
-        return self.default_directory or self.data_dir / "organisations.csv"
+        if self.default_directory is not None:
+            return self.default_directory
+        return self._data_file("organisations.csv")
 
     @property
     def categories_yaml(self) -> Path:
         """The sector taxonomy file."""
-        return self.data_dir / "categories.yaml"
+        return self._data_file("categories.yaml")
+
+    def _data_file(self, name: str) -> Path:
+        """A file of ESS_DATA_DIR when it is set, else the one shipped with the application."""
+        return self.data_dir / name if self.data_dir is not None else shipped_file(name)
 
 
 def unknown_variables(environ: Mapping[str, str]) -> list[str]:

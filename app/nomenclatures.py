@@ -2,8 +2,8 @@
 
 NAF rév. 2 sub-classes, INSEE catégories juridiques (niveau II, and the niveau III codes the
 ESS families need), INSEE headcount bands, the project's labels, the commune -> EPCI table
-and the default NAF -> sector table. All are read from data/ once, on first use (never per
-row, never from the network); data/README.md gives their sources and licences.
+and the default NAF -> sector table. All are read from app/data/ once, on first use (never
+per row, never from the network); data/README.md gives their sources and licences.
 """
 
 from __future__ import annotations
@@ -13,21 +13,20 @@ import gzip
 import re
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
 import yaml
 
+from app.resources import shipped_file
 from app.taxonomy import LegalForm
 from geocode.normalize import fold
 
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 _NAF_SHAPE = re.compile(r"^([0-9]{2})\.?([0-9]{2})([A-Z])$")
 _WORDS = re.compile(r"[\W_]+")
 
 
 def _csv_rows(name: str) -> list[dict[str, str]]:
-    """The rows of a `;`-separated UTF-8 file of data/ (gzip when it ends in .gz)."""
-    path = DATA_DIR / name
+    """The rows of a shipped `;`-separated UTF-8 file (gzip when it ends in .gz)."""
+    path = shipped_file(name)
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle, delimiter=";"))
@@ -77,7 +76,7 @@ class Label:
 @cache
 def labels() -> tuple[Label, ...]:
     """The label vocabulary, in file order."""
-    document = yaml.safe_load((DATA_DIR / "labels.yaml").read_text(encoding="utf-8"))
+    document = yaml.safe_load(shipped_file("labels.yaml").read_text(encoding="utf-8"))
     return tuple(Label(str(entry["slug"]), str(entry["label_fr"]),
                        tuple(str(alias) for alias in entry.get("aliases") or ()))
                  for entry in document["labels"])

@@ -1,7 +1,7 @@
 """French régions and départements by INSEE code, and the place of a point among them.
 
 Names and the département → région link come from the properties of the simplified
-polygons shipped in data/ (`regions.geojson`, `departements.geojson`); the point lookup
+polygons shipped in app/data/ (`regions.geojson`, `departements.geojson`); the point lookup
 is `geocode.reverse` (commune polygons in a shapely STRtree).
 """
 
@@ -13,11 +13,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from app.resources import shipped_file
 from geocode.reverse import Location, default_reverse_index
 
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
-REGIONS_FILE = DATA_DIR / "regions.geojson"
-DEPARTEMENTS_FILE = DATA_DIR / "departements.geojson"
+REGIONS_FILE = shipped_file("regions.geojson")
+DEPARTEMENTS_FILE = shipped_file("departements.geojson")
 
 
 @dataclass(frozen=True)

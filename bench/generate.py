@@ -45,9 +45,11 @@ from numpy.typing import NDArray
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from app.resources import shipped_file as app_data_file  # noqa: E402
 from app.taxonomy import LegalForm, load_taxonomy  # noqa: E402
 from geocode.base import GeocodeError  # noqa: E402
-from geocode.gazetteer import DATA_DIR, Commune, default_gazetteer  # noqa: E402
+from geocode.gazetteer import Commune, default_gazetteer  # noqa: E402
+from geocode.resources import shipped_file as geocode_data_file  # noqa: E402
 from geocode.reverse import POLYGONS_FILE, decode_polygons  # noqa: E402
 
 # 2: names drawn from a wider space (v1 queued 3.4 % of a million rows as duplicates).
@@ -215,7 +217,7 @@ def _city_and_postcodes(commune: Commune, gazetteer: object) -> tuple[str, tuple
 def load_places() -> Places:
     """Communes with a polygon, a population and a postcode that names them unambiguously."""
     gazetteer = default_gazetteer()
-    codes, polygons = decode_polygons((DATA_DIR / POLYGONS_FILE).read_bytes())
+    codes, polygons = decode_polygons(geocode_data_file(POLYGONS_FILE).read_bytes())
     position = {code: index for index, code in enumerate(codes)}
     kept, cities, postcodes, indexes, dropped = [], [], [], [], 0
     for commune in gazetteer:
@@ -270,7 +272,7 @@ def _points_in_communes(places: Places, chosen: NDArray[np.int64],
 
 def _sectors() -> tuple[list[str], list[float], dict[str, str]]:
     """Sector slugs, their cumulative drawing weights and their French labels."""
-    taxonomy = load_taxonomy(REPO / "data" / "categories.yaml")
+    taxonomy = load_taxonomy(app_data_file("categories.yaml"))
     usable = [c for c in taxonomy.categories if c.parent not in EXCLUDED_SECTOR_GROUPS]
     weights = itertools.accumulate(SECTOR_WEIGHTS.get(c.slug, 1) for c in usable)
     return [c.slug for c in usable], list(map(float, weights)), {c.slug: c.label_fr
@@ -452,7 +454,7 @@ def cached_dataset(rows: int, seed: int = DEFAULT_SEED) -> Dataset:
 
 def check_columns() -> None:
     """Fail loudly if data/organisations.csv and COLUMNS have drifted apart."""
-    with (REPO / "data" / "organisations.csv").open(encoding="utf-8", newline="") as handle:
+    with app_data_file("organisations.csv").open(encoding="utf-8", newline="") as handle:
         header = tuple(next(csv.reader(handle)))
     if header != COLUMNS:
         raise SystemExit(f"data/organisations.csv has columns {header}, the generator {COLUMNS}")

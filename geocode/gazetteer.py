@@ -1,6 +1,7 @@
 """Offline gazetteer: every French commune and municipal arrondissement, found without network.
 
-The data is `data/communes.csv.gz`, rebuilt by `data/scripts/build_gazetteer.py`.
+The data is `communes.csv.gz`, shipped in geocode/data/ and rebuilt by
+`data/scripts/build_gazetteer.py`.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from geocode.base import (
 )
 from geocode.normalize import normalize_place_name, normalize_postcode
 from geocode.postcode import departements_of_postcode
+from geocode.resources import shipped_file
 
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 COMMUNES_FILE = "communes.csv.gz"
 SOURCE = "gazetteer"
 COMMUNE = "COM"
@@ -91,8 +92,8 @@ class Gazetteer:
 
     @classmethod
     def load(cls, path: Path | None = None) -> Gazetteer:
-        """Read the gazetteer from a data directory (default: the repository's data/) or file."""
-        source = path or DATA_DIR
+        """Read the gazetteer from a data directory or file (default: the shipped one)."""
+        source = path or shipped_file(COMMUNES_FILE)
         if source.is_dir():
             source = source / COMMUNES_FILE
         with gzip.open(source, "rt", encoding="utf-8", newline="") as lines:
@@ -328,5 +329,5 @@ def _commune_from_row(row: Sequence[str]) -> tuple[Commune, list[str]]:
 
 @cache
 def default_gazetteer() -> Gazetteer:
-    """The gazetteer shipped in the repository's data/, loaded once."""
+    """The gazetteer shipped with geocode, loaded once."""
     return Gazetteer.load()

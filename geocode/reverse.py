@@ -1,6 +1,7 @@
 """Offline reverse geocoding: the commune, département and région a point lies in.
 
-The polygons are `data/communes_polygons.bin.xz`, rebuilt by `data/scripts/build_gazetteer.py`:
+The polygons are `communes_polygons.bin.xz`, shipped in geocode/data/ and rebuilt by
+`data/scripts/build_gazetteer.py`:
 an xz stream holding a small JSON header (INSEE codes, array lengths) and the
 multipolygons as a ragged array of int32 coordinate deltas on a 1e-4 degree grid.
 """
@@ -20,7 +21,8 @@ import numpy as np
 import shapely
 from numpy.typing import NDArray
 
-from geocode.gazetteer import DATA_DIR, Gazetteer, default_gazetteer
+from geocode.gazetteer import Gazetteer, default_gazetteer
+from geocode.resources import shipped_file
 
 POLYGONS_FILE = "communes_polygons.bin.xz"
 MAGIC = b"ESSPOLY1"
@@ -52,8 +54,8 @@ class ReverseIndex:
 
     @classmethod
     def load(cls, path: Path | None = None, gazetteer: Gazetteer | None = None) -> ReverseIndex:
-        """Read the polygons from a data directory (default: the repository's data/) or file."""
-        source = path or DATA_DIR
+        """Read the polygons from a data directory or file (default: the shipped ones)."""
+        source = path or shipped_file(POLYGONS_FILE)
         if source.is_dir():
             source = source / POLYGONS_FILE
         if gazetteer is None:
@@ -139,5 +141,5 @@ def _read_int32_arrays(raw: bytes, offset: int, lengths: list[int]) -> list[NDAr
 
 @cache
 def default_reverse_index() -> ReverseIndex:
-    """The reverse index over the polygons shipped in the repository's data/, loaded once."""
+    """The reverse index over the shipped commune polygons, loaded once."""
     return ReverseIndex.load()

@@ -3,53 +3,29 @@
 from __future__ import annotations
 
 import csv
-import os
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
-from browser import free_port
+from servers import environment_without_settings, serving
 
-from app.config import DEFAULT_DATA_DIR
-
-
-def wait_until_up(base: str, process: subprocess.Popen[bytes]) -> None:
-    for _ in range(300):
-        if process.poll() is not None:
-            raise AssertionError(f"ess-atlas serve exited with {process.returncode}")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise AssertionError("ess-atlas serve did not answer within 30 s")
+from app.resources import shipped_file
 
 
 @contextmanager
 def serve_in_subprocess(tmp_path: Path, *options: str, **environment: str) -> Iterator[str]:
     """`ess-atlas serve` in a subprocess on a fresh SQLite file, plus `environment`."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ESS_")}
-    env |= {
-        "ESS_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}",
-        "ESS_GEOCODER_CACHE_PATH": str(tmp_path / "cache.sqlite3"),
+    env = environment_without_settings(
+        ESS_DATABASE_URL=f"sqlite:///{tmp_path / 'serve.sqlite3'}",
+        ESS_GEOCODER_CACHE_PATH=str(tmp_path / "cache.sqlite3"),
         **environment,
-    }
-    command = [sys.executable, "-m", "app.cli", "serve", "--port", str(port), *options]
-    with (tmp_path / "serve.log").open("wb") as log:
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            wait_until_up(base, process)
-            yield base
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
+    )
+    command = [sys.executable, "-m", "app.cli", "serve", *options]
+    with serving(command, env, tmp_path / "serve.log") as base:
+        yield base
 
 
 @pytest.fixture
@@ -59,7 +35,7 @@ def served(tmp_path: Path) -> Iterator[str]:
 
 
 def default_directory_rows() -> list[dict[str, str]]:
-    with (DEFAULT_DATA_DIR / "organisations.csv").open(encoding="utf-8", newline="") as handle:
+    with shipped_file("organisations.csv").open(encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle))
 
 

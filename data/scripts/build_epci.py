@@ -1,4 +1,4 @@
-"""Write data/commune_epci.csv.gz (INSEE commune code -> SIREN of its EPCI).
+"""Write app/data/commune_epci.csv.gz (INSEE commune code -> SIREN of its EPCI).
 
 From the npm package @etalab/decoupage-administratif (data/epci.json lists each EPCI with
 its member communes; data/communes.json gives the municipal arrondissements of Paris,
@@ -17,7 +17,7 @@ import json
 import sys
 from pathlib import Path
 
-DATA = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parents[2] / "app" / "data"
 
 
 def commune_epci(folder: Path) -> dict[str, str]:

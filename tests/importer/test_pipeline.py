@@ -238,8 +238,8 @@ def test_the_messy_directory_gets_a_report_a_maintainer_can_act_on(run_import: I
 def test_the_default_directory_imports_whole_and_a_second_run_changes_nothing(
     run_import: Importer
 ) -> None:
-    first = run_import(REPOSITORY / "data" / "organisations.csv")
-    second = run_import(REPOSITORY / "data" / "organisations.csv")
+    first = run_import(REPOSITORY / "app" / "data" / "organisations.csv")
+    second = run_import(REPOSITORY / "app" / "data" / "organisations.csv")
     assert (first.rejections, first.files_rejected) == ([], [])
     assert first.count("inserted") == first.rows_read - first.count("duplicate_in_run")
     assert (second.changed, second.count("unchanged")) == (0, first.count("inserted"))

@@ -13,7 +13,7 @@ from app.importer.faults import RowInvalid
 from app.importer.validate import CategoryMatcher, CleanRow, clean_row, legal_family
 from app.taxonomy import LegalForm, load_taxonomy
 
-TAXONOMY = load_taxonomy(REPOSITORY / "data" / "categories.yaml")
+TAXONOMY = load_taxonomy(REPOSITORY / "app" / "data" / "categories.yaml")
 
 
 def clean(*, strict: bool = False, **values: Any) -> CleanRow:
