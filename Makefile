@@ -5,8 +5,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 BENCH_STAMP := $(VENV)/.bench-stamp
-# Debian packages the suite drives for real: a browser, Redis for addok, compilers for
-# addok's dependencies, GDAL and the sqlite3 shell for the data-client tests.
+# Debian packages the suite drives for real: a browser, Redis (addok, shared rate limits),
+# compilers for addok's dependencies, GDAL and the sqlite3 shell for the data-client tests.
 TEST_DEBIAN_PACKAGES := chromium fonts-liberation redis-server build-essential python3-dev \
 	gdal-bin sqlite3
 HOST ?= 127.0.0.1

@@ -7,7 +7,7 @@ scrypt hash costs about 37 ms of CPU and 16 MiB, so it runs in a pool of its own
 MAX_SLOW_CHECKS threads (few threads also keep few malloc arenas holding those 16 MiB),
 and only until one token passes it: that token's HMAC under a key drawn at start is
 then kept, and every later token, right or wrong, is answered by one HMAC. Failed
-authentications are limited per client (ClientRateLimiter): past the burst, a client
+authentications are limited per client (app.ratelimit): past the burst, a client
 gets 429 with Retry-After before any hash is computed.
 """
 
@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from app.errors import TooManyRequests, Unauthorized
-from app.ratelimit import ClientRateLimiter
+from app.ratelimit import RateLimiter
 
 SCRYPT_N = 2**14
 SCRYPT_R = 8
@@ -149,7 +149,7 @@ def too_many_failures(wait_seconds: float) -> TooManyRequests:
 class AdminGate:
     """The admin check of one application: Bearer token, failures limited per client."""
 
-    def __init__(self, stored_hash: str | None, failures: ClientRateLimiter) -> None:
+    def __init__(self, stored_hash: str | None, failures: RateLimiter) -> None:
         self._verifier = TokenVerifier(stored_hash) if stored_hash else None
         self._failures = failures
         self._slow_checks = ThreadPoolExecutor(MAX_SLOW_CHECKS, thread_name_prefix="scrypt")

@@ -18,6 +18,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.auth import MIN_TOKEN_LENGTH, hash_random_token, parse_token_hash
+from app.ratelimit import REDIS_SCHEMES
 from app.resources import shipped_file
 
 
@@ -79,6 +80,8 @@ class Settings(BaseSettings):
     import_batch_size: int = Field(default=5000, ge=1, le=50_000)
     # Whole-dataset exports, one file per format and data version (app/exports/files.py).
     export_dir: Path = DEFAULT_VAR_DIR / "exports"
+    # Shared per-client rate limits across servers (app/ratelimit.py); unset: per process.
+    redis_url: str | None = None
     geocode_api_rate_limit: float = Field(default=10.0, gt=0)
     geocode_api_burst: int = Field(default=20, ge=1)
     health_integrity_interval: float = Field(default=60.0, ge=0)
@@ -140,6 +143,16 @@ class Settings(BaseSettings):
         if value is not None and 0 < len(value.get_secret_value()) < MIN_TOKEN_LENGTH:
             raise ValueError(f"an admin token needs at least {MIN_TOKEN_LENGTH} characters")
         return value
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str | None) -> str | None:
+        """A redis://, rediss:// or redis+unix:// URL; empty means none."""
+        if not value:
+            return None
+        if urlsplit(value).scheme not in REDIS_SCHEMES:
+            raise ValueError("must be a redis://, rediss:// or redis+unix:// URL")
+        return value
+
     @field_validator("public_url")
     @classmethod
     def _check_public_url(cls, value: str | None) -> str | None:

@@ -20,7 +20,7 @@ def environment_without_settings(**settings: str) -> dict[str, str]:
     return kept | settings
 
 
-def wait_until_up(base: str, process: subprocess.Popen[bytes], seconds: float = 60) -> None:
+def wait_until_up(base: str, process: subprocess.Popen[bytes], seconds: float = 120) -> None:
     """Wait for GET /healthz to answer 200; fail at once if the server exits."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:

@@ -45,6 +45,8 @@ def run(args: list[str], environment: dict[str, str], tmp_path: Path) -> Result:
      "ESS_DATABASE_URL: not a database URL (expected sqlite:///PATH or "
      "postgresql://USER@HOST/DB)"),
     ({"ESS_DATA_DIR": "/nonexistent"}, "ESS_DATA_DIR: /nonexistent is not a directory"),
+    ({"ESS_REDIS_URL": "http://127.0.0.1:6379"},
+     "ESS_REDIS_URL: must be a redis://, rediss:// or redis+unix:// URL"),
     ({"ESS_ADMIN_TOKEN": "s3cret-short"},
      "ESS_ADMIN_TOKEN: an admin token needs at least 16 characters"),
     ({"ESS_DATABSE_URL": "sqlite:///elsewhere.sqlite3"},
@@ -52,8 +54,8 @@ def run(args: list[str], environment: dict[str, str], tmp_path: Path) -> Result:
     ({"ESS_MAX_UPLOAD_BYTES": "lots"},
      "ESS_MAX_UPLOAD_BYTES: Input should be a valid integer, unable to parse string as an "
      "integer"),
-], ids=["unknown-kind", "no-driver", "not-a-url", "data-dir", "short-token", "misspelt",
-        "not-an-integer"])
+], ids=["unknown-kind", "no-driver", "not-a-url", "data-dir", "redis-url", "short-token",
+        "misspelt", "not-an-integer"])
 def test_a_configuration_error_is_one_line_and_exit_78(
     command: list[str], environment: dict[str, str], line: str, tmp_path: Path
 ) -> None:

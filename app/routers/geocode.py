@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from app.deps import Integer, SettingsDep, only_parameters
 from app.errors import InvalidParameter, TooManyRequests
 from app.place_search import PlaceHit, PlaceSearch, place_search
-from app.ratelimit import ClientRateLimiter
+from app.ratelimit import RateLimiter, rate_limiter
 
 router = APIRouter(prefix="/api", tags=["geocode"])
 MAX_LIMIT = 20
@@ -41,14 +41,15 @@ def get_place_search(request: Request, settings: SettingsDep) -> PlaceSearch:
     return search
 
 
-def get_rate_limiter(request: Request, settings: SettingsDep) -> ClientRateLimiter:
+def get_rate_limiter(request: Request, settings: SettingsDep) -> RateLimiter:
     """The application's per-client limiter of place searches, created on first use."""
     with _state_lock:
         if getattr(request.app.state, "geocode_limiter", None) is None:
-            request.app.state.geocode_limiter = ClientRateLimiter(
-                settings.geocode_api_rate_limit, settings.geocode_api_burst
+            request.app.state.geocode_limiter = rate_limiter(
+                settings.redis_url, settings.geocode_api_rate_limit, settings.geocode_api_burst,
+                name="geocode",
             )
-        limiter: ClientRateLimiter = request.app.state.geocode_limiter
+        limiter: RateLimiter = request.app.state.geocode_limiter
     return limiter
 
 
@@ -83,7 +84,7 @@ def too_many_requests(wait_seconds: float) -> TooManyRequests:
 def geocode(
     request: Request,
     search: Annotated[PlaceSearch, Depends(get_place_search)],
-    limiter: Annotated[ClientRateLimiter, Depends(get_rate_limiter)],
+    limiter: Annotated[RateLimiter, Depends(get_rate_limiter)],
     q: Annotated[str, Depends(place_text)],
     limit: Annotated[
         Integer, Query(ge=1, le=MAX_LIMIT, description="Maximum number of places")

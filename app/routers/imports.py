@@ -34,7 +34,7 @@ from app.importer.pipeline import ImportMode, ImportOptions
 from app.importer.presets import PRESETS, Preset
 from app.importer.runs import get_run, recent_runs
 from app.importer.sources import safe_file_name
-from app.ratelimit import ClientRateLimiter
+from app.ratelimit import rate_limiter
 
 router = APIRouter(prefix="/api/imports", tags=["imports"])
 
@@ -48,7 +48,8 @@ def _admin_gate(request: Request) -> AdminGate:
     if gate is None:
         settings: Settings = request.app.state.settings
         stored = settings.admin_token_hash.get_secret_value() if settings.admin_token_hash else None
-        failures = ClientRateLimiter(settings.admin_failure_rate, settings.admin_failure_burst)
+        failures = rate_limiter(settings.redis_url, settings.admin_failure_rate,
+                                settings.admin_failure_burst, name="admin-failures")
         gate = request.app.state.admin_gate = AdminGate(stored, failures)
     return gate
 
