@@ -2,11 +2,7 @@
 # Stage 1 builds the ess-atlas wheel as `python -m build` does, then the wheel of every
 # dependency (compilers and network only here). Stage 2 installs those wheels and nothing
 # else: no source tree, no PYTHONPATH; the shipped data is inside the installed packages.
-# EXTRAS: optional extras of the distribution, e.g. the PostgreSQL driver (deploy/compose.yaml).
-ARG EXTRAS=""
-
 FROM python:3.11-slim AS build
-ARG EXTRAS
 WORKDIR /src
 RUN pip install --no-cache-dir "build>=1.2,<2"
 COPY pyproject.toml README.md LICENSE ./
@@ -14,20 +10,19 @@ COPY data/README.md ./data/README.md
 COPY app ./app
 COPY geocode ./geocode
 RUN python -m build --wheel --outdir /dist . \
-    && wheel=$(ls /dist/ess_atlas-*.whl) \
-    && pip wheel --no-cache-dir --wheel-dir /wheels "${wheel}${EXTRAS:+[$EXTRAS]}"
+    && pip wheel --no-cache-dir --wheel-dir /wheels /dist/ess_atlas-*.whl
 
 FROM python:3.11-slim
-ARG EXTRAS
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     ESS_DATABASE_URL=sqlite:////var/lib/ess-atlas/ess-atlas.sqlite3 \
     ESS_GEOCODER_CACHE_PATH=/var/lib/ess-atlas/geocode-cache.sqlite3 \
     ESS_EXPORT_DIR=/var/lib/ess-atlas/exports
+# exports/ exists in the image so that a named volume mounted there starts owned by atlas.
 RUN useradd --system --create-home --uid 10001 atlas \
-    && mkdir -p /var/lib/ess-atlas && chown atlas /var/lib/ess-atlas
+    && mkdir -p /var/lib/ess-atlas/exports && chown -R atlas /var/lib/ess-atlas
 COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir --no-index --find-links /wheels "ess-atlas${EXTRAS:+[$EXTRAS]}" \
+RUN pip install --no-cache-dir --no-index --find-links /wheels ess-atlas \
     && rm -rf /wheels
 # The wheel carries both in its dist-info/licenses; here they are where Debian puts them.
 COPY LICENSE /usr/share/doc/ess-atlas/LICENSE
