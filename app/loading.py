@@ -24,7 +24,7 @@ def database_is_empty(engine: Engine) -> bool:
 
 
 def load_default_directory(engine: Engine, settings: Settings) -> ImportReport | None:
-    """Import data/organisations.csv when the database holds no structure.
+    """Import the default directory when the database holds no structure.
 
     Skipped (with a log line) when another import is writing at that moment.
     """

@@ -1,4 +1,4 @@
-"""The sector taxonomy (data/categories.yaml) and the ESS legal-form families."""
+"""The sector taxonomy (categories.yaml, app/data/) and the ESS legal-form families."""
 
 from __future__ import annotations
 
