@@ -1,7 +1,7 @@
 """GeoParquet 1.0 exports through pyarrow: one row group per batch of rows.
 
-A batch of plain rows becomes one Arrow record batch column by column: the rows are
-transposed once, each column handed to Arrow whole (times as text, parsed by Arrow).
+A batch of plain values becomes one Arrow record batch column by column, each column
+handed to Arrow whole (times as ISO 8601 text, parsed by Arrow).
 """
 
 from __future__ import annotations
@@ -12,16 +12,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 
+from app.exports.arrow import pa
 from app.exports.columns import TABLE_COLUMNS, python_type
 from app.exports.points import wkb_points
 from app.exports.rows import PlainBatch
 
 GEOMETRY = "geometry"
 TIMESTAMP = pa.timestamp("us", tz="UTC")
-_ARROW_TYPES: dict[type, pa.DataType] = {int: pa.int64(), float: pa.float64(), datetime: TIMESTAMP}
+_ARROW_TYPES: dict[type, pa.DataType] = {
+    int: pa.int64(), float: pa.float64(), bool: pa.bool_(), datetime: TIMESTAMP}
 # GeoParquet 1.0: WKB points; no `crs` member means OGC:CRS84 (longitude, latitude).
 GEOPARQUET_METADATA = {"version": "1.0.0", "primary_column": GEOMETRY, "columns": {
     GEOMETRY: {"encoding": "WKB", "geometry_types": ["Point"]}}}
@@ -36,12 +37,9 @@ def arrow_schema() -> pa.Schema:
 
 
 def _arrow_column(values: Sequence[Any], kind: pa.DataType) -> pa.Array:
-    """One column of plain values: times parsed from their ISO text, booleans as text."""
+    """One column of plain values (times parsed by Arrow from their ISO 8601 text)."""
     if kind == TIMESTAMP:
         return pa.array(values, pa.string()).cast(TIMESTAMP)
-    if kind == pa.string():
-        values = [value if value is None or type(value) is str else str(value)
-                  for value in values]
     return pa.array(values, kind)
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import pyarrow as pa
 
+from app.exports.arrow import pa
 from app.geojson import COORDINATE_DECIMALS
 
 # An ISO WKB point, little-endian: byte order 1, geometry type 1 (Point), x, y; 21 bytes.

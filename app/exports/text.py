@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import chain
 
 import orjson
 
@@ -19,15 +20,15 @@ CSV_DELIMITERS = (";", ",")
 
 def geojson_chunks(batches: RowBatches) -> Iterator[bytes]:
     """One RFC 7946 FeatureCollection, the same features as the API's."""
-    features = (feature_of_values(row) for batch in batches for row in batch.rows())
+    features = chain.from_iterable(map(feature_of_values, batch.rows()) for batch in batches)
     yield from feature_collection_chunks(features, {})
 
 
 def geojsonseq_chunks(batches: RowBatches) -> Iterator[bytes]:
     """One feature per record: RS, the feature, LF."""
     for batch in batches:
-        yield b"".join(RECORD_SEPARATOR + orjson.dumps(feature_of_values(row)) + b"\n"
-                       for row in batch.rows())
+        features = map(feature_of_values, batch.rows())
+        yield b"".join(RECORD_SEPARATOR + orjson.dumps(feature) + b"\n" for feature in features)
 
 
 def csv_chunks(batches: RowBatches, delimiter: str = ";") -> Iterator[bytes]:
