@@ -12,7 +12,9 @@ from typing import Annotated
 
 import typer
 from sqlalchemy import Engine
+from sqlmodel import Session
 
+from app import summaries
 from app.config import load_settings
 from app.db import open_database
 from app.errors import InvalidParameter
@@ -33,8 +35,10 @@ def _filters(
     q: str | None, bbox: str | None, updated_since: str | None,
 ) -> OrganisationFilter:
     """The filters, checked by the same rules as the API's query parameters."""
-    if not (category or region or departement or legal_form or q or bbox or updated_since):
+    texts = (q, bbox, updated_since)
+    if not (category or region or departement or legal_form) and texts == (None, None, None):
         return OrganisationFilter()
+    # The API's parameter rules live beside its FastAPI dependencies: imported when needed.
     from app.deps import harvest_filter, organisation_filter
     from app.taxonomy import load_taxonomy
 
@@ -56,10 +60,6 @@ def _write_with_progress(
     delimiter: str,
 ) -> int:
     """Write the export behind a progress bar; return how many structures it holds."""
-    from sqlmodel import Session
-
-    from app import summaries
-
     with Session(engine) as session:
         total = summaries.number_matched(session=session, filters=filters)
     written = 0
