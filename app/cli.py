@@ -2,43 +2,75 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
+from typer.core import TyperGroup
 
-from app.aggregate_commands import aggregates_cli
 from app.config import load_settings
-from app.csv_geocoding import (
-    CsvSource,
-    GeocodeSummary,
-    UnusableInput,
-    geocode_csv,
-    read_address_csv,
-)
 from app.db import masked_url, open_database
 from app.exports.command import export_command
-from app.geocoder import build_geocoder, close_geocoder
-from app.importer import commands as importer_commands
-from app.importer.commands import duplicates_cli, hash_token_command, import_command
-from app.schema_commands import db_cli
+from app.progress import row_progress
 from app.terminal import exits_on_configuration_error
-from geocode.base import GeocodeError, Precision
-from geocode.chain import GeocoderChain
+
+if TYPE_CHECKING:
+    from app.csv_geocoding import CsvSource, GeocodeSummary
+    from geocode.chain import GeocoderChain
+
+# Commands whose module is imported only when one of them runs (or is listed by --help):
+# the importer, alembic and the geocoders weigh tens of MB an export does not use.
+# name -> (module, attribute: a command function or a Typer group).
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "import": ("app.importer.commands", "import_command"),
+    "hash-token": ("app.importer.commands", "hash_token_command"),
+    "duplicates": ("app.importer.commands", "duplicates_cli"),
+    "aggregates": ("app.aggregate_commands", "aggregates_cli"),
+    "db": ("app.schema_commands", "db_cli"),
+}
+# Lazy commands that end with one line and exit 78 (or 65) on a wrong setting or schema.
+_EXITING_ON_CONFIGURATION_ERROR = {"import"}
+
+
+# `Any` for click's classes: recent typer releases carry their own copy of click
+# (typer._click), older ones use click itself.
+def _lazy_command(name: str) -> Any:
+    """The click command of a lazily imported command, built as add_typer/command would."""
+    module, attribute = LAZY_COMMANDS[name]
+    target = getattr(importlib.import_module(module), attribute)
+    if not isinstance(target, typer.Typer):
+        if name in _EXITING_ON_CONFIGURATION_ERROR:
+            target = exits_on_configuration_error(target)
+        single = typer.Typer()
+        single.command(name)(target)
+        target = single
+    command = typer.main.get_command(target)
+    command.name = name
+    return command
+
+
+class LazyCommands(TyperGroup):
+    """The command group: the commands defined here, and LAZY_COMMANDS on first use."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        """Every command's name, the lazy ones included (for --help)."""
+        return [*super().list_commands(ctx), *LAZY_COMMANDS]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        """A command by name, importing a lazy one's module now."""
+        if cmd_name in LAZY_COMMANDS:
+            return _lazy_command(cmd_name)
+        return super().get_command(ctx, cmd_name)
+
 
 cli = typer.Typer(
     name="ess-atlas",
     help="Map and open data of the French social and solidarity economy (ESS).",
+    cls=LazyCommands,
     no_args_is_help=True,
     add_completion=False,
 )
@@ -81,12 +113,7 @@ def serve(
                                            forwarded_allow_ips=forwarded_allow_ips))
 
 
-cli.command("import")(exits_on_configuration_error(import_command))
 cli.command("export")(exits_on_configuration_error(export_command))
-cli.command("hash-token")(hash_token_command)
-cli.add_typer(duplicates_cli, name="duplicates")
-cli.add_typer(aggregates_cli, name="aggregates")
-cli.add_typer(db_cli, name="db")
 
 
 @cli.command("geocode")
@@ -107,6 +134,10 @@ def geocode_command(
     ] = None,
 ) -> None:
     """Add latitude, longitude and their precision to every row of a CSV file of addresses."""
+    from app.csv_geocoding import UnusableInput, read_address_csv
+    from app.geocoder import build_geocoder, close_geocoder
+    from geocode.base import GeocodeError
+
     settings = load_settings()
     try:
         names = address_cols.split(",") if address_cols is not None else None
@@ -130,9 +161,9 @@ def _geocode_with_progress(
     source: CsvSource, output: Path, chain: GeocoderChain
 ) -> GeocodeSummary:
     """Geocode `source` into `output` behind a progress bar (rows, rows/s, time left)."""
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               importer_commands.RowsPerSecondColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
+    from app.csv_geocoding import geocode_csv
+
+    with row_progress(console) as progress:
         task = progress.add_task("geocoding", total=len(source.rows))
         return geocode_csv(source, output, chain, lambda rows: progress.advance(task, rows))
 
@@ -142,6 +173,8 @@ def _geocode_summary(summary: GeocodeSummary) -> Table:
     table = Table(title="Geocoding summary")
     table.add_column("result")
     table.add_column("rows", justify="right")
+    from geocode.base import Precision
+
     for precision in Precision:
         if summary.precisions[precision]:
             table.add_row(str(precision), str(summary.precisions[precision]))

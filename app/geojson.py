@@ -8,9 +8,10 @@ client that goes away stops the serialisation at the next chunk.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Generator, Iterable, Mapping
+from collections.abc import AsyncIterator, Generator, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from itertools import islice
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -24,8 +25,14 @@ PROPERTY_COLUMNS = tuple(name for name in PUBLIC_COLUMNS if name not in {"id", "
 TIME_COLUMNS = tuple(name for name in PROPERTY_COLUMNS
                      if OrganisationPublic.model_fields[name].annotation is datetime)
 
+# Where a row of PUBLIC_COLUMNS holds the id, the point and the properties.
+_ID, _LAT, _LON = (PUBLIC_COLUMNS.index(name) for name in ("id", "lat", "lon"))
+_property_values = itemgetter(*(PUBLIC_COLUMNS.index(name) for name in PROPERTY_COLUMNS))
+
 GEOJSON_MEDIA_TYPE = "application/geo+json"
 COORDINATE_DECIMALS = 6
+# How orjson writes times: UTC with a `Z`, naive ones taken as UTC.
+JSON_TIME_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC
 FEATURES_PER_CHUNK = 100
 
 
@@ -37,28 +44,38 @@ def point_geometry(lat: float, lon: float) -> dict[str, Any]:
     }
 
 
+def in_utc(moment: datetime) -> datetime:
+    """An aware time moved to UTC; a naive one stays (it is UTC), as JSON_TIME_OPTIONS reads it."""
+    if moment.tzinfo is not None and moment.tzinfo is not UTC:
+        return moment.astimezone(UTC)
+    return moment
+
+
 def json_value(value: Any) -> Any:
     """Datetimes as ISO 8601 in UTC with a `Z` (naive ones are UTC); the rest as is."""
     if isinstance(value, datetime):
-        if value.tzinfo is not None and value.tzinfo is not UTC:
-            value = value.astimezone(UTC)
         # orjson formats a datetime several times faster than isoformat() and replace().
-        return orjson.dumps(value, option=orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC)[1:-1].decode()
+        return orjson.dumps(in_utc(value), option=JSON_TIME_OPTIONS)[1:-1].decode()
     return value
 
 
 def organisation_feature(row: Mapping[Any, Any], **extra: Any) -> dict[str, Any]:
     """One structure (a row of PUBLIC_COLUMNS) as a Feature with only public properties."""
-    properties = {name: row[name] for name in PROPERTY_COLUMNS}
+    return feature_of_values(tuple(row[name] for name in PUBLIC_COLUMNS), **extra)
+
+
+def feature_of_values(values: Sequence[Any], **extra: Any) -> dict[str, Any]:
+    """One structure (its values in PUBLIC_COLUMNS order) as a Feature, public properties only."""
+    properties = dict(zip(PROPERTY_COLUMNS, _property_values(values), strict=True))
     for name in TIME_COLUMNS:
         properties[name] = json_value(properties[name])
-    properties["categories"] = split_list(row["categories"])
-    properties["labels"] = split_list(row["labels"])
+    properties["categories"] = split_list(properties["categories"])
+    properties["labels"] = split_list(properties["labels"])
     properties.update(extra)
     return {
         "type": "Feature",
-        "id": row["id"],
-        "geometry": point_geometry(row["lat"], row["lon"]),
+        "id": values[_ID],
+        "geometry": point_geometry(values[_LAT], values[_LON]),
         "properties": properties,
     }
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, and_, bindparam, func
+from sqlalchemy import ColumnElement, Connection, Select, Table, and_, bindparam, func
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
@@ -169,11 +169,10 @@ def organisation_by_id(*, session: Session, organisation_id: int) -> PublicRow |
     return None if row is None else dict(zip(PUBLIC_COLUMNS, row, strict=True))
 
 
-def organisations_page(
-    *, session: Session, filters: OrganisationFilter, limit: int, after: int | None = None
-) -> Page:
-    """One page in id order, starting after the id `after` (keyset paging)."""
-    connection = session.connection()
+def id_ordered_select(
+    connection: Connection, filters: OrganisationFilter, after: int | None = None
+) -> Select[tuple[object, ...]]:
+    """The public columns (PUBLIC_COLUMNS order) of the matches in id order after `after`."""
     one_sector = len(filters.categories) == 1 and not filters.text
     others = filter_conditions(replace(filters, text=None, bbox=None,
                                        categories=() if one_sector else filters.categories))
@@ -182,6 +181,14 @@ def organisations_page(
         folded_text=fold(filters.text) if filters.text else None)
     if one_sector:
         statement = _driven_by_sector(statement, filters.categories[0])
+    return statement
+
+
+def organisations_page(
+    *, session: Session, filters: OrganisationFilter, limit: int, after: int | None = None
+) -> Page:
+    """One page in id order, starting after the id `after` (keyset paging)."""
+    statement = id_ordered_select(session.connection(), filters, after)
     rows = _public_rows(session, statement.limit(limit + 1))
     next_after = int(rows[limit - 1]["id"]) if len(rows) > limit else None
     return Page(rows=rows[:limit], next_after=next_after)

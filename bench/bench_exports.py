@@ -3,10 +3,9 @@
 For each size N (default 1,000,000; `BENCH_EXPORT_SIZES=100000` or `--sizes` for a
 quick run):
 
-1. a SQLite database of N structures from bench/generate.py's cached CSV, written through
-   `app.storage.write_batch` (the importer's own write step, aggregates kept in step, the
-   CSV parsing, checks and geocoding skipped: places as given), cached under
-   var/bench/exports/ by N, seed and generator version;
+1. a SQLite database of N structures: `ess-atlas import` of bench/generate.py's cached CSV
+   (points as given), cached under var/bench/exports/ by N, seed and generator version;
+   or, with `--database PATH`, an existing database (N is its number of structures);
 2. `ess-atlas export --format geojson|gpkg` of every structure, and the anchor: `ogr2ogr`
    (Debian's GDAL) exporting the same public columns of the same SQLite file to the same
    format, through a VRT that makes points of lon/lat (GeoJSON with RFC7946=YES and 6
@@ -17,20 +16,18 @@ quick run):
 Targets: time within 2× of ogr2ogr, peak RSS < 300 MB. Prints the table and appends it to
 bench/results.md with the date, machine and commit.
 
-    python bench/bench_exports.py [--sizes 100000,1000000] [--no-record]
+    python bench/bench_exports.py [--sizes 100000,1000000 | --database PATH] [--no-record]
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import itertools
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,21 +37,10 @@ from harness import ESS_ATLAS, REPO, Measured, append_section, human_bytes, run_
 
 sys.path.insert(0, str(REPO))
 
-from app.config import Settings
-from app.db import open_database, session_scope
 from app.exports.columns import TABLE_COLUMNS
-from app.storage import (
-    Placement,
-    StoredRecord,
-    content_hash,
-    key_for,
-    organisation_row,
-    write_batch,
-)
 
 WORK = REPO / "var" / "bench" / "exports"
 DEFAULT_SIZES = "1000000"
-WRITE_BATCH = 5000
 FORMATS = {"geojson": ("GeoJSON", ["-lco", "RFC7946=YES", "-lco", "COORDINATE_PRECISION=6"]),
            "gpkg": ("GPKG", [])}
 TARGET_RATIO = 2.0
@@ -78,29 +64,14 @@ def sizes_wanted(argument: str | None) -> list[int]:
     return [int(part) for part in text.split(",") if part.strip()]
 
 
-def stored_record(row: list[str]) -> StoredRecord:
-    """A generated CSV row as the importer would store it (place as given, no commune)."""
-    fields = dict(zip(generate.COLUMNS, row, strict=True))
-    values = {name: value or None for name, value in fields.items()}
-    values["source"] = "bench"
-    categories = fields["categories"].split("|")
-    place = Placement(float(fields["lat"]), float(fields["lon"]), None, None, None, "given",
-                      "input")
-    stored = organisation_row(values, categories, place)
-    return StoredRecord(key_for(values, None), stored, tuple(categories), content_hash(stored))
-
-
-def csv_chunks(path: Path) -> Iterator[list[list[str]]]:
-    """The rows of a generated CSV, WRITE_BATCH at a time."""
-    with path.open(encoding="utf-8", newline="") as handle:
-        reader = csv.reader(handle)
-        next(reader)
-        while chunk := list(itertools.islice(reader, WRITE_BATCH)):
-            yield chunk
+def database_env(database: Path) -> dict[str, str]:
+    """The environment of an ess-atlas command on `database`."""
+    return {**os.environ, "ESS_DATABASE_URL": f"sqlite:///{database}",
+            "ESS_LOAD_DEFAULT_DIRECTORY": "false"}
 
 
 def database_for(rows: int) -> Path:
-    """The cached SQLite file of `rows` generated structures (built if missing)."""
+    """The cached SQLite file of `rows` generated structures (imported if missing)."""
     dataset = generate.cached_dataset(rows)
     folder = WORK / dataset.folder.name
     database, marker = folder / "atlas.sqlite3", folder / "complete"
@@ -109,16 +80,20 @@ def database_for(rows: int) -> Path:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     started = time.perf_counter()
-    print(f"building {rows:,} structures into {database} ...", flush=True)
-    engine = open_database(Settings(_env_file=None, database_url=f"sqlite:///{database}",  # type: ignore[call-arg]
-                                    load_default_directory=False))
-    for chunk in csv_chunks(dataset.csv):
-        with session_scope(engine) as session:
-            write_batch(session=session, records=[stored_record(row) for row in chunk])
-    engine.dispose()
+    print(f"importing {rows:,} structures into {database} ...", flush=True)
+    subprocess.run([ESS_ATLAS, "import", "--report-dir", str(folder / "reports"),
+                    str(dataset.csv)], env=database_env(database), check=True,
+                   stdout=subprocess.DEVNULL)
     marker.write_text(f"{rows}\n")
-    print(f"  built in {time.perf_counter() - started:.0f} s", flush=True)
+    print(f"  imported in {time.perf_counter() - started:.0f} s", flush=True)
     return database
+
+
+def structures_in(database: Path) -> int:
+    """How many structures a database holds."""
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
+        (count,) = connection.execute("SELECT count(*) FROM organisation").fetchone()
+    return int(count)
 
 
 def anchor_vrt(database: Path, folder: Path) -> Path:
@@ -156,22 +131,20 @@ def measure(size: int, export_format: str, tool: str, command: list[str], output
     return run
 
 
-def runs_for(size: int) -> list[Run]:
-    """ess-atlas and ogr2ogr, each format, on the database of `size` structures."""
-    database = database_for(size)
-    folder = database.parent
-    vrt = anchor_vrt(database, folder)
-    env = {**os.environ, "ESS_DATABASE_URL": f"sqlite:///{database}",
-           "ESS_LOAD_DEFAULT_DIRECTORY": "false"}
+def runs_for(database: Path, work: Path) -> list[Run]:
+    """ess-atlas and ogr2ogr, each format, on one database; files written under `work`."""
+    size = structures_in(database)
+    work.mkdir(parents=True, exist_ok=True)
+    vrt = anchor_vrt(database, work)
     runs = []
     for suffix, (driver, options) in FORMATS.items():
-        ours, theirs = folder / f"ess-atlas.{suffix}", folder / f"ogr2ogr.{suffix}"
+        ours, theirs = work / f"ess-atlas.{suffix}", work / f"ogr2ogr.{suffix}"
         runs.append(measure(size, suffix, "ess-atlas export",
                             [ESS_ATLAS, "export", "--format", suffix, "-o", str(ours)],
-                            ours, folder, env))
+                            ours, work, database_env(database)))
         runs.append(measure(size, suffix, "ogr2ogr", ["ogr2ogr", "-f", driver, *options,
                                                       str(theirs), str(vrt)],
-                            theirs, folder, dict(os.environ)))
+                            theirs, work, dict(os.environ)))
     return runs
 
 
@@ -199,10 +172,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", help=f"comma-separated N (default BENCH_EXPORT_SIZES or "
                         f"{DEFAULT_SIZES})")
+    parser.add_argument("--database", type=Path,
+                        help="an existing ess-atlas SQLite database (instead of --sizes)")
     parser.add_argument("--no-record", action="store_true", help="do not touch results.md")
     args = parser.parse_args()
     load = os.getloadavg()[0]
-    runs = [run for size in sizes_wanted(args.sizes) for run in runs_for(size)]
+    if args.database:
+        runs = runs_for(args.database.resolve(), WORK / "given")
+    else:
+        runs = [run for size in sizes_wanted(args.sizes)
+                for run in runs_for(database_for(size), database_for(size).parent)]
     lines = [*table(runs), "",
              f"Each command ran alone, one after the other; 1-minute load average "
              f"{load:.1f} before → {os.getloadavg()[0]:.1f} after (a shared machine: "

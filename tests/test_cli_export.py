@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import geopandas
@@ -69,3 +72,30 @@ def test_a_wrong_updated_since_is_refused(
     assert result.exit_code == 2
     assert result.stderr.startswith(
         "error: --updated-since: updated_since: 'hier' is not an RFC 3339")
+
+
+# What an export must not load: the importer, the dataframe libraries pyogrio and pyarrow
+# only probe for, the web server (each tens of MB of resident memory).
+NOT_FOR_EXPORTS = ("app.importer.commands", "app.importer.pipeline", "pandas", "geopandas",
+                   "pyproj", "uvicorn")
+EXPORT_THEN_LIST_MODULES = """
+import sys
+from app.cli import cli
+try:
+    cli(["export", "--format", "gpkg", "-o", sys.argv[1]])
+except SystemExit as exit:
+    print(exit.code)
+print(",".join(name for name in sys.argv[2].split(",") if name in sys.modules))
+"""
+
+
+def test_an_export_loads_neither_the_importer_nor_dataframe_libraries(
+    client: TestClient, settings: Settings, tmp_path: Path
+) -> None:
+    output = tmp_path / "sortie.gpkg"
+    environment = {**os.environ, "ESS_DATABASE_URL": settings.database_url}
+    finished = subprocess.run(
+        [sys.executable, "-c", EXPORT_THEN_LIST_MODULES, str(output), ",".join(NOT_FOR_EXPORTS)],
+        env=environment, capture_output=True, text=True, check=True, timeout=300)
+    assert finished.stdout.splitlines()[-2:] == ["0", ""]
+    assert len(geopandas.read_file(output)) == len(listing_names(client))

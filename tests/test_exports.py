@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +27,19 @@ EXPORTS = "/api/exports/organisations"
 PRIVATE_COLUMNS = set(PRIVATE_VALUES)
 
 
+# A structure with a value of every kind a column holds: enum, booleans, dates, lists.
+EVERY_KIND = {"legal_form": "cooperative", "esus": True, "esus_date": date(2021, 3, 4),
+              "creation_date": date(1999, 12, 31), "labels": ["aci", "ei"],
+              "categories": ["habitat", "reemploi"], "headcount_band": "11"}
+
+
 @pytest.fixture
 def loaded(client: TestClient) -> TestClient:
-    """The API fixture directory plus a structure whose name and city are formulas."""
-    add_structure(app_engine(client.app), FORMULA_NAME, city=FORMULA_CITY)  # type: ignore[arg-type]
+    """The API fixture directory, a structure whose name and city are formulas, and one
+    with a value of every kind."""
+    engine = app_engine(client.app)  # type: ignore[arg-type]
+    add_structure(engine, FORMULA_NAME, city=FORMULA_CITY)
+    add_structure(engine, "Toutes les sortes", **EVERY_KIND)
     return client
 
 
@@ -85,6 +95,43 @@ def test_a_filtered_export_holds_what_the_filtered_listing_holds(
     features = api_features(loaded, **params)
     assert len(features) == 2
     assert_same_as_api(read_back(downloaded(loaded, tmp_path, suffix, **params)), features)
+
+
+def test_the_geojson_export_holds_the_api_features_value_for_value(
+    loaded: TestClient,
+) -> None:
+    exported = loaded.get(f"{EXPORTS}.geojson").json()["features"]
+    assert exported == api_features(loaded)
+    every_kind = next(f for f in exported if f["properties"]["name"] == "Toutes les sortes")
+    assert {name: every_kind["properties"][name] for name in EVERY_KIND} == {
+        "legal_form": "cooperative", "esus": True, "esus_date": "2021-03-04",
+        "creation_date": "1999-12-31", "labels": ["aci", "ei"],
+        "categories": ["habitat", "reemploi"], "headcount_band": "11"}
+
+
+def test_csv_cells_are_the_api_properties_as_text(loaded: TestClient) -> None:
+    rows = {row["id"]: row for row in csv_rows(loaded.get(f"{EXPORTS}.csv").content)}
+    for feature in api_features(loaded):
+        row = rows[str(feature["id"])]
+        for name, value in feature["properties"].items():
+            text = ("|".join(value) if isinstance(value, list)
+                    else "" if value is None else str(value))
+            assert restore_cell(row[name]) == text, name
+        assert (float(row["lon"]), float(row["lat"])) == tuple(feature["geometry"]["coordinates"])
+
+
+def test_parquet_keeps_types_times_in_utc_and_booleans(
+    loaded: TestClient, tmp_path: Path
+) -> None:
+    frame = read_back(downloaded(loaded, tmp_path, "parquet"))
+    row = frame[frame["name"] == "Toutes les sortes"].iloc[0]
+    feature = next(f for f in api_features(loaded)
+                   if f["properties"]["name"] == "Toutes les sortes")
+    assert row["esus"] is True or row["esus"] == True  # noqa: E712  (numpy's bool)
+    assert row["id"] == feature["id"]
+    assert row["updated_at"].isoformat().replace("+00:00", "Z") == (
+        feature["properties"]["updated_at"])
+    assert str(frame["updated_at"].dtype) == "datetime64[us, UTC]"
 
 
 def test_categories_are_one_pipe_joined_text_column_in_table_formats(

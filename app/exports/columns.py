@@ -7,17 +7,19 @@ every format and spreadsheet can hold.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
-from app.geojson import PROPERTY_COLUMNS, json_value
+from app.exports.rows import PlainRow
+from app.geojson import PROPERTY_COLUMNS
+from app.models import PUBLIC_COLUMNS
 from app.queries import ORGANISATION_TABLE
 
 # id, then the feature's properties: the same names as the API's, in the same order.
 TABLE_COLUMNS: tuple[str, ...] = ("id", *PROPERTY_COLUMNS)
 # CSV adds the point as two columns.
 CSV_COLUMNS: tuple[str, ...] = (*TABLE_COLUMNS, "lon", "lat")
+_csv_values = itemgetter(*(PUBLIC_COLUMNS.index(name) for name in CSV_COLUMNS))
 
 
 def python_type(column: str) -> type:
@@ -28,15 +30,7 @@ def python_type(column: str) -> type:
     return python
 
 
-def text_value(value: Any) -> str:
-    """A cell as text: ISO 8601 UTC for times, the value of an enum, '' for nothing."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return str(json_value(value))
-    return str(value)
-
-
-def csv_cells(row: Mapping[str, Any]) -> list[str]:
-    """The CSV cells of one public row, in CSV_COLUMNS order."""
-    return [text_value(row[name]) for name in CSV_COLUMNS]
+def csv_cells(row: PlainRow) -> tuple[Any, ...]:
+    """The CSV cells of one plain row, in CSV_COLUMNS order (safecsv writes None as '')."""
+    cells: tuple[Any, ...] = _csv_values(row)
+    return cells

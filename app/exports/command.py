@@ -1,28 +1,29 @@
-"""`ess-atlas export`: the same filters and formats as /api/exports, to a file, with progress."""
+"""`ess-atlas export`: the same filters and formats as /api/exports, to a file, with progress.
+
+Imports only what an export runs: the web framework comes in only to check filters (the
+API's own rules), Arrow and GDAL only for their formats (app/exports/writing.py).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app import summaries
 from app.config import load_settings
 from app.db import open_database
-from app.deps import harvest_filter, organisation_filter
 from app.errors import InvalidParameter
 from app.exports.formats import ExportFormat
-from app.exports.rows import row_batches
-from app.exports.text import CSV_DELIMITERS, RowBatches
+from app.exports.rows import RowBatches, row_batches
+from app.exports.text import CSV_DELIMITERS
 from app.exports.writing import write_then_rename
-from app.importer.commands import RowsPerSecondColumn, progress_console
-from app.queries import OrganisationFilter, PublicRow
-from app.taxonomy import load_taxonomy
+from app.progress import row_progress
+from app.queries import OrganisationFilter
 from app.terminal import printable
 
 EXIT_USAGE = 2
@@ -34,15 +35,20 @@ def _filters(
     q: str | None, bbox: str | None, updated_since: str | None,
 ) -> OrganisationFilter:
     """The filters, checked by the same rules as the API's query parameters."""
+    texts = (q, bbox, updated_since)
+    if not (category or region or departement or legal_form) and texts == (None, None, None):
+        return OrganisationFilter()
+    # The API's parameter rules live beside its FastAPI dependencies: imported when needed.
+    from app.deps import harvest_filter, organisation_filter
+    from app.taxonomy import load_taxonomy
+
     taxonomy = load_taxonomy(load_settings().categories_yaml)
     filters = organisation_filter(taxonomy, category=category, region=region,
                                   departement=departement, legal_form=legal_form, q=q, bbox=bbox)
     return harvest_filter(filters, updated_since=updated_since)
 
 
-def _counted(
-    batches: RowBatches, advance: Callable[[int], None]
-) -> Iterator[Sequence[PublicRow]]:
+def _counted(batches: RowBatches, advance: Callable[[int], None]) -> RowBatches:
     """The batches, reporting each one's size once it is handed on."""
     for batch in batches:
         yield batch
@@ -57,9 +63,7 @@ def _write_with_progress(
     with Session(engine) as session:
         total = summaries.number_matched(session=session, filters=filters)
     written = 0
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               RowsPerSecondColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=progress_console, transient=True) as progress:
+    with row_progress() as progress:
         task = progress.add_task(f"exporting {export_format.value}", total=total)
 
         def advance(rows: int) -> None:
@@ -68,7 +72,7 @@ def _write_with_progress(
             progress.advance(task, rows)
 
         write_then_rename(export_format, _counted(row_batches(engine, filters), advance), output,
-                     delimiter)
+                          delimiter)
     return written
 
 

@@ -7,22 +7,20 @@ written in UTC.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 
-import pyarrow as pa
-from pyogrio import write_arrow
-
+from app.exports.arrow import pa, pyogrio_write_arrow
 from app.exports.geoparquet import GEOMETRY, arrow_batch, arrow_schema
-from app.queries import PublicRow
+from app.exports.rows import PlainBatch
 
 LAYER = "organisations"
 
 
-def write_geopackage(batches: Iterable[Sequence[PublicRow]], path: Path) -> None:
+def write_geopackage(batches: Iterable[PlainBatch], path: Path) -> None:
     """A GeoPackage with one point layer, `organisations`, in EPSG:4326."""
     schema = arrow_schema()
     stream = pa.RecordBatchReader.from_batches(
-        schema, (arrow_batch(rows, schema) for rows in batches))
-    write_arrow(stream, str(path), layer=LAYER, driver="GPKG", geometry_name=GEOMETRY,
-                geometry_type="Point", crs="EPSG:4326")
+        schema, (arrow_batch(batch, schema) for batch in batches))
+    pyogrio_write_arrow()(stream, str(path), layer=LAYER, driver="GPKG",
+                          geometry_name=GEOMETRY, geometry_type="Point", crs="EPSG:4326")

@@ -1,4 +1,8 @@
-"""GeoParquet 1.0 exports through pyarrow: one row group per batch of rows."""
+"""GeoParquet 1.0 exports through pyarrow: one row group per batch of rows.
+
+A batch of plain values becomes one Arrow record batch column by column, each column
+handed to Arrow whole (times as ISO 8601 text, parsed by Arrow).
+"""
 
 from __future__ import annotations
 
@@ -8,17 +12,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 
+from app.exports.arrow import pa
 from app.exports.columns import TABLE_COLUMNS, python_type
 from app.exports.points import wkb_points
-from app.queries import PublicRow
+from app.exports.rows import PlainBatch
 
 GEOMETRY = "geometry"
+TIMESTAMP = pa.timestamp("us", tz="UTC")
 _ARROW_TYPES: dict[type, pa.DataType] = {
-    int: pa.int64(), float: pa.float64(), datetime: pa.timestamp("us", tz="UTC"),
-}
+    int: pa.int64(), float: pa.float64(), bool: pa.bool_(), datetime: TIMESTAMP}
 # GeoParquet 1.0: WKB points; no `crs` member means OGC:CRS84 (longitude, latitude).
 GEOPARQUET_METADATA = {"version": "1.0.0", "primary_column": GEOMETRY, "columns": {
     GEOMETRY: {"encoding": "WKB", "geometry_types": ["Point"]}}}
@@ -32,24 +36,24 @@ def arrow_schema() -> pa.Schema:
                      metadata={"geo": json.dumps(GEOPARQUET_METADATA)})
 
 
-def _cells(rows: Sequence[PublicRow], name: str, kind: pa.DataType) -> list[Any]:
-    """One column of the rows: text columns as str (enums by value), others as they are."""
-    if kind == pa.string():
-        return [None if row[name] is None else str(row[name]) for row in rows]
-    return [row[name] for row in rows]
+def _arrow_column(values: Sequence[Any], kind: pa.DataType) -> pa.Array:
+    """One column of plain values (times parsed by Arrow from their ISO 8601 text)."""
+    if kind == TIMESTAMP:
+        return pa.array(values, pa.string()).cast(TIMESTAMP)
+    return pa.array(values, kind)
 
 
-def arrow_batch(rows: Sequence[PublicRow], schema: pa.Schema) -> pa.RecordBatch:
-    """One Arrow record batch of public rows."""
-    columns = [pa.array(_cells(rows, field.name, field.type), type=field.type)
-               for field in schema if field.name != GEOMETRY]
-    geometry = pa.array(list(wkb_points(rows)), pa.binary())
-    return pa.RecordBatch.from_arrays([*columns, geometry], schema=schema)
+def arrow_batch(batch: PlainBatch, schema: pa.Schema) -> pa.RecordBatch:
+    """One Arrow record batch of plain values."""
+    arrays = [_arrow_column(batch.column(field.name), field.type)
+              for field in schema if field.name != GEOMETRY]
+    geometry = wkb_points(batch.column("lon"), batch.column("lat"))
+    return pa.RecordBatch.from_arrays([*arrays, geometry], schema=schema)
 
 
-def write_geoparquet(batches: Iterable[Sequence[PublicRow]], path: Path) -> None:
+def write_geoparquet(batches: Iterable[PlainBatch], path: Path) -> None:
     """A GeoParquet 1.0 file, one row group per batch."""
     schema = arrow_schema()
     with pq.ParquetWriter(str(path), schema, compression="zstd") as writer:  # type: ignore[no-untyped-call]
-        for rows in batches:
-            writer.write_batch(arrow_batch(rows, schema))
+        for batch in batches:
+            writer.write_batch(arrow_batch(batch, schema))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from app.exports import text
 from app.exports.formats import ExportFormat
-from app.exports.text import RowBatches
+from app.exports.rows import RowBatches
 
 
 def export_chunks(

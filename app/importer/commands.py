@@ -14,17 +14,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TextColumn,
-    TimeRemainingColumn,
-)
-from rich.text import Text
+from rich.progress import Progress
 from sqlalchemy import Engine
 
 from app import duplicates
@@ -41,6 +31,7 @@ from app.importer.presets import PRESETS, preset_mapping
 from app.importer.progress import BatchReceipt
 from app.importer.report import ImportReport, sector_mapping_snippet, write_rejected_rows
 from app.importer.runs import new_run_id
+from app.progress import row_progress
 from app.terminal import exits_on_configuration_error, printable
 
 EXIT_REJECTIONS = 1
@@ -48,16 +39,6 @@ EXIT_BUSY = 3
 EXIT_USAGE = 2
 SHOWN_REJECTIONS = 50
 SHOWN_WARNINGS = 20
-progress_console = Console(stderr=True)
-
-
-class RowsPerSecondColumn(ProgressColumn):
-    """The import speed in rows per second."""
-
-    def render(self, task: Task) -> Text:
-        """Render the speed, or nothing before it is known."""
-        speed = task.finished_speed or task.speed
-        return Text(f"{speed:,.0f} rows/s" if speed else "", style="progress.data.speed")
 
 
 class ProgressBarObserver:
@@ -188,11 +169,8 @@ def _run_import(
     """Run the import behind a progress bar."""
     engine = open_database(settings)
     context = import_context(settings)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               RowsPerSecondColumn(), TimeRemainingColumn())
     try:
-        with (Progress(*columns, console=progress_console, transient=True) as progress,
-              _rare_cycle_collection()):
+        with row_progress() as progress, _rare_cycle_collection():
             observer = ProgressBarObserver(progress, show_batches)
             return import_paths(paths, engine=engine, context=context, progress=observer,
                                 options=options)
