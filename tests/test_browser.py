@@ -162,14 +162,14 @@ def shown_markers(page: Page) -> int:
 
 
 def set_view(page: Page, lat: float, lon: float, zoom: int) -> None:
-    page.evaluate("([lat, lon, zoom]) => window[document.querySelector('[data-atlas-map]').id]"
+    page.evaluate("([lat, lon, zoom]) => window.atlas.map"
                   ".setView([lat, lon], zoom)", [lat, lon, zoom])
 
 
 def screen_point(page: Page, lat: float, lon: float) -> tuple[float, float]:
     """Where a position is on the screen, from Leaflet itself."""
     point = page.evaluate(
-        "([lat, lon]) => { const map = window[document.querySelector('[data-atlas-map]').id];"
+        "([lat, lon]) => { const map = window.atlas.map;"
         " const p = map.latLngToContainerPoint([lat, lon]); return [p.x, p.y]; }", [lat, lon])
     box = page.locator(MAP).bounding_box()
     assert box is not None
@@ -180,7 +180,7 @@ def dot_colour(page: Page, lat: float, lon: float) -> str:
     """The colour the canvas has at a position (the dot drawn there)."""
     colour: str = page.evaluate(
         "([lat, lon]) => { const el = document.querySelector('[data-atlas-map]');"
-        " const map = window[el.id]; const canvas = el.querySelector('canvas');"
+        " const map = window.atlas.map; const canvas = el.querySelector('canvas');"
         " const p = map.latLngToContainerPoint([lat, lon]);"
         " const r = canvas.getBoundingClientRect(), m = el.getBoundingClientRect();"
         " const s = canvas.width / r.width;"
@@ -317,7 +317,7 @@ def test_choosing_a_departement_zooms_to_its_area(
     page.get_by_label("Région ou département").select_option("departement:69")
     expect(page.locator("#atlas-status")).to_have_text("4 structures dans la vue, 4 en France")
     area = api(server, "/api/areas/bounds")["departements"]["69"]
-    view = page.evaluate("window[document.querySelector('[data-atlas-map]').id].getBounds()"
+    view = page.evaluate("window.atlas.map.getBounds()"
                          ".toBBoxString()")
     west, south, east, north = map(float, view.split(","))
     assert west <= area[0] and south <= area[1] and east >= area[2] and north >= area[3]
@@ -366,7 +366,7 @@ def test_place_box_suggests_places_and_never_becomes_a_keyword(
     expect(page.locator("#atlas-status")).not_to_contain_text("résultat")
     assert page.get_by_label("Nom ou mot-clé (toute la France)").input_value() == ""
     assert not any("q=Villeurb" in url for url in log.requests if "/api/organisations" in url)
-    centre = page.evaluate("window[document.querySelector('[data-atlas-map]').id].getCenter()")
+    centre = page.evaluate("window.atlas.map.getCenter()")
     assert abs(centre["lat"] - 45.77) < 0.05 and abs(centre["lng"] - 4.88) < 0.05
     assert_clean(page, log, server)
 
@@ -382,7 +382,9 @@ def test_hostile_name_is_shown_as_text_and_runs_nothing(
     expect(card.locator(".atlas-card-description")).to_contain_text("<script>alert(3)</script>")
     expect(card.locator(".atlas-card-address")).to_contain_text("8 rue <b>Marignan</b>")
     assert page.locator("img[src='x'], #atlas-card img, #atlas-results img, b").count() == 0
+    # The one inline script element is the page's JSON configuration, which runs nothing.
     assert page.locator("script:not([src])").count() == 1
+    assert page.locator("script:not([src])").get_attribute("type") == "application/json"
     assert_clean(page, log, server)
 
 
@@ -436,7 +438,7 @@ def test_clicking_a_dot_opens_its_card_with_the_position_precision(
     wazemmes = next(f for f in api(server, "/api/organisations")["features"]
                     if f["properties"]["name"] == "Repair café de Wazemmes")
     expect(card.get_by_role("link", name="Page de la structure")).to_have_attribute(
-        "href", f"/structures/{wazemmes['id']}")
+        "href", f"/structures/{wazemmes['id']}?lang=fr")
     page.get_by_role("button", name="Fermer la fiche").click()
     expect(card).to_be_hidden()
     assert_clean(page, log, server)
@@ -580,7 +582,7 @@ def test_the_card_links_to_the_structure_page_with_its_json_ld(
     page.locator(".atlas-item", has_text=HOSTILE_NAME).click()
     page.locator(CARD).get_by_role("link", name="Page de la structure").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(HOSTILE_NAME)
-    structure_id = int(page.url.rsplit("/", 1)[1])
+    structure_id = int(urlsplit(page.url).path.rsplit("/", 1)[1])
     feature = api(server, f"/api/organisations/{structure_id}")
     properties = feature["properties"]
     lon, lat = feature["geometry"]["coordinates"]
