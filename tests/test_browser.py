@@ -58,6 +58,9 @@ IN_NANTES = {
 }
 TILE_PNG = solid_png(226, 232, 236)
 LIST_NAMES = "#atlas-results .atlas-item-name"
+POINT_NAMES = "#atlas-marker-names li"
+# The page keeps a position to 3 decimals (about 100 m): what a shared link may say.
+LYON_SHARED = (round(LYON["latitude"], 3), round(LYON["longitude"], 3))
 
 
 @dataclass
@@ -464,17 +467,85 @@ def test_near_me_counts_honestly_within_the_chosen_radius(
     open_map(page, server)
     page.get_by_role("button", name="Autour de moi").click()
     expect(page.locator("#atlas-status")).to_have_text("4 structures à moins de 10 km")
-    nearby_url = (f"/api/nearby?lat={LYON['latitude']:.6f}&lon={LYON['longitude']:.6f}"
-                  "&radius_km=10&limit=200")
+    nearby_url = nearby_api_url(10)
     nearest_first = [f["properties"]["name"] for f in api(server, nearby_url)["features"]]
     assert list_names(page) == nearest_first
     page.get_by_label("Rayon").select_option("1")
-    one_km = api(server, nearby_url.replace("radius_km=10", "radius_km=1"))["numberMatched"]
-    expect(page.locator("#atlas-status")).to_have_text(
-        f"{one_km} structure{'s' if one_km > 1 else ''} à moins de 1 km")
+    expect(page.locator("#atlas-status")).to_have_text(nearby_status(server, 1))
     page.get_by_role("button", name="Revenir à la zone de la carte").click()
     expect(page.locator("#atlas-status")).to_contain_text("dans la vue")
     expect(page.locator("#atlas-results-title")).to_have_text("Structures dans la vue")
+    assert_clean(page, log, server)
+
+
+def nearby_api_url(radius_km: int) -> str:
+    lat, lon = LYON_SHARED
+    return f"/api/nearby?lat={lat:.6f}&lon={lon:.6f}&radius_km={radius_km}&limit=200"
+
+
+def nearby_status(server: Server, radius_km: int) -> str:
+    found = api(server, nearby_api_url(radius_km))["numberMatched"]
+    return f"{found} structure{'s' if found > 1 else ''} à moins de {radius_km} km"
+
+
+def test_every_point_of_the_map_has_a_french_name(
+    server: Server, page_and_log: tuple[Page, PageLog]
+) -> None:
+    page, log = page_and_log
+    open_map(page, server)
+    names = page.locator(POINT_NAMES)
+    expect(names).to_have_count(3)
+    assert sorted(names.all_text_contents()) == [
+        "3 structures : zoomer", "4 structures : zoomer", "Repair café de Wazemmes"]
+    assert shown_markers(page) == 3
+    set_view(page, *WAZEMMES, 12)
+    expect(names).to_have_text(["Repair café de Wazemmes"])
+    assert_clean(page, log, server)
+
+
+def test_permalink_keeps_the_place_and_near_me_with_its_radius(
+    server: Server, context: BrowserContext, page_and_log: tuple[Page, PageLog]
+) -> None:
+    page, log = page_and_log
+    context.grant_permissions(["geolocation"], origin=server.base_url)
+    context.set_geolocation(LYON)
+    status = page.locator("#atlas-status")
+    place_box = page.get_by_label("Aller à une ville ou une adresse")
+    open_map(page, server)
+    place_box.press_sequentially("Villeurb")
+    page.get_by_role("option", name="Villeurbanne (69)").click()
+    place_mark = page.locator(POINT_NAMES, has_text="Lieu recherché : Villeurbanne (69)")
+    expect(place_mark).to_have_count(1)
+    expect(page.locator(LIST_NAMES).first).to_have_text("Village vertical")
+    by_distance = list_names(page)
+    page.wait_for_timeout(600)
+    assert "lieu=" in page.url and "lieu_nom=Villeurbanne" in page.url
+    page.get_by_role("button", name="Autour de moi").click()
+    expect(status).to_have_text(nearby_status(server, 10))
+    page.wait_for_timeout(600)
+    page.get_by_label("Rayon").select_option("1")
+    expect(status).to_have_text(nearby_status(server, 1))
+    page.wait_for_timeout(600)
+    assert f"autour={LYON_SHARED[0]},{LYON_SHARED[1]}&rayon=1" in page.url
+    page.reload()
+    expect(status).to_have_text(nearby_status(server, 1))
+    expect(page.get_by_label("Rayon")).to_have_value("1")
+    expect(page.locator(POINT_NAMES, has_text="Votre position")).to_have_count(1)
+    nearest = [f["properties"]["name"] for f in api(server, nearby_api_url(1))["features"]]
+    assert list_names(page) == nearest
+    page.go_back()
+    expect(status).to_have_text(nearby_status(server, 10))
+    expect(page.get_by_label("Rayon")).to_have_value("10")
+    page.go_back()
+    expect(place_box).to_have_value("Villeurbanne (69)")
+    expect(place_mark).to_have_count(1)
+    expect(page.locator("#atlas-nearby-tools")).to_be_hidden()
+    expect(status).to_contain_text("dans la vue")
+    assert list_names(page) == by_distance
+    page.reload()
+    expect(place_mark).to_have_count(1)
+    expect(page.locator(LIST_NAMES).first).to_have_text("Village vertical")
+    assert list_names(page) == by_distance
     assert_clean(page, log, server)
 
 
@@ -632,6 +703,7 @@ def test_structures_on_one_point_open_as_one_list(
     page.wait_for_load_state("networkidle")
     page.mouse.click(*screen_point(page, lat, lon))
     card = page.locator(CARD)
+    expect(page.locator(POINT_NAMES, has_text="27 structures au même endroit")).to_have_count(1)
     expect(card.locator(".atlas-card-title")).to_have_text("27 structures au même endroit")
     expect(card.locator(".atlas-stack .atlas-item")).to_have_count(27)
     card.locator(".atlas-stack .atlas-item").first.click()
