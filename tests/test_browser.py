@@ -15,15 +15,17 @@ from urllib.request import urlopen
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from browser import desktop_chromium, free_port, running_server, solid_png
+from browser import desktop_context, free_port, running_server, solid_png
 from playwright.sync_api import (
     BrowserContext,
     ConsoleMessage,
     Dialog,
     Geolocation,
     Page,
+    Playwright,
     Request,
     expect,
+    sync_playwright,
 )
 
 from app.config import Settings
@@ -107,9 +109,20 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="module")
-def context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
-    with desktop_chromium(tmp_path_factory.mktemp("chromium-profile")) as context:
-        yield context
+def playwright() -> Iterator[Playwright]:
+    """One Playwright for the module's browsers (a second one cannot run beside it)."""
+    with sync_playwright() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def context(
+    playwright: Playwright, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[BrowserContext]:
+    """A French-speaking browser."""
+    context = desktop_context(playwright, tmp_path_factory.mktemp("chromium-profile"), "fr-FR")
+    yield context
+    context.close()
 
 
 def _record(page: Page, log: PageLog) -> None:
@@ -132,6 +145,11 @@ def _record(page: Page, log: PageLog) -> None:
 
 @pytest.fixture
 def page_and_log(server: Server, context: BrowserContext) -> Iterator[tuple[Page, PageLog]]:
+    yield from logged_page(server, context)
+
+
+def logged_page(server: Server, context: BrowserContext) -> Iterator[tuple[Page, PageLog]]:
+    """A page of `context` that records what it does, its tiles answered locally."""
     page = context.new_page()
     log = PageLog()
     _record(page, log)
@@ -627,18 +645,6 @@ def assert_sheet_inside(page: Page, width: int, height: int) -> None:
     expect(card).to_be_hidden()
 
 
-def test_axe_finds_no_serious_violation_with_a_card_open(
-    server: Server, page_and_log: tuple[Page, PageLog]
-) -> None:
-    page, log = page_and_log
-    open_map(page, server)
-    assert serious_violations(page) == []
-    page.locator(".atlas-item", has_text="Repair café de Wazemmes").click()
-    expect(page.locator(CARD)).to_be_visible()
-    assert serious_violations(page) == []
-    assert_clean(page, log, server)
-
-
 def serious_violations(page: Page) -> list[str]:
     results = Axe().run(page)
     return [f"{v['id']}: {v['help']}" for v in results.response["violations"]
@@ -710,3 +716,192 @@ def test_structures_on_one_point_open_as_one_list(
     expect(card.locator(".atlas-card-precision")).to_have_text(
         "Position approximative : au centre de la commune")
     assert_clean(page, log, default_server)
+
+
+ENGLISH_STATUS = "8 structures in view, 9 in France"
+LOCALE = Path(__file__).parents[1] / "app" / "mapview" / "locale"
+SCRIPT_CATALOGUES = Path(__file__).parents[1] / "app" / "mapview" / "static" / "i18n"
+PLACEHOLDER = re.compile(r"\{\w+\}|%\(\w+\)s")
+# Every text of a page and every accessible name or hint, outside script and the language
+# switch's own names (an autonym is in its own language, marked with lang).
+PAGE_TEXTS = """() => {
+  const outside = (node) => !node.closest('script, style, [lang]:not(html)');
+  const texts = [];
+  const walker = document.createTreeWalker(document.documentElement, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (outside(node.parentElement) && node.textContent.trim()) texts.push(node.textContent.trim());
+  }
+  for (const el of document.querySelectorAll('[aria-label], [title], [placeholder], [alt], meta')) {
+    if (!outside(el)) continue;
+    for (const name of ['aria-label', 'title', 'placeholder', 'alt', 'content']) {
+      if (el.getAttribute(name)) texts.push(el.getAttribute(name));
+    }
+  }
+  return texts;
+}"""
+
+
+def leaves(tree: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            yield from ((f"{key}.{sub}", text) for sub, text in leaves(value))
+        else:
+            yield key, value
+
+
+def french_fragments() -> set[str]:
+    """The French catalogue's texts that English says otherwise, cut at their placeholders."""
+    from babel.messages.pofile import read_po
+
+    french = dict(leaves(json.loads((SCRIPT_CATALOGUES / "fr.json").read_text("utf-8"))))
+    english = dict(leaves(json.loads((SCRIPT_CATALOGUES / "en.json").read_text("utf-8"))))
+    pairs = [(text, english[key]) for key, text in french.items()]
+    with (LOCALE / "en" / "LC_MESSAGES" / "messages.po").open("rb") as source:
+        pairs += [(str(m.id), str(m.string)) for m in read_po(source) if m.id]
+    fragments = set()
+    for text, translated in pairs:
+        for part in PLACEHOLDER.split(text):
+            # Shorter pieces ("À", " (") say nothing about the language.
+            if len(part.strip()) >= 5 and part.strip() not in translated:
+                fragments.add(part.strip())
+    return fragments
+
+
+def french_left(page: Page) -> list[str]:
+    texts: list[str] = page.evaluate(PAGE_TEXTS)
+    return sorted({f"{fragment!r} in {text!r}" for text in texts
+                   for fragment in french_fragments() if fragment in text})
+
+
+@pytest.fixture(scope="module")
+def english_context(
+    playwright: Playwright, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[BrowserContext]:
+    """A browser whose language, and so Accept-Language, is British English."""
+    context = desktop_context(playwright, tmp_path_factory.mktemp("english-profile"), "en-GB")
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def english_page(server: Server, english_context: BrowserContext) -> Iterator[tuple[Page, PageLog]]:
+    yield from logged_page(server, english_context)
+
+
+def open_english(page: Page, server: Server, path: str = "/",
+                 status: str = ENGLISH_STATUS) -> None:
+    page.goto(server.base_url + path)
+    expect(page.locator("#atlas-status")).to_have_text(status)
+
+
+def test_an_english_browser_gets_an_english_page_cards_and_controls(
+    server: Server, english_page: tuple[Page, PageLog]
+) -> None:
+    page, log = english_page
+    open_english(page, server)
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page).to_have_title("ESS Atlas — map of the social and solidarity economy")
+    expect(page.get_by_role("button", name="Zoom in", exact=True)).to_have_count(1)
+    expect(page.get_by_role("button", name="Zoom out", exact=True)).to_have_count(1)
+    expect(page.locator(POINT_NAMES, has_text="4 structures: zoom in")).to_have_count(1)
+    page.get_by_text("Sectors (all)").click()
+    expect(page.get_by_label(re.compile("^Food"))).to_be_checked()
+    expect(page.get_by_label("Legal form").locator("option")).to_contain_text(
+        ["All legal forms", "Association", "Cooperative (SCOP, SCIC, CAE…)"])
+    page.locator(".atlas-item", has_text="Village vertical").click()
+    card = page.locator(CARD)
+    expect(card.locator(".atlas-card-precision")).to_have_text(
+        "Approximate position: at the centre of the municipality")
+    expect(card.get_by_role("link", name="Structure page")).to_have_attribute(
+        "href", re.compile(r"^/structures/\d+\?lang=en$"))
+    page.get_by_role("button", name="Close the card").click()
+    expect(card).to_be_hidden()
+    assert_clean(page, log, server)
+
+
+def test_lang_fr_in_the_address_overrides_an_english_browser(
+    server: Server, english_page: tuple[Page, PageLog]
+) -> None:
+    page, log = english_page
+    open_english(page, server, "/?lang=fr", FRANCE_STATUS)
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    expect(page.get_by_role("button", name="Zoomer", exact=True)).to_have_count(1)
+    assert_clean(page, log, server)
+
+
+def test_the_language_switch_is_remembered(
+    server: Server, page_and_log: tuple[Page, PageLog]
+) -> None:
+    page, log = page_and_log
+    open_map(page, server, "#carte=12/50.62800/3.04800", "1 structure dans la vue, 9 en France")
+    try:
+        page.get_by_role("link", name="English").click()
+        expect(page.locator("#atlas-status")).to_have_text("1 structure in view, 9 in France")
+        assert urlsplit(page.url).query == "lang=en"
+        page.goto(server.base_url + "/")
+        expect(page.locator("#atlas-status")).to_have_text(ENGLISH_STATUS)
+        assert urlsplit(page.url).query == "lang=en"
+        page.get_by_role("link", name="Français").click()
+        expect(page.locator("#atlas-status")).to_have_text(FRANCE_STATUS)
+    finally:
+        page.evaluate("window.localStorage.clear()")
+    assert_clean(page, log, server)
+
+
+def test_no_french_text_is_left_in_the_english_page(
+    server: Server, english_page: tuple[Page, PageLog]
+) -> None:
+    page, log = english_page
+    open_english(page, server, "/?lang=fr", FRANCE_STATUS)
+    # The walk finds the catalogue's French where it is.
+    assert "'Structures dans la vue' in 'Structures dans la vue'" in french_left(page)
+    open_english(page, server)
+    page.get_by_text("Sectors (all)").click()
+    page.locator(".atlas-item", has_text="Épicerie solidaire de la Croix-Rousse").click()
+    expect(page.locator(CARD)).to_be_visible()
+    assert french_left(page) == []
+    lat, lon = LYON_SHARED
+    open_english(page, server, f"/#autour={lat},{lon}&rayon=5",
+                 f"{api(server, nearby_api_url(5))['numberMatched']} structures within 5 km")
+    assert french_left(page) == []
+    page.goto(server.base_url + "/structures/999999")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Structure not found")
+    assert french_left(page) == []
+    not_found = ("Failed to load resource: the server responded with a status of 404 (Not Found)"
+                 f" @ {server.base_url}/structures/999999")
+    assert_clean(page, log, server, allowed_errors=(not_found,))
+
+
+def test_the_structure_page_speaks_english(
+    server: Server, english_page: tuple[Page, PageLog]
+) -> None:
+    page, log = english_page
+    wazemmes = next(f for f in api(server, "/api/organisations")["features"]
+                    if f["properties"]["name"] == "Repair café de Wazemmes")
+    page.goto(f"{server.base_url}/structures/{wazemmes['id']}")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator(".atlas-card-sectors li")).to_have_text(["Reuse and refurbishing"])
+    expect(page.get_by_role("link", name="See on the map")).to_have_attribute(
+        "href", re.compile(r"^/\?lang=en#carte=16/"))
+    expect(page.get_by_role("region", name="Position of Repair café de Wazemmes on the map"))\
+        .to_have_count(1)
+    assert french_left(page) == []
+    assert_clean(page, log, server)
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_axe_finds_no_serious_violation_on_the_map_and_a_structure_page(
+    server: Server, page_and_log: tuple[Page, PageLog], language: str
+) -> None:
+    page, log = page_and_log
+    status = {"fr": FRANCE_STATUS, "en": ENGLISH_STATUS}[language]
+    open_map(page, server, f"?lang={language}", status)
+    assert serious_violations(page) == []
+    page.locator(".atlas-item", has_text=HOSTILE_NAME).click()
+    expect(page.locator(CARD)).to_be_visible()
+    assert serious_violations(page) == []
+    page.locator(".atlas-card-page").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(HOSTILE_NAME)
+    expect(page.locator("html")).to_have_attribute("lang", language)
+    assert serious_violations(page) == []
+    assert_clean(page, log, server)
