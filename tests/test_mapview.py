@@ -11,11 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
 
 from app.config import Settings
 from app.main import create_app
 from app.mapview import page as page_module
+from app.mapview.i18n import accepted_language
 from app.mapview.page import PRELOADED_MODULES, static_version, tile_source
 
 FIXTURE = Path(__file__).parent / "fixtures" / "map_directory.csv"
@@ -246,3 +250,133 @@ def test_relative_tile_url_needs_only_self(make_settings: Callable[..., Settings
     with TestClient(create_app(settings)) as client:
         policy = csp_directives(client.get("/").headers["content-security-policy"])
     assert policy["img-src"] == "'self' data:"
+
+
+REPOSITORY = Path(__file__).parents[1]
+MAPVIEW = REPOSITORY / "app" / "mapview"
+ENGLISH_BROWSER = {"Accept-Language": "en-GB,en;q=0.9,fr;q=0.5"}
+
+
+def html_lang(html: str) -> str:
+    found = re.search(r'<html lang="([^"]+)">', html)
+    assert found is not None
+    return found.group(1)
+
+
+def test_an_english_browser_gets_the_english_page(client: TestClient) -> None:
+    response = client.get("/", headers=ENGLISH_BROWSER)
+    assert response.status_code == 200
+    assert html_lang(response.text) == "en"
+    assert response.headers["content-language"] == "en"
+    assert "Accept-Language" in response.headers["vary"]
+    assert "<h1>ESS Atlas</h1>" in response.text
+    assert page_config(response.text)["language"] == "en"
+
+
+def test_lang_in_the_address_overrides_accept_language(client: TestClient) -> None:
+    response = client.get("/?lang=fr", headers=ENGLISH_BROWSER)
+    assert html_lang(response.text) == "fr"
+    assert response.headers["content-language"] == "fr"
+    assert "<h1>Atlas de l'ESS</h1>" in response.text
+
+
+@pytest.mark.parametrize("path", ["/?lang=de", "/structures/1?lang=EN"])
+def test_an_unknown_lang_is_400_naming_it(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/json"
+    wanted = path.rsplit("=", 1)[1]
+    assert response.json() == {"error": {
+        "status": 400, "code": "invalid_parameter", "parameter": "lang",
+        "message": f"lang: {wanted!r} is not one of fr, en",
+    }}
+
+
+@pytest.mark.parametrize(
+    ("header", "language"),
+    [
+        (None, "fr"),
+        ("", "fr"),
+        ("en", "en"),
+        ("EN-us", "en"),
+        ("de-DE, en;q=0.5, fr;q=0.4", "en"),
+        ("fr;q=0.4, en;q=0.8", "en"),
+        ("en;q=0, de", "fr"),
+        ("en;q=x, fr", "fr"),
+        ("*", "fr"),
+    ],
+)
+def test_accept_language_picks_the_preferred_language_we_speak(
+    header: str | None, language: str
+) -> None:
+    assert accepted_language(header) == language
+
+
+def test_the_page_configures_the_script_in_its_language(client: TestClient) -> None:
+    config = page_config(client.get("/?lang=en").text)
+    english = json.loads((MAPVIEW / "static" / "i18n" / "en.json").read_text("utf-8"))
+    assert {key: config[key] for key in ("apiRoot", "language", "locale", "lockedFilters")} == {
+        "apiRoot": "/api", "language": "en", "locale": "en-GB", "lockedFilters": {},
+    }
+    assert config["messages"] == english
+    assert config["legalForms"]["mutuelle"] == "Mutual"
+    assert config["sectorGroups"]["partenaires"] == "Public partners"
+
+
+def placeholders(text: str) -> list[str]:
+    return sorted(re.findall(r"\{\w+\}", text))
+
+
+def catalogue_shape(tree: dict[str, Any]) -> dict[str, Any]:
+    """Each message's key, plural forms and placeholders: what both languages must share."""
+    shape: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict) and set(value) <= {"one", "other"}:
+            shape[key] = {form: placeholders(text) for form, text in value.items()}
+        elif isinstance(value, dict):
+            shape[key] = catalogue_shape(value)
+        else:
+            shape[key] = placeholders(value)
+    return shape
+
+
+def test_the_script_catalogues_have_the_same_messages_and_placeholders() -> None:
+    french, english = (json.loads((MAPVIEW / "static" / "i18n" / f"{language}.json")
+                                  .read_text("utf-8")) for language in ("fr", "en"))
+    assert catalogue_shape(english) == catalogue_shape(french)
+    assert english != french
+
+
+def test_every_server_text_is_translated_into_english() -> None:
+    with (REPOSITORY / "babel.cfg").open(encoding="utf-8") as config:
+        method_map, options_map = parse_mapping_cfg(config)
+    extracted = {message for _, _, message, *_ in
+                 extract_from_dir(REPOSITORY, method_map, options_map)}
+    with (MAPVIEW / "locale" / "en" / "LC_MESSAGES" / "messages.po").open("rb") as source:
+        catalog = read_po(source)
+    translated = {m.id: m.string for m in catalog if m.id}
+    assert extracted == set(translated)
+    for french, english in translated.items():
+        assert english and english != french
+        assert re.findall(r"%\(\w+\)s", english) == re.findall(r"%\(\w+\)s", french)
+
+
+def test_a_structure_page_in_english_uses_the_english_labels(client: TestClient) -> None:
+    features = client.get("/api/organisations").json()["features"]
+    village = next(f for f in features if f["properties"]["name"] == "Village vertical")
+    response = client.get(f"/structures/{village['id']}", headers=ENGLISH_BROWSER)
+    assert response.status_code == 200
+    assert html_lang(response.text) == "en"
+    assert response.headers["content-language"] == "en"
+    assert "<li>Housing</li>" in response.text
+    assert '<p class="atlas-card-form">Cooperative (SCOP, SCIC, CAE…) · SCIC</p>' in response.text
+    assert "<title>Village vertical — ESS Atlas</title>" in response.text
+
+
+def test_the_404_page_of_a_structure_speaks_the_visitors_language(client: TestClient) -> None:
+    english = client.get("/structures/999999", headers=ENGLISH_BROWSER)
+    french = client.get("/structures/999999")
+    assert (english.status_code, french.status_code) == (404, 404)
+    assert "<h1>Structure not found</h1>" in english.text
+    assert "<p>No structure has the number 999999.</p>" in english.text
+    assert "<h1>Structure introuvable</h1>" in french.text
