@@ -217,6 +217,12 @@ def api(server: Server, path: str) -> Any:
         return json.load(response)
 
 
+def structure_named(server: Server, name: str) -> Any:
+    """The API's feature of the fixture's structure called `name`."""
+    return next(f for f in api(server, "/api/organisations")["features"]
+                if f["properties"]["name"] == name)
+
+
 def list_names(page: Page) -> list[str]:
     return page.locator(LIST_NAMES).all_text_contents()
 
@@ -456,8 +462,7 @@ def test_clicking_a_dot_opens_its_card_with_the_position_precision(
     card = page.locator(CARD)
     expect(card.locator(".atlas-card-title")).to_have_text("Repair café de Wazemmes")
     expect(card.locator(".atlas-card-precision")).to_have_text("Position donnée par la source")
-    wazemmes = next(f for f in api(server, "/api/organisations")["features"]
-                    if f["properties"]["name"] == "Repair café de Wazemmes")
+    wazemmes = structure_named(server, "Repair café de Wazemmes")
     expect(card.get_by_role("link", name="Page de la structure")).to_have_attribute(
         "href", f"/structures/{wazemmes['id']}?lang=fr")
     page.get_by_role("button", name="Fermer la fiche").click()
@@ -476,13 +481,18 @@ def test_a_card_says_when_the_position_is_the_commune_centre(
     assert_clean(page, log, server)
 
 
+def open_map_in_lyon(page: Page, context: BrowserContext, server: Server) -> None:
+    """The map, in a browser allowed to tell that it is in Lyon."""
+    context.grant_permissions(["geolocation"], origin=server.base_url)
+    context.set_geolocation(LYON)
+    open_map(page, server)
+
+
 def test_near_me_counts_honestly_within_the_chosen_radius(
     server: Server, context: BrowserContext, page_and_log: tuple[Page, PageLog]
 ) -> None:
     page, log = page_and_log
-    context.grant_permissions(["geolocation"], origin=server.base_url)
-    context.set_geolocation(LYON)
-    open_map(page, server)
+    open_map_in_lyon(page, context, server)
     page.get_by_role("button", name="Autour de moi").click()
     expect(page.locator("#atlas-status")).to_have_text("4 structures à moins de 10 km")
     nearby_url = nearby_api_url(10)
@@ -525,11 +535,9 @@ def test_permalink_keeps_the_place_and_near_me_with_its_radius(
     server: Server, context: BrowserContext, page_and_log: tuple[Page, PageLog]
 ) -> None:
     page, log = page_and_log
-    context.grant_permissions(["geolocation"], origin=server.base_url)
-    context.set_geolocation(LYON)
     status = page.locator("#atlas-status")
     place_box = page.get_by_label("Aller à une ville ou une adresse")
-    open_map(page, server)
+    open_map_in_lyon(page, context, server)
     place_box.press_sequentially("Villeurb")
     page.get_by_role("option", name="Villeurbanne (69)").click()
     place_mark = page.locator(POINT_NAMES, has_text="Lieu recherché : Villeurbanne (69)")
@@ -876,8 +884,7 @@ def test_the_structure_page_speaks_english(
     server: Server, english_page: tuple[Page, PageLog]
 ) -> None:
     page, log = english_page
-    wazemmes = next(f for f in api(server, "/api/organisations")["features"]
-                    if f["properties"]["name"] == "Repair café de Wazemmes")
+    wazemmes = structure_named(server, "Repair café de Wazemmes")
     page.goto(f"{server.base_url}/structures/{wazemmes['id']}")
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.locator(".atlas-card-sectors li")).to_have_text(["Reuse and refurbishing"])

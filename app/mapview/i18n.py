@@ -19,6 +19,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 from app.errors import InvalidParameter
+from app.quality import q_value
 from app.taxonomy import LEGAL_FORM_LABELS, Category, Taxonomy
 
 LANGUAGES = ("fr", "en")
@@ -60,25 +61,13 @@ def checked_language(lang: str) -> str:
     return lang
 
 
-def _quality(parameters: str) -> float:
-    """The q value of one Accept-Language entry (1 when absent, 0 when unreadable)."""
-    for parameter in parameters.split(";"):
-        name, _, value = parameter.strip().partition("=")
-        if name.strip().lower() == "q":
-            try:
-                return float(value)
-            except ValueError:
-                return 0.0
-    return 1.0
-
-
 def accepted_language(header: str | None) -> str:
     """The language of ours the browser prefers (RFC 9110 q values), else French."""
     ranked: list[tuple[float, int, str]] = []
     for position, entry in enumerate((header or "").split(",")):
         tag, _, parameters = entry.strip().partition(";")
         primary = tag.strip().lower().split("-")[0]
-        quality = _quality(parameters)
+        quality = q_value(parameters)
         if primary in LANGUAGES and quality > 0:
             ranked.append((-quality, position, primary))
     return min(ranked)[2] if ranked else SOURCE_LANGUAGE

@@ -1,11 +1,13 @@
 /* The small map of a structure's own page: one dot, no interaction needed. */
 
 import { readConfig } from './config.js';
-import { rememberSwitch } from './language.js';
+import { rememberedLanguageRedirect, rememberSwitch } from './language.js';
 import { createMap } from './leaflet_map.js';
 
 const config = readConfig();
-rememberSwitch();
-const map = createMap(document.getElementById('atlas-structure-map'), config, null,
-  { scrollWheelZoom: false, keyboard: false }).setView([config.lat, config.lon], 15);
-L.circleMarker([config.lat, config.lon], { radius: 9, color: '#ffffff', weight: 2, fillColor: '#0b6b7d', fillOpacity: 1 }).addTo(map);
+if (!rememberedLanguageRedirect(config.language)) {
+  rememberSwitch();
+  const map = createMap(document.getElementById('atlas-structure-map'), config, null,
+    { scrollWheelZoom: false, keyboard: false }).setView([config.lat, config.lon], 15);
+  L.circleMarker([config.lat, config.lon], { radius: 9, color: '#ffffff', weight: 2, fillColor: '#0b6b7d', fillOpacity: 1 }).addTo(map);
+}
