@@ -449,6 +449,8 @@ def test_dots_are_no_tab_stops_and_controls_speak_french(
     open_map(page, server)
     expect(page.get_by_role("button", name="Zoomer", exact=True)).to_have_count(1)
     expect(page.get_by_role("button", name="Dézoomer", exact=True)).to_have_count(1)
+    expect(page.get_by_role("link", name="Leaflet")).to_have_attribute(
+        "title", "Une bibliothèque JavaScript pour les cartes interactives")
     assert page.locator(".atlas-map .leaflet-interactive[tabindex]").count() == 0
     assert_clean(page, log, server)
 
@@ -811,6 +813,8 @@ def test_an_english_browser_gets_an_english_page_cards_and_controls(
     expect(page).to_have_title("ESS Atlas — map of the social and solidarity economy")
     expect(page.get_by_role("button", name="Zoom in", exact=True)).to_have_count(1)
     expect(page.get_by_role("button", name="Zoom out", exact=True)).to_have_count(1)
+    expect(page.get_by_role("link", name="Leaflet")).to_have_attribute(
+        "title", "A JavaScript library for interactive maps")
     expect(page.locator(POINT_NAMES, has_text="4 structures: zoom in")).to_have_count(1)
     page.get_by_text("Sectors (all)").click()
     expect(page.get_by_label(re.compile("^Food"))).to_be_checked()

@@ -11,7 +11,12 @@ from urllib.parse import urlencode
 from markupsafe import Markup
 
 from app.config import Settings
-from app.mapview.i18n import category_label, legal_form_labels
+from app.mapview.i18n import (
+    NUMBER_LOCALES,
+    category_label,
+    legal_form_labels,
+    script_catalogue,
+)
 from app.mapview.page import atlas_asset_url, leaflet_asset_url, tiles_config
 from app.mapview.templates import render, script_json
 from app.taxonomy import Taxonomy
@@ -61,7 +66,8 @@ def render_structure(
     town = " ".join(part for part in (properties.get("postcode"), properties.get("city")) if part)
     sectors = [category_label(c, language)
                for slug in properties["categories"] if (c := taxonomy.get(slug))]
-    config = {"language": language, "lat": lat, "lon": lon, "tiles": tiles_config(settings)}
+    config = {"language": language, "locale": NUMBER_LOCALES[language], "lat": lat, "lon": lon,
+              "messages": script_catalogue(language), "tiles": tiles_config(settings)}
     return render(
         "structure.html", language,
         name=properties["name"], description=properties.get("description"),
