@@ -43,7 +43,7 @@ DEFAULT_RADIUS_KM = 10
 PRELOADED_MODULES = (
     "js/atlas.js", "js/api.js", "js/card.js", "js/cells.js", "js/config.js", "js/dom.js",
     "js/hooks.js", "js/i18n.js", "js/language.js", "js/leaflet_map.js", "js/permalink.js",
-    "js/sectors.js",
+    "js/places.js", "js/sectors.js",
 )
 
 # Executable inline code only: JSON data blocks (config, JSON-LD) are not scripts to the CSP.

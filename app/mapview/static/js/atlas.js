@@ -14,6 +14,7 @@ import * as Cells from './cells.js';
 import { byId, element, option } from './dom.js';
 import { createHooks } from './hooks.js';
 import { decodeState, encodeState } from './permalink.js';
+import { createPlaceBox } from './places.js';
 import {
   applyGroupBox, createPalette, renderSectors, selectedSectors, setAllSectors, setSectors, showSectorCounts, syncSectorSummary,
 } from './sectors.js';
@@ -23,12 +24,9 @@ const STACK_LIMIT = 500;
 const NEARBY_LIMIT = 200;
 const MOVE_DEBOUNCE_MS = 200;
 const TEXT_DEBOUNCE_MS = 350;
-const PLACE_DEBOUNCE_MS = 250;
 const HISTORY_DEBOUNCE_MS = 400;
 const RESTORE_QUIET_MS = 700;
 const MIN_TEXT_LENGTH = 3;  // the API searches substrings of 3 characters or more
-const MIN_PLACE_LENGTH = 2;
-const PLACE_SUGGESTIONS = 6;
 const PLACE_ZOOM = 13;
 const FIT_MAX_ZOOM = 14;
 const FIT_ZOOM = 3;
@@ -75,10 +73,11 @@ export function startAtlas(map, config, messages) {
     quietUntil: 0,
     started: false,
     shownList: null,
-    suggestions: [],
-    activeSuggestion: -1,
   };
   const hooks = createHooks(map, config, messages, filterParams);
+  const placeBox = createPlaceBox(api, {
+    choose: choosePlace, emptied: forgetPlace, notFound: (query) => announce(t('placeNotFound', { text: query })),
+  });
 
   /* ---------- small helpers ---------- */
 
@@ -600,33 +599,7 @@ export function startAtlas(map, config, messages) {
     hooks.emit('filtersChanged', { params: filterParams() });
   }
 
-  /* ---------- places: suggestions as you type ---------- */
-
-  function placeInput() {
-    return byId('atlas-place-q');
-  }
-
-  function renderSuggestions(hits) {
-    const box = byId('atlas-place-options');
-    state.suggestions = hits;
-    state.activeSuggestion = -1;
-    box.replaceChildren(...hits.map((hit, index) => {
-      const item = element('li', 'atlas-place-option', hit.label);
-      item.id = 'atlas-place-option-' + index;
-      item.setAttribute('role', 'option');
-      item.addEventListener('mousedown', (event) => event.preventDefault());
-      item.addEventListener('click', () => choosePlace(hit));
-      return item;
-    }));
-    box.hidden = hits.length === 0;
-    placeInput().setAttribute('aria-expanded', hits.length ? 'true' : 'false');
-    placeInput().removeAttribute('aria-activedescendant');
-  }
-
-  async function fetchPlaces(query) {
-    const body = await api.getJSON('/geocode?' + new URLSearchParams({ q: query, limit: String(PLACE_SUGGESTIONS) }));
-    return body.results || [];
-  }
+  /* ---------- the place searched ---------- */
 
   /* An emptied place box forgets the place: the list goes back to name order. */
   function forgetPlace() {
@@ -637,38 +610,7 @@ export function startAtlas(map, config, messages) {
     scheduleHistory();
   }
 
-  async function suggestPlaces() {
-    const query = placeInput().value.trim();
-    if (!query) forgetPlace();
-    if (query.length < MIN_PLACE_LENGTH) {
-      renderSuggestions([]);
-      return;
-    }
-    const hits = await fetchPlaces(query).catch(() => []);
-    if (placeInput().value.trim() === query) renderSuggestions(hits);
-  }
-
-  function moveSuggestion(step) {
-    const count = state.suggestions.length;
-    if (!count) return;
-    state.activeSuggestion = (state.activeSuggestion + step + count) % count;
-    document.querySelectorAll('.atlas-place-option').forEach((node, index) => {
-      node.setAttribute('aria-selected', index === state.activeSuggestion ? 'true' : 'false');
-    });
-    placeInput().setAttribute('aria-activedescendant', 'atlas-place-option-' + state.activeSuggestion);
-  }
-
-  function onPlaceKey(event) {
-    if (event.key === 'ArrowDown') moveSuggestion(1);
-    else if (event.key === 'ArrowUp') moveSuggestion(-1);
-    else if (event.key === 'Escape') renderSuggestions([]);
-    else return;
-    event.preventDefault();
-  }
-
   function choosePlace(hit) {
-    renderSuggestions([]);
-    placeInput().value = hit.label;
     leaveNearby(false);
     state.place = { lat: hit.lat, lon: hit.lon, label: hit.label };
     drawMarks();
@@ -677,16 +619,6 @@ export function startAtlas(map, config, messages) {
     else map.setView([hit.lat, hit.lon], PLACE_ZOOM);
     reload(0);
     scheduleHistory();
-  }
-
-  async function onPlaceSubmit(event) {
-    event.preventDefault();
-    const query = placeInput().value.trim();
-    if (!query) return;
-    const chosen = state.suggestions[state.activeSuggestion];
-    const hits = chosen ? [chosen] : await fetchPlaces(query).catch(() => []);
-    if (hits.length) choosePlace(hits[0]);
-    else announce(t('placeNotFound', { text: query }));
   }
 
   /* ---------- near me ---------- */
@@ -726,7 +658,7 @@ export function startAtlas(map, config, messages) {
 
   function onPosition(position) {
     state.place = null;
-    placeInput().value = '';
+    placeBox.show('');
     enterNearby({ lat: position.coords.latitude, lon: position.coords.longitude }, state.radiusKm, true);
     reload(0);
     scheduleHistory();
@@ -789,7 +721,7 @@ export function startAtlas(map, config, messages) {
 
   function restorePlaces(saved) {
     state.place = saved.place;
-    placeInput().value = saved.place ? saved.place.label : '';
+    placeBox.show(saved.place ? saved.place.label : '');
     if (saved.nearby) enterNearby(saved.nearby, saved.nearby.radiusKm, !saved.view);
     else leaveNearby(false);
     drawMarks();
@@ -849,10 +781,6 @@ export function startAtlas(map, config, messages) {
     byId('atlas-legal-form').addEventListener('change', onLegalFormChange);
     byId('atlas-text').addEventListener('input', onTextInput);
     byId('atlas-fit').addEventListener('click', fitMatches);
-    byId('atlas-place').addEventListener('submit', onPlaceSubmit);
-    placeInput().addEventListener('input', () => later('place', PLACE_DEBOUNCE_MS, suggestPlaces));
-    placeInput().addEventListener('keydown', onPlaceKey);
-    placeInput().addEventListener('blur', () => later('blur', 150, () => renderSuggestions([])));
     byId('atlas-near-me').addEventListener('click', onNearMe);
     byId('atlas-leave-nearby').addEventListener('click', () => leaveNearby(true));
     byId('atlas-radius').addEventListener('change', onRadiusChange);
