@@ -12,7 +12,7 @@ TEST_DEBIAN_PACKAGES := chromium fonts-liberation redis-server build-essential p
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint bench clean test-system-packages
+.PHONY: install run test lint bench clean test-system-packages messages
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "ess-atlas needs Python >= 3.11")'
@@ -36,6 +36,12 @@ test: test-system-packages install ## the whole suite, browser and addok tests i
 lint: install ## ruff + mypy --strict
 	$(BIN)/ruff check app geocode tests bench data/scripts
 	$(BIN)/mypy
+
+LOCALE_DIR := app/mapview/locale
+messages: install ## extract the pages' texts and update the English catalogue (.po)
+	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --project=ess-atlas \
+		-o $(LOCALE_DIR)/messages.pot .
+	$(BIN)/pybabel update -i $(LOCALE_DIR)/messages.pot -d $(LOCALE_DIR) --no-wrap --no-location
 
 $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'

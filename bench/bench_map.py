@@ -73,7 +73,7 @@ def pan_ms(page: Page, dx: int, dy: int) -> float:
     """Milliseconds from panBy to the new view's clusters all drawn."""
     started: float = page.evaluate(
         "([dx, dy]) => { const t = performance.now();"
-        " window[document.querySelector('[data-atlas-map]').id].panBy([dx, dy], {animate: false});"
+        " window.atlas.map.panBy([dx, dy], {animate: false});"
         " return t; }", [dx, dy])
     page.wait_for_function(DRAWN, arg=started, timeout=120_000)
     drawn: float = page.evaluate(

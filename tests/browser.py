@@ -87,11 +87,16 @@ def launch_chromium(
 def desktop_chromium(profile: Path) -> Iterator[BrowserContext]:
     """A 1280×800 French-speaking headless Chromium, closed after use."""
     with sync_playwright() as playwright:
-        context = launch_chromium(
-            playwright, profile, viewport={"width": 1280, "height": 800}, locale="fr-FR"
-        )
+        context = desktop_context(playwright, profile, "fr-FR")
         yield context
         context.close()
+
+
+def desktop_context(playwright: Playwright, profile: Path, locale: str) -> BrowserContext:
+    """A 1280×800 headless Chromium whose language (Accept-Language too) is `locale`."""
+    return launch_chromium(
+        playwright, profile, viewport={"width": 1280, "height": 800}, locale=locale
+    )
 
 
 def solid_png(red: int, green: int, blue: int) -> bytes:

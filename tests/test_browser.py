@@ -15,15 +15,17 @@ from urllib.request import urlopen
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from browser import desktop_chromium, free_port, running_server, solid_png
+from browser import desktop_context, free_port, running_server, solid_png
 from playwright.sync_api import (
     BrowserContext,
     ConsoleMessage,
     Dialog,
     Geolocation,
     Page,
+    Playwright,
     Request,
     expect,
+    sync_playwright,
 )
 
 from app.config import Settings
@@ -58,6 +60,9 @@ IN_NANTES = {
 }
 TILE_PNG = solid_png(226, 232, 236)
 LIST_NAMES = "#atlas-results .atlas-item-name"
+POINT_NAMES = "#atlas-marker-names li"
+# The page keeps a position to 3 decimals (about 100 m): what a shared link may say.
+LYON_SHARED = (round(LYON["latitude"], 3), round(LYON["longitude"], 3))
 
 
 @dataclass
@@ -104,9 +109,20 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="module")
-def context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
-    with desktop_chromium(tmp_path_factory.mktemp("chromium-profile")) as context:
-        yield context
+def playwright() -> Iterator[Playwright]:
+    """One Playwright for the module's browsers (a second one cannot run beside it)."""
+    with sync_playwright() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def context(
+    playwright: Playwright, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[BrowserContext]:
+    """A French-speaking browser."""
+    context = desktop_context(playwright, tmp_path_factory.mktemp("chromium-profile"), "fr-FR")
+    yield context
+    context.close()
 
 
 def _record(page: Page, log: PageLog) -> None:
@@ -129,6 +145,11 @@ def _record(page: Page, log: PageLog) -> None:
 
 @pytest.fixture
 def page_and_log(server: Server, context: BrowserContext) -> Iterator[tuple[Page, PageLog]]:
+    yield from logged_page(server, context)
+
+
+def logged_page(server: Server, context: BrowserContext) -> Iterator[tuple[Page, PageLog]]:
+    """A page of `context` that records what it does, its tiles answered locally."""
     page = context.new_page()
     log = PageLog()
     _record(page, log)
@@ -162,14 +183,14 @@ def shown_markers(page: Page) -> int:
 
 
 def set_view(page: Page, lat: float, lon: float, zoom: int) -> None:
-    page.evaluate("([lat, lon, zoom]) => window[document.querySelector('[data-atlas-map]').id]"
+    page.evaluate("([lat, lon, zoom]) => window.atlas.map"
                   ".setView([lat, lon], zoom)", [lat, lon, zoom])
 
 
 def screen_point(page: Page, lat: float, lon: float) -> tuple[float, float]:
     """Where a position is on the screen, from Leaflet itself."""
     point = page.evaluate(
-        "([lat, lon]) => { const map = window[document.querySelector('[data-atlas-map]').id];"
+        "([lat, lon]) => { const map = window.atlas.map;"
         " const p = map.latLngToContainerPoint([lat, lon]); return [p.x, p.y]; }", [lat, lon])
     box = page.locator(MAP).bounding_box()
     assert box is not None
@@ -180,7 +201,7 @@ def dot_colour(page: Page, lat: float, lon: float) -> str:
     """The colour the canvas has at a position (the dot drawn there)."""
     colour: str = page.evaluate(
         "([lat, lon]) => { const el = document.querySelector('[data-atlas-map]');"
-        " const map = window[el.id]; const canvas = el.querySelector('canvas');"
+        " const map = window.atlas.map; const canvas = el.querySelector('canvas');"
         " const p = map.latLngToContainerPoint([lat, lon]);"
         " const r = canvas.getBoundingClientRect(), m = el.getBoundingClientRect();"
         " const s = canvas.width / r.width;"
@@ -194,6 +215,12 @@ def dot_colour(page: Page, lat: float, lon: float) -> str:
 def api(server: Server, path: str) -> Any:
     with urlopen(server.base_url + path) as response:
         return json.load(response)
+
+
+def structure_named(server: Server, name: str) -> Any:
+    """The API's feature of the fixture's structure called `name`."""
+    return next(f for f in api(server, "/api/organisations")["features"]
+                if f["properties"]["name"] == name)
 
 
 def list_names(page: Page) -> list[str]:
@@ -317,7 +344,7 @@ def test_choosing_a_departement_zooms_to_its_area(
     page.get_by_label("Région ou département").select_option("departement:69")
     expect(page.locator("#atlas-status")).to_have_text("4 structures dans la vue, 4 en France")
     area = api(server, "/api/areas/bounds")["departements"]["69"]
-    view = page.evaluate("window[document.querySelector('[data-atlas-map]').id].getBounds()"
+    view = page.evaluate("window.atlas.map.getBounds()"
                          ".toBBoxString()")
     west, south, east, north = map(float, view.split(","))
     assert west <= area[0] and south <= area[1] and east >= area[2] and north >= area[3]
@@ -366,7 +393,7 @@ def test_place_box_suggests_places_and_never_becomes_a_keyword(
     expect(page.locator("#atlas-status")).not_to_contain_text("résultat")
     assert page.get_by_label("Nom ou mot-clé (toute la France)").input_value() == ""
     assert not any("q=Villeurb" in url for url in log.requests if "/api/organisations" in url)
-    centre = page.evaluate("window[document.querySelector('[data-atlas-map]').id].getCenter()")
+    centre = page.evaluate("window.atlas.map.getCenter()")
     assert abs(centre["lat"] - 45.77) < 0.05 and abs(centre["lng"] - 4.88) < 0.05
     assert_clean(page, log, server)
 
@@ -382,7 +409,9 @@ def test_hostile_name_is_shown_as_text_and_runs_nothing(
     expect(card.locator(".atlas-card-description")).to_contain_text("<script>alert(3)</script>")
     expect(card.locator(".atlas-card-address")).to_contain_text("8 rue <b>Marignan</b>")
     assert page.locator("img[src='x'], #atlas-card img, #atlas-results img, b").count() == 0
+    # The one inline script element is the page's JSON configuration, which runs nothing.
     assert page.locator("script:not([src])").count() == 1
+    assert page.locator("script:not([src])").get_attribute("type") == "application/json"
     assert_clean(page, log, server)
 
 
@@ -420,6 +449,8 @@ def test_dots_are_no_tab_stops_and_controls_speak_french(
     open_map(page, server)
     expect(page.get_by_role("button", name="Zoomer", exact=True)).to_have_count(1)
     expect(page.get_by_role("button", name="Dézoomer", exact=True)).to_have_count(1)
+    expect(page.get_by_role("link", name="Leaflet")).to_have_attribute(
+        "title", "Une bibliothèque JavaScript pour les cartes interactives")
     assert page.locator(".atlas-map .leaflet-interactive[tabindex]").count() == 0
     assert_clean(page, log, server)
 
@@ -433,10 +464,9 @@ def test_clicking_a_dot_opens_its_card_with_the_position_precision(
     card = page.locator(CARD)
     expect(card.locator(".atlas-card-title")).to_have_text("Repair café de Wazemmes")
     expect(card.locator(".atlas-card-precision")).to_have_text("Position donnée par la source")
-    wazemmes = next(f for f in api(server, "/api/organisations")["features"]
-                    if f["properties"]["name"] == "Repair café de Wazemmes")
+    wazemmes = structure_named(server, "Repair café de Wazemmes")
     expect(card.get_by_role("link", name="Page de la structure")).to_have_attribute(
-        "href", f"/structures/{wazemmes['id']}")
+        "href", f"/structures/{wazemmes['id']}?lang=fr")
     page.get_by_role("button", name="Fermer la fiche").click()
     expect(card).to_be_hidden()
     assert_clean(page, log, server)
@@ -453,26 +483,97 @@ def test_a_card_says_when_the_position_is_the_commune_centre(
     assert_clean(page, log, server)
 
 
+def open_map_in_lyon(page: Page, context: BrowserContext, server: Server) -> None:
+    """The map, in a browser allowed to tell that it is in Lyon."""
+    context.grant_permissions(["geolocation"], origin=server.base_url)
+    context.set_geolocation(LYON)
+    open_map(page, server)
+
+
 def test_near_me_counts_honestly_within_the_chosen_radius(
     server: Server, context: BrowserContext, page_and_log: tuple[Page, PageLog]
 ) -> None:
     page, log = page_and_log
-    context.grant_permissions(["geolocation"], origin=server.base_url)
-    context.set_geolocation(LYON)
-    open_map(page, server)
+    open_map_in_lyon(page, context, server)
     page.get_by_role("button", name="Autour de moi").click()
     expect(page.locator("#atlas-status")).to_have_text("4 structures à moins de 10 km")
-    nearby_url = (f"/api/nearby?lat={LYON['latitude']:.6f}&lon={LYON['longitude']:.6f}"
-                  "&radius_km=10&limit=200")
+    nearby_url = nearby_api_url(10)
     nearest_first = [f["properties"]["name"] for f in api(server, nearby_url)["features"]]
     assert list_names(page) == nearest_first
     page.get_by_label("Rayon").select_option("1")
-    one_km = api(server, nearby_url.replace("radius_km=10", "radius_km=1"))["numberMatched"]
-    expect(page.locator("#atlas-status")).to_have_text(
-        f"{one_km} structure{'s' if one_km > 1 else ''} à moins de 1 km")
+    expect(page.locator("#atlas-status")).to_have_text(nearby_status(server, 1))
     page.get_by_role("button", name="Revenir à la zone de la carte").click()
     expect(page.locator("#atlas-status")).to_contain_text("dans la vue")
     expect(page.locator("#atlas-results-title")).to_have_text("Structures dans la vue")
+    assert_clean(page, log, server)
+
+
+def nearby_api_url(radius_km: int) -> str:
+    lat, lon = LYON_SHARED
+    return f"/api/nearby?lat={lat:.6f}&lon={lon:.6f}&radius_km={radius_km}&limit=200"
+
+
+def nearby_status(server: Server, radius_km: int) -> str:
+    found = api(server, nearby_api_url(radius_km))["numberMatched"]
+    return f"{found} structure{'s' if found > 1 else ''} à moins de {radius_km} km"
+
+
+def test_every_point_of_the_map_has_a_french_name(
+    server: Server, page_and_log: tuple[Page, PageLog]
+) -> None:
+    page, log = page_and_log
+    open_map(page, server)
+    names = page.locator(POINT_NAMES)
+    expect(names).to_have_count(3)
+    assert sorted(names.all_text_contents()) == [
+        "3 structures : zoomer", "4 structures : zoomer", "Repair café de Wazemmes"]
+    assert shown_markers(page) == 3
+    set_view(page, *WAZEMMES, 12)
+    expect(names).to_have_text(["Repair café de Wazemmes"])
+    assert_clean(page, log, server)
+
+
+def test_permalink_keeps_the_place_and_near_me_with_its_radius(
+    server: Server, context: BrowserContext, page_and_log: tuple[Page, PageLog]
+) -> None:
+    page, log = page_and_log
+    status = page.locator("#atlas-status")
+    place_box = page.get_by_label("Aller à une ville ou une adresse")
+    open_map_in_lyon(page, context, server)
+    place_box.press_sequentially("Villeurb")
+    page.get_by_role("option", name="Villeurbanne (69)").click()
+    place_mark = page.locator(POINT_NAMES, has_text="Lieu recherché : Villeurbanne (69)")
+    expect(place_mark).to_have_count(1)
+    expect(page.locator(LIST_NAMES).first).to_have_text("Village vertical")
+    by_distance = list_names(page)
+    page.wait_for_timeout(600)
+    assert "lieu=" in page.url and "lieu_nom=Villeurbanne" in page.url
+    page.get_by_role("button", name="Autour de moi").click()
+    expect(status).to_have_text(nearby_status(server, 10))
+    page.wait_for_timeout(600)
+    page.get_by_label("Rayon").select_option("1")
+    expect(status).to_have_text(nearby_status(server, 1))
+    page.wait_for_timeout(600)
+    assert f"autour={LYON_SHARED[0]},{LYON_SHARED[1]}&rayon=1" in page.url
+    page.reload()
+    expect(status).to_have_text(nearby_status(server, 1))
+    expect(page.get_by_label("Rayon")).to_have_value("1")
+    expect(page.locator(POINT_NAMES, has_text="Votre position")).to_have_count(1)
+    nearest = [f["properties"]["name"] for f in api(server, nearby_api_url(1))["features"]]
+    assert list_names(page) == nearest
+    page.go_back()
+    expect(status).to_have_text(nearby_status(server, 10))
+    expect(page.get_by_label("Rayon")).to_have_value("10")
+    page.go_back()
+    expect(place_box).to_have_value("Villeurbanne (69)")
+    expect(place_mark).to_have_count(1)
+    expect(page.locator("#atlas-nearby-tools")).to_be_hidden()
+    expect(status).to_contain_text("dans la vue")
+    assert list_names(page) == by_distance
+    page.reload()
+    expect(place_mark).to_have_count(1)
+    expect(page.locator(LIST_NAMES).first).to_have_text("Village vertical")
+    assert list_names(page) == by_distance
     assert_clean(page, log, server)
 
 
@@ -554,18 +655,6 @@ def assert_sheet_inside(page: Page, width: int, height: int) -> None:
     expect(card).to_be_hidden()
 
 
-def test_axe_finds_no_serious_violation_with_a_card_open(
-    server: Server, page_and_log: tuple[Page, PageLog]
-) -> None:
-    page, log = page_and_log
-    open_map(page, server)
-    assert serious_violations(page) == []
-    page.locator(".atlas-item", has_text="Repair café de Wazemmes").click()
-    expect(page.locator(CARD)).to_be_visible()
-    assert serious_violations(page) == []
-    assert_clean(page, log, server)
-
-
 def serious_violations(page: Page) -> list[str]:
     results = Axe().run(page)
     return [f"{v['id']}: {v['help']}" for v in results.response["violations"]
@@ -580,7 +669,7 @@ def test_the_card_links_to_the_structure_page_with_its_json_ld(
     page.locator(".atlas-item", has_text=HOSTILE_NAME).click()
     page.locator(CARD).get_by_role("link", name="Page de la structure").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(HOSTILE_NAME)
-    structure_id = int(page.url.rsplit("/", 1)[1])
+    structure_id = int(urlsplit(page.url).path.rsplit("/", 1)[1])
     feature = api(server, f"/api/organisations/{structure_id}")
     properties = feature["properties"]
     lon, lat = feature["geometry"]["coordinates"]
@@ -630,9 +719,200 @@ def test_structures_on_one_point_open_as_one_list(
     page.wait_for_load_state("networkidle")
     page.mouse.click(*screen_point(page, lat, lon))
     card = page.locator(CARD)
+    expect(page.locator(POINT_NAMES, has_text="27 structures au même endroit")).to_have_count(1)
     expect(card.locator(".atlas-card-title")).to_have_text("27 structures au même endroit")
     expect(card.locator(".atlas-stack .atlas-item")).to_have_count(27)
     card.locator(".atlas-stack .atlas-item").first.click()
     expect(card.locator(".atlas-card-precision")).to_have_text(
         "Position approximative : au centre de la commune")
     assert_clean(page, log, default_server)
+
+
+ENGLISH_STATUS = "8 structures in view, 9 in France"
+LOCALE = Path(__file__).parents[1] / "app" / "mapview" / "locale"
+SCRIPT_CATALOGUES = Path(__file__).parents[1] / "app" / "mapview" / "static" / "i18n"
+PLACEHOLDER = re.compile(r"\{\w+\}|%\(\w+\)s")
+# Every text of a page and every accessible name or hint, outside script and the language
+# switch's own names (an autonym is in its own language, marked with lang).
+PAGE_TEXTS = """() => {
+  const outside = (node) => !node.closest('script, style, [lang]:not(html)');
+  const texts = [];
+  const walker = document.createTreeWalker(document.documentElement, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (outside(node.parentElement) && node.textContent.trim()) texts.push(node.textContent.trim());
+  }
+  for (const el of document.querySelectorAll('[aria-label], [title], [placeholder], [alt], meta')) {
+    if (!outside(el)) continue;
+    for (const name of ['aria-label', 'title', 'placeholder', 'alt', 'content']) {
+      if (el.getAttribute(name)) texts.push(el.getAttribute(name));
+    }
+  }
+  return texts;
+}"""
+
+
+def leaves(tree: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            yield from ((f"{key}.{sub}", text) for sub, text in leaves(value))
+        else:
+            yield key, value
+
+
+def french_fragments() -> set[str]:
+    """The French catalogue's texts that English says otherwise, cut at their placeholders."""
+    from babel.messages.pofile import read_po
+
+    french = dict(leaves(json.loads((SCRIPT_CATALOGUES / "fr.json").read_text("utf-8"))))
+    english = dict(leaves(json.loads((SCRIPT_CATALOGUES / "en.json").read_text("utf-8"))))
+    pairs = [(text, english[key]) for key, text in french.items()]
+    with (LOCALE / "en" / "LC_MESSAGES" / "messages.po").open("rb") as source:
+        pairs += [(str(m.id), str(m.string)) for m in read_po(source) if m.id]
+    fragments = set()
+    for text, translated in pairs:
+        for part in PLACEHOLDER.split(text):
+            # Shorter pieces ("À", " (") say nothing about the language.
+            if len(part.strip()) >= 5 and part.strip() not in translated:
+                fragments.add(part.strip())
+    return fragments
+
+
+def french_left(page: Page) -> list[str]:
+    texts: list[str] = page.evaluate(PAGE_TEXTS)
+    return sorted({f"{fragment!r} in {text!r}" for text in texts
+                   for fragment in french_fragments() if fragment in text})
+
+
+@pytest.fixture(scope="module")
+def english_context(
+    playwright: Playwright, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[BrowserContext]:
+    """A browser whose language, and so Accept-Language, is British English."""
+    context = desktop_context(playwright, tmp_path_factory.mktemp("english-profile"), "en-GB")
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def english_page(server: Server, english_context: BrowserContext) -> Iterator[tuple[Page, PageLog]]:
+    yield from logged_page(server, english_context)
+
+
+def open_english(page: Page, server: Server, path: str = "/",
+                 status: str = ENGLISH_STATUS) -> None:
+    page.goto(server.base_url + path)
+    expect(page.locator("#atlas-status")).to_have_text(status)
+
+
+def test_an_english_browser_gets_an_english_page_cards_and_controls(
+    server: Server, english_page: tuple[Page, PageLog]
+) -> None:
+    page, log = english_page
+    open_english(page, server)
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page).to_have_title("ESS Atlas — map of the social and solidarity economy")
+    expect(page.get_by_role("button", name="Zoom in", exact=True)).to_have_count(1)
+    expect(page.get_by_role("button", name="Zoom out", exact=True)).to_have_count(1)
+    expect(page.get_by_role("link", name="Leaflet")).to_have_attribute(
+        "title", "A JavaScript library for interactive maps")
+    expect(page.locator(POINT_NAMES, has_text="4 structures: zoom in")).to_have_count(1)
+    page.get_by_text("Sectors (all)").click()
+    expect(page.get_by_label(re.compile("^Food"))).to_be_checked()
+    expect(page.get_by_label("Legal form").locator("option")).to_contain_text(
+        ["All legal forms", "Association", "Cooperative (SCOP, SCIC, CAE…)"])
+    page.locator(".atlas-item", has_text="Village vertical").click()
+    card = page.locator(CARD)
+    expect(card.locator(".atlas-card-precision")).to_have_text(
+        "Approximate position: at the centre of the municipality")
+    expect(card.get_by_role("link", name="Structure page")).to_have_attribute(
+        "href", re.compile(r"^/structures/\d+\?lang=en$"))
+    page.get_by_role("button", name="Close the card").click()
+    expect(card).to_be_hidden()
+    assert_clean(page, log, server)
+
+
+def test_lang_fr_in_the_address_overrides_an_english_browser(
+    server: Server, english_page: tuple[Page, PageLog]
+) -> None:
+    page, log = english_page
+    open_english(page, server, "/?lang=fr", FRANCE_STATUS)
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    expect(page.get_by_role("button", name="Zoomer", exact=True)).to_have_count(1)
+    assert_clean(page, log, server)
+
+
+def test_the_language_switch_is_remembered(
+    server: Server, page_and_log: tuple[Page, PageLog]
+) -> None:
+    page, log = page_and_log
+    open_map(page, server, "#carte=12/50.62800/3.04800", "1 structure dans la vue, 9 en France")
+    try:
+        page.get_by_role("link", name="English").click()
+        expect(page.locator("#atlas-status")).to_have_text("1 structure in view, 9 in France")
+        assert urlsplit(page.url).query == "lang=en"
+        page.goto(server.base_url + "/")
+        expect(page.locator("#atlas-status")).to_have_text(ENGLISH_STATUS)
+        assert urlsplit(page.url).query == "lang=en"
+        page.get_by_role("link", name="Français").click()
+        expect(page.locator("#atlas-status")).to_have_text(FRANCE_STATUS)
+    finally:
+        page.evaluate("window.localStorage.clear()")
+    assert_clean(page, log, server)
+
+
+def test_no_french_text_is_left_in_the_english_page(
+    server: Server, english_page: tuple[Page, PageLog]
+) -> None:
+    page, log = english_page
+    open_english(page, server, "/?lang=fr", FRANCE_STATUS)
+    # The walk finds the catalogue's French where it is.
+    assert "'Structures dans la vue' in 'Structures dans la vue'" in french_left(page)
+    open_english(page, server)
+    page.get_by_text("Sectors (all)").click()
+    page.locator(".atlas-item", has_text="Épicerie solidaire de la Croix-Rousse").click()
+    expect(page.locator(CARD)).to_be_visible()
+    assert french_left(page) == []
+    lat, lon = LYON_SHARED
+    open_english(page, server, f"/#autour={lat},{lon}&rayon=5",
+                 f"{api(server, nearby_api_url(5))['numberMatched']} structures within 5 km")
+    assert french_left(page) == []
+    page.goto(server.base_url + "/structures/999999")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Structure not found")
+    assert french_left(page) == []
+    not_found = ("Failed to load resource: the server responded with a status of 404 (Not Found)"
+                 f" @ {server.base_url}/structures/999999")
+    assert_clean(page, log, server, allowed_errors=(not_found,))
+
+
+def test_the_structure_page_speaks_english(
+    server: Server, english_page: tuple[Page, PageLog]
+) -> None:
+    page, log = english_page
+    wazemmes = structure_named(server, "Repair café de Wazemmes")
+    page.goto(f"{server.base_url}/structures/{wazemmes['id']}")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator(".atlas-card-sectors li")).to_have_text(["Reuse and refurbishing"])
+    expect(page.get_by_role("link", name="See on the map")).to_have_attribute(
+        "href", re.compile(r"^/\?lang=en#carte=16/"))
+    expect(page.get_by_role("region", name="Position of Repair café de Wazemmes on the map"))\
+        .to_have_count(1)
+    assert french_left(page) == []
+    assert_clean(page, log, server)
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_axe_finds_no_serious_violation_on_the_map_and_a_structure_page(
+    server: Server, page_and_log: tuple[Page, PageLog], language: str
+) -> None:
+    page, log = page_and_log
+    status = {"fr": FRANCE_STATUS, "en": ENGLISH_STATUS}[language]
+    open_map(page, server, f"?lang={language}", status)
+    assert serious_violations(page) == []
+    page.locator(".atlas-item", has_text=HOSTILE_NAME).click()
+    expect(page.locator(CARD)).to_be_visible()
+    assert serious_violations(page) == []
+    page.locator(".atlas-card-page").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(HOSTILE_NAME)
+    expect(page.locator("html")).to_have_attribute("lang", language)
+    assert serious_violations(page) == []
+    assert_clean(page, log, server)

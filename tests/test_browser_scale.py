@@ -99,7 +99,7 @@ def test_france_view_shows_few_groups_the_exact_total_and_weighs_little(
     assert france == STRUCTURES
     expect(page.locator("#atlas-status")).to_contain_text(f", {french(france)} en France")
     in_view = number_matched(big_server, "&bbox=" + page.evaluate(
-        "(() => { const b = window[document.querySelector('[data-atlas-map]').id].getBounds();"
+        "(() => { const b = window.atlas.map.getBounds();"
         " return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]"
         ".map(v => v.toFixed(5)).join(','); })()"))
     expect(page.locator("#atlas-status")).to_have_text(
@@ -122,7 +122,7 @@ def test_a_pan_fetches_only_the_tiles_it_had_not_seen(big_server: str, page: Pag
     before = set().union(*map(tiles_of_request, asked))
     first = len(asked)
     assert first >= 1
-    page.evaluate("window[document.querySelector('[data-atlas-map]').id].panBy([300, 200])")
+    page.evaluate("window.atlas.map.panBy([300, 200])")
     page.wait_for_function("first => first < performance.getEntriesByType('resource')"
                            ".filter(e => e.name.includes('/api/clusters?')).length", arg=first)
     page.wait_for_load_state("networkidle")

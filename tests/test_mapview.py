@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-import base64
 import csv
-import hashlib
 import json
 import re
 from collections.abc import Callable, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
 
 from app.config import Settings
 from app.main import create_app
-from app.mapview.page import tile_source
+from app.mapview import page as page_module
+from app.mapview.i18n import accepted_language
+from app.mapview.page import PRELOADED_MODULES, static_version, tile_source
 
 FIXTURE = Path(__file__).parent / "fixtures" / "map_directory.csv"
 TILES_URL = "https://tiles.example.net/{z}/{x}/{y}.png"
@@ -57,11 +61,6 @@ def fixture_names() -> list[str]:
 
 def csp_directives(header: str) -> dict[str, str]:
     return dict(part.strip().split(" ", 1) for part in header.split(";"))
-
-
-def sha256_source(text: str) -> str:
-    digest = base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
-    return f"'sha256-{digest}'"
 
 
 @pytest.fixture
@@ -106,16 +105,29 @@ def test_map_page_references_no_cdn_library(page_html: str) -> None:
         assert library not in lowered.replace(TILES_URL, "").replace(ATTRIBUTION_URL, "")
 
 
+def atlas_assets(urls: list[str]) -> list[str]:
+    """Our asset URLs without their version directory."""
+    version = f"/static/atlas/{static_version()}/"
+    return [url.replace(version, "/static/atlas/") for url in urls]
+
+
 def test_map_page_assets_are_local(page_html: str) -> None:
-    urls = asset_urls(page_html)
-    assert [url.split("?")[0] for url in urls] == [
-        "/static/leaflet/leaflet.js",
-        "/static/leaflet/leaflet.css",
-        "/static/atlas/atlas.css",
+    assert atlas_assets(asset_urls(page_html)) == [
         "/static/atlas/favicon.svg",
-        "/static/atlas/messages.js",
-        "/static/atlas/cells.js",
-        "/static/atlas/atlas.js",
+        "/static/leaflet/leaflet.css?v=1.9.3",
+        "/static/atlas/atlas.css",
+        "/static/leaflet/leaflet.js?v=1.9.3",
+        *(f"/static/atlas/{name}" for name in PRELOADED_MODULES),
+        "/static/atlas/js/main.js",
+    ]
+
+
+def test_map_page_script_is_one_module_configured_by_json(page_html: str) -> None:
+    scripts = re.findall(r"<script([^>]*)>", page_html)
+    assert scripts == [
+        ' src="/static/leaflet/leaflet.js?v=1.9.3" defer',
+        f' type="module" src="/static/atlas/{static_version()}/js/main.js"',
+        ' type="application/json" id="atlas-config"',
     ]
 
 
@@ -131,12 +143,27 @@ def test_every_asset_answers_with_its_content_type_and_long_cache(
         assert response.headers["x-content-type-options"] == "nosniff"
 
 
-def test_atlas_asset_urls_carry_a_content_version(client: TestClient, page_html: str) -> None:
-    for url in asset_urls(page_html):
-        if url.startswith("/static/atlas/"):
-            path, version = url.split("?v=")
-            body = client.get(path).content
-            assert version == hashlib.sha256(body).hexdigest()[:12]
+def test_atlas_asset_urls_carry_one_version_of_the_static_tree(page_html: str) -> None:
+    urls = asset_urls(page_html)
+    versions = {url.split("/")[3] for url in urls if url.startswith("/static/atlas/")}
+    assert versions == {static_version()}
+    assert re.fullmatch(r"[0-9a-f]{12}", static_version())
+
+
+def test_static_version_changes_with_any_static_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "js").mkdir()
+    module = tmp_path / "js" / "a.js"
+    module.write_text("export const a = 1;\n", encoding="utf-8")
+    monkeypatch.setattr(page_module, "STATIC_DIR", tmp_path)
+    first = page_module.static_version.__wrapped__()
+    module.write_text("export const a = 2;\n", encoding="utf-8")
+    assert page_module.static_version.__wrapped__() != first
+
+
+def test_an_older_version_of_the_assets_is_404(client: TestClient) -> None:
+    assert client.get("/static/atlas/000000000000/js/main.js").status_code == 404
 
 
 def test_leaflet_images_are_served(client: TestClient) -> None:
@@ -158,10 +185,18 @@ def test_map_page_does_not_embed_the_dataset(client: TestClient, page_html: str)
     assert "Lyon" not in page_html
 
 
+def page_config(html: str) -> dict[str, Any]:
+    found = re.search(r'<script type="application/json" id="atlas-config">(.*?)</script>', html)
+    assert found is not None
+    config: dict[str, Any] = json.loads(found.group(1))
+    return config
+
+
 def test_tile_layer_url_and_attribution_come_from_settings(page_html: str) -> None:
-    assert f"L.tileLayer(\n                {json.dumps(TILES_URL)}," in page_html
+    assert page_config(page_html)["tiles"] == {
+        "url": TILES_URL, "attribution": TILES_ATTRIBUTION, "minZoom": 2, "maxZoom": 19,
+    }
     assert "tile.openstreetmap.org" not in page_html
-    assert ATTRIBUTION_URL in page_html
 
 
 def test_map_page_is_rendered_once_per_app(client: TestClient) -> None:
@@ -174,13 +209,11 @@ def test_map_page_has_no_inline_style(page_html: str) -> None:
     assert " style=" not in page_html
 
 
-def test_csp_allows_only_self_the_page_script_and_the_tile_host(client: TestClient) -> None:
+def test_csp_allows_only_self_and_the_tile_host(client: TestClient) -> None:
     response = client.get("/")
-    inline_scripts = re.findall(r"<script>(.*?)</script>", response.text, re.DOTALL)
-    assert len(inline_scripts) == 1
     assert csp_directives(response.headers["content-security-policy"]) == {
         "default-src": "'none'",
-        "script-src": f"'self' {sha256_source(inline_scripts[0])}",
+        "script-src": "'self'",
         "style-src": "'self'",
         "img-src": "'self' data: https://tiles.example.net",
         "connect-src": "'self'",
@@ -217,3 +250,133 @@ def test_relative_tile_url_needs_only_self(make_settings: Callable[..., Settings
     with TestClient(create_app(settings)) as client:
         policy = csp_directives(client.get("/").headers["content-security-policy"])
     assert policy["img-src"] == "'self' data:"
+
+
+REPOSITORY = Path(__file__).parents[1]
+MAPVIEW = REPOSITORY / "app" / "mapview"
+ENGLISH_BROWSER = {"Accept-Language": "en-GB,en;q=0.9,fr;q=0.5"}
+
+
+def html_lang(html: str) -> str:
+    found = re.search(r'<html lang="([^"]+)">', html)
+    assert found is not None
+    return found.group(1)
+
+
+def test_an_english_browser_gets_the_english_page(client: TestClient) -> None:
+    response = client.get("/", headers=ENGLISH_BROWSER)
+    assert response.status_code == 200
+    assert html_lang(response.text) == "en"
+    assert response.headers["content-language"] == "en"
+    assert "Accept-Language" in response.headers["vary"]
+    assert "<h1>ESS Atlas</h1>" in response.text
+    assert page_config(response.text)["language"] == "en"
+
+
+def test_lang_in_the_address_overrides_accept_language(client: TestClient) -> None:
+    response = client.get("/?lang=fr", headers=ENGLISH_BROWSER)
+    assert html_lang(response.text) == "fr"
+    assert response.headers["content-language"] == "fr"
+    assert "<h1>Atlas de l'ESS</h1>" in response.text
+
+
+@pytest.mark.parametrize("path", ["/?lang=de", "/structures/1?lang=EN"])
+def test_an_unknown_lang_is_400_naming_it(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/json"
+    wanted = path.rsplit("=", 1)[1]
+    assert response.json() == {"error": {
+        "status": 400, "code": "invalid_parameter", "parameter": "lang",
+        "message": f"lang: {wanted!r} is not one of fr, en",
+    }}
+
+
+@pytest.mark.parametrize(
+    ("header", "language"),
+    [
+        (None, "fr"),
+        ("", "fr"),
+        ("en", "en"),
+        ("EN-us", "en"),
+        ("de-DE, en;q=0.5, fr;q=0.4", "en"),
+        ("fr;q=0.4, en;q=0.8", "en"),
+        ("en;q=0, de", "fr"),
+        ("en;q=x, fr", "fr"),
+        ("*", "fr"),
+    ],
+)
+def test_accept_language_picks_the_preferred_language_we_speak(
+    header: str | None, language: str
+) -> None:
+    assert accepted_language(header) == language
+
+
+def test_the_page_configures_the_script_in_its_language(client: TestClient) -> None:
+    config = page_config(client.get("/?lang=en").text)
+    english = json.loads((MAPVIEW / "static" / "i18n" / "en.json").read_text("utf-8"))
+    assert {key: config[key] for key in ("apiRoot", "language", "locale", "lockedFilters")} == {
+        "apiRoot": "/api", "language": "en", "locale": "en-GB", "lockedFilters": {},
+    }
+    assert config["messages"] == english
+    assert config["legalForms"]["mutuelle"] == "Mutual"
+    assert config["sectorGroups"]["partenaires"] == "Public partners"
+
+
+def placeholders(text: str) -> list[str]:
+    return sorted(re.findall(r"\{\w+\}", text))
+
+
+def catalogue_shape(tree: dict[str, Any]) -> dict[str, Any]:
+    """Each message's key, plural forms and placeholders: what both languages must share."""
+    shape: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict) and set(value) <= {"one", "other"}:
+            shape[key] = {form: placeholders(text) for form, text in value.items()}
+        elif isinstance(value, dict):
+            shape[key] = catalogue_shape(value)
+        else:
+            shape[key] = placeholders(value)
+    return shape
+
+
+def test_the_script_catalogues_have_the_same_messages_and_placeholders() -> None:
+    french, english = (json.loads((MAPVIEW / "static" / "i18n" / f"{language}.json")
+                                  .read_text("utf-8")) for language in ("fr", "en"))
+    assert catalogue_shape(english) == catalogue_shape(french)
+    assert english != french
+
+
+def test_every_server_text_is_translated_into_english() -> None:
+    with (REPOSITORY / "babel.cfg").open(encoding="utf-8") as config:
+        method_map, options_map = parse_mapping_cfg(config)
+    extracted = {message for _, _, message, *_ in
+                 extract_from_dir(REPOSITORY, method_map, options_map)}
+    with (MAPVIEW / "locale" / "en" / "LC_MESSAGES" / "messages.po").open("rb") as source:
+        catalog = read_po(source)
+    translated = {m.id: m.string for m in catalog if m.id}
+    assert extracted == set(translated)
+    for french, english in translated.items():
+        assert english and english != french
+        assert re.findall(r"%\(\w+\)s", english) == re.findall(r"%\(\w+\)s", french)
+
+
+def test_a_structure_page_in_english_uses_the_english_labels(client: TestClient) -> None:
+    features = client.get("/api/organisations").json()["features"]
+    village = next(f for f in features if f["properties"]["name"] == "Village vertical")
+    response = client.get(f"/structures/{village['id']}", headers=ENGLISH_BROWSER)
+    assert response.status_code == 200
+    assert html_lang(response.text) == "en"
+    assert response.headers["content-language"] == "en"
+    assert "<li>Housing</li>" in response.text
+    assert '<p class="atlas-card-form">Cooperative (SCOP, SCIC, CAE…) · SCIC</p>' in response.text
+    assert "<title>Village vertical — ESS Atlas</title>" in response.text
+
+
+def test_the_404_page_of_a_structure_speaks_the_visitors_language(client: TestClient) -> None:
+    english = client.get("/structures/999999", headers=ENGLISH_BROWSER)
+    french = client.get("/structures/999999")
+    assert (english.status_code, french.status_code) == (404, 404)
+    assert "<h1>Structure not found</h1>" in english.text
+    assert "<p>No structure has the number 999999.</p>" in english.text
+    assert "<h1>Structure introuvable</h1>" in french.text

@@ -1,1 +1,1 @@
-"""The map page (folium) and the static JS/CSS it needs, all served by the app."""
+"""The pages (templates in French and English) and the static modules and CSS they load."""

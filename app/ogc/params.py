@@ -25,6 +25,7 @@ from app.deps import (
 )
 from app.errors import InvalidParameter
 from app.ogc.datetimes import Interval, parse_datetime
+from app.quality import q_value
 from app.queries import BBox, OrganisationFilter
 from app.rfc3339 import parse_instant
 from app.taxonomy import Taxonomy
@@ -67,25 +68,13 @@ def single(request: Request, name: str) -> str | None:
     return values[0] if values else None
 
 
-def _quality(parameters: str) -> float:
-    """The q of a media range (1 when absent, 0 when unreadable)."""
-    for parameter in parameters.split(";"):
-        name, _, value = parameter.strip().partition("=")
-        if name.strip().lower() == "q":
-            try:
-                return float(value)
-            except ValueError:
-                return 0.0
-    return 1.0
-
-
 def _preferred(accept: str) -> Format:
     """The format the Accept header prefers; JSON when it names neither."""
     best, best_quality = Format.JSON, 0.0
     for media_range in accept.split(","):
         media_type, _, parameters = media_range.partition(";")
         found = _MEDIA_TYPES.get(media_type.strip().lower())
-        quality = _quality(parameters)
+        quality = q_value(parameters)
         if found is not None and quality > best_quality:
             best, best_quality = found, quality
     return best
