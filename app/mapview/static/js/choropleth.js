@@ -24,7 +24,7 @@ export function createChoropleth(map, options) {
       options: { position: 'topright' },
       onAdd() {
         const node = L.DomUtil.create('section', 'atlas-choropleth');
-        node.setAttribute('aria-label', t('choroplethTitle'));
+        node.setAttribute('aria-label', t('choropleth.title'));
         L.DomEvent.disableClickPropagation(node);
         L.DomEvent.disableScrollPropagation(node);
         node.append(toggleButton(), settings(), legendList(), areaTable());
@@ -35,7 +35,7 @@ export function createChoropleth(map, options) {
   }
 
   function toggleButton() {
-    const button = element('button', 'atlas-choropleth-toggle', t('choroplethToggle'));
+    const button = element('button', 'atlas-choropleth-toggle', t('choropleth.toggle'));
     button.type = 'button';
     button.id = 'atlas-choropleth-toggle';
     button.setAttribute('aria-pressed', 'false');
@@ -64,11 +64,11 @@ export function createChoropleth(map, options) {
     box.id = 'atlas-choropleth-settings';
     box.hidden = true;
     box.append(
-      select('atlas-choropleth-level', t('choroplethLevel'),
-        [['region', t('choroplethRegions')], ['departement', t('choroplethDepartements')]],
+      select('atlas-choropleth-level', t('choropleth.level'),
+        [['region', t('choropleth.regions')], ['departement', t('choropleth.departements')]],
         (value) => { state.level = value; refresh(); }),
-      select('atlas-choropleth-measure', t('choroplethMeasure'),
-        [['count', t('choroplethCount')], ['per_10000', t('choroplethPer10000')]],
+      select('atlas-choropleth-measure', t('choropleth.measure'),
+        [['count', t('choropleth.count')], ['per_10000', t('choropleth.per10000')]],
         (value) => { state.measure = value; refresh(); }));
     return box;
   }
@@ -76,7 +76,7 @@ export function createChoropleth(map, options) {
   function legendList() {
     const list = element('ul', 'atlas-choropleth-legend');
     list.id = 'atlas-choropleth-legend';
-    list.setAttribute('aria-label', t('choroplethLegend'));
+    list.setAttribute('aria-label', t('choropleth.legend'));
     list.hidden = true;
     return list;
   }
@@ -85,10 +85,10 @@ export function createChoropleth(map, options) {
     const details = element('details', 'atlas-choropleth-areas');
     details.id = 'atlas-choropleth-areas';
     details.hidden = true;
-    const summary = element('summary', null, t('choroplethTable'));
+    const summary = element('summary', null, t('choropleth.table'));
     const table = element('table');
     const head = element('tr');
-    for (const title of [t('choroplethArea'), t('choroplethStructures'), t('choroplethValue')]) {
+    for (const title of [t('choropleth.area'), t('choropleth.structures'), t('choropleth.value')]) {
       const cell = element('th', null, title);
       cell.scope = 'col';
       head.append(cell);
@@ -175,7 +175,7 @@ export function createChoropleth(map, options) {
       onEachFeature: (feature, layer) => {
         const area = byCode.get(feature.properties.code);
         if (!area) return;
-        layer.bindTooltip(element('span', null, t('choroplethTooltip')(area.name, shown(area))),
+        layer.bindTooltip(element('span', null, t('choropleth.tooltip', { name: area.name, value: shown(area) })),
           { sticky: true });
         layer.on('click', () => onPick(state.level, area.code));
       },
@@ -192,7 +192,7 @@ export function createChoropleth(map, options) {
       swatch.setAttribute('aria-hidden', 'true');
       swatch.style.backgroundColor = palette[index];
       const text = range.low === range.high ? formatNumber(range.low)
-        : t('choroplethRange')(formatNumber(range.low), formatNumber(range.high));
+        : t('choropleth.range', { low: formatNumber(range.low), high: formatNumber(range.high) });
       item.append(swatch, element('span', null, text));
       return item;
     }));

@@ -17,7 +17,7 @@ const COMMUNE_ZOOM = 10;
 const PANE = 'atlasBasemap';
 
 export function createOfflineBasemap(map, options) {
-  const { apiRoot, t, tileLayer } = options;
+  const { apiRoot, t, tileLayer } = options;  // t: the page's messages.t
   const pane = map.createPane(PANE);
   pane.style.zIndex = 250;  // above the (absent) tiles, below markers and the choropleth
   const renderer = L.svg({ pane: PANE });
@@ -100,8 +100,8 @@ function noticeControl(t) {
     onAdd() {
       const node = L.DomUtil.create('p', 'atlas-basemap-notice');
       node.setAttribute('role', 'status');
-      node.textContent = t('offlineBasemap');
-      node.title = t('offlineBasemapWhy');
+      node.textContent = t('basemap.offline');
+      node.title = t('basemap.offlineWhy');
       return node;
     },
   });
