@@ -23,7 +23,3 @@ def parse_embed_origins(text: str) -> tuple[str, ...]:
             raise ValueError(f"{origin!r} is not an origin such as https://example.org")
     return origins
 
-
-def frame_ancestors(origins: tuple[str, ...]) -> str:
-    """The CSP directive for /embed."""
-    return "frame-ancestors " + " ".join(origins)

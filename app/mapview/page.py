@@ -43,7 +43,7 @@ DEFAULT_RADIUS_KM = 10
 PRELOADED_MODULES = (
     "js/atlas.js", "js/api.js", "js/card.js", "js/cells.js", "js/config.js", "js/dom.js",
     "js/hooks.js", "js/i18n.js", "js/language.js", "js/leaflet_map.js", "js/permalink.js",
-    "js/places.js", "js/sectors.js",
+    "js/places.js", "js/sectors.js", "js/reach.js", "js/basemap.js", "js/choropleth.js",
 )
 
 # Executable inline code only: JSON data blocks (config, JSON-LD) are not scripts to the CSP.
@@ -95,6 +95,8 @@ def page_assets() -> dict[str, Any]:
         "leaflet_css": leaflet_asset_url("leaflet.css"),
         "leaflet_js": leaflet_asset_url("leaflet.js"),
         "main_js": atlas_asset_url("js/main.js"),
+        "reach_js": atlas_asset_url("js/reach.js"),
+        "reach_css": atlas_asset_url("reach.css"),
         "preloaded_modules": [atlas_asset_url(name) for name in PRELOADED_MODULES],
     }
 
@@ -126,14 +128,14 @@ def page_config(
 
 def render_map_html(
     settings: Settings, taxonomy: Taxonomy, language: str,
-    locked_filters: Mapping[str, list[str]] | None = None,
+    locked_filters: Mapping[str, list[str]] | None = None, *, embedded: bool = False,
 ) -> str:
     """The map page in `language`; `locked_filters` apply to every request and hide their field."""
     config = page_config(settings, taxonomy, language, locked_filters)
     return render(
         "page.html", language, assets=page_assets(), config_json=script_json(config),
         legal_forms=config["legalForms"], radii_km=RADII_KM,
-        default_radius_km=DEFAULT_RADIUS_KM,
+        default_radius_km=DEFAULT_RADIUS_KM, embedded=embedded,
     )
 
 
