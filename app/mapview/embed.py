@@ -59,7 +59,6 @@ def embed_generator(request: Request, taxonomy: TaxonomyDep) -> HTMLResponse:
         regions=_regions_with_departements(),
         assets={"favicon": atlas_asset_url("favicon.svg"),
                 "atlas_css": atlas_asset_url("atlas.css"),
-                "reach_css": atlas_asset_url("reach.css"),
                 "generator_js": atlas_asset_url(GENERATOR_SCRIPT)})
     return HTMLResponse(html, headers=generator_headers(html, request.app.state.settings))
 

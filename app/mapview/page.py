@@ -95,8 +95,6 @@ def page_assets() -> dict[str, Any]:
         "leaflet_css": leaflet_asset_url("leaflet.css"),
         "leaflet_js": leaflet_asset_url("leaflet.js"),
         "main_js": atlas_asset_url("js/main.js"),
-        "reach_js": atlas_asset_url("js/reach.js"),
-        "reach_css": atlas_asset_url("reach.css"),
         "preloaded_modules": [atlas_asset_url(name) for name in PRELOADED_MODULES],
     }
 
