@@ -18,8 +18,8 @@ from app.spatial import BBox
 from geocode.gazetteer import Commune, default_gazetteer
 
 _ORGANISATION = Organisation.__table__  # type: ignore[attr-defined]
-# Commune names are drawn from zoom 10 on, where a screen spans well under a degree.
-MAX_BOX_DEGREES = 1.0
+# Commune names are drawn from zoom 10 on, where even a wide screen spans under 3°.
+MAX_BOX_DEGREES = 3.0
 # The most names one answer carries (the most populous first; the answer says how many).
 MAX_NAMES = 500
 # SQLite joins at most 500 SELECTs in one compound statement.

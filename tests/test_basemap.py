@@ -81,7 +81,7 @@ def test_communes_in_box_finds_every_centre_inside_it() -> None:
 
 
 @pytest.mark.parametrize(("path", "params", "parameter"), [
-    ("/api/basemap/communes", {"bbox": "0,40,5,45"}, "bbox"),
+    ("/api/basemap/communes", {"bbox": "0,40,4,45"}, "bbox"),
     ("/api/basemap/communes", {}, "bbox"),
     ("/api/basemap/communes", {"bbox": "2.2,48.8,2.5,48.9", "zoom": "12"}, "zoom"),
     ("/api/basemap/regions", {"simplify": "0"}, "simplify")])
