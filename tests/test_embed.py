@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import SettingsFactory
 from fastapi.testclient import TestClient
 
 from app.config import Settings
 from app.main import create_app
 from app.mapview.embed_origins import parse_embed_origins
 from app.mapview.page import atlas_asset_url
+
+SettingsFactory = Callable[..., Settings]
 
 
 def directives(response_csp: str) -> dict[str, str]:
