@@ -260,13 +260,16 @@ def is_missing(connection: Connection) -> bool:
     """True for a database with structures but no aggregates (made before they existed)."""
     has_rows = connection.execute(select(_ORGANISATION.c.id).limit(1)).first() is not None
     has_cells = connection.execute(select(CELL_TABLE.c.level).limit(1)).first() is not None
-    return (has_rows and not has_cells) or area_counts.is_missing(connection)
+    return has_rows and not has_cells
 
 
 def ensure(engine: Engine) -> bool:
     """Back-fill the aggregates of an older database; True when it had to."""
     with engine.begin() as connection:
-        if not is_missing(connection):
-            return False
-        rebuild(connection)
-        return True
+        if is_missing(connection):
+            rebuild(connection)
+            return True
+        if area_counts.is_missing(connection):  # a grid from before organisation_area
+            area_counts.rebuild(connection, _area_dimensions())
+            return True
+        return False

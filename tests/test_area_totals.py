@@ -6,9 +6,11 @@ from collections import Counter
 
 import pytest
 from aggregate_data import france_records, matches, record, stored, write
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 
 from app import aggregates
+from app.aggregates import CELL_TABLE
+from app.area_counts import AREA_TABLE
 from app.area_totals import AreaCounts, area_counts, populations
 from app.db import session_scope
 from app.models import CLOSED
@@ -81,3 +83,18 @@ def test_populations_add_up_the_communes_not_the_arrondissements() -> None:
     assert len(people.departements) == 101
     assert sum(people.regions.values()) == sum(people.departements.values())
     assert 2_000_000 < people.departements["75"] < 2_300_000
+
+
+def test_ensure_fills_the_area_counts_of_a_database_that_has_only_the_grid(
+        engine: Engine) -> None:
+    write(engine, france_records(300))
+    with engine.begin() as connection:
+        connection.execute(AREA_TABLE.delete())
+        cells = connection.execute(select(func.count()).select_from(CELL_TABLE)).scalar_one()
+    assert aggregates.ensure(engine) is True
+    with engine.connect() as connection:
+        assert aggregates.mismatches(connection) == 0
+        assert connection.execute(select(func.count()).select_from(CELL_TABLE)
+                                  ).scalar_one() == cells
+    assert counted(engine, OrganisationFilter()) == brute_force(engine, OrganisationFilter())
+    assert aggregates.ensure(engine) is False
