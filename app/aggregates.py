@@ -41,7 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from app import grid
+from app import area_counts, grid
 from app.models import ACTIVE, CategorySet, Organisation, OrganisationCell
 
 CELL_TABLE: Table = OrganisationCell.__table__  # type: ignore[attr-defined]
@@ -100,6 +100,11 @@ def _clamped_cell(normalised: Any, scale: Any) -> ColumnElement[int]:
     index = cast(func.floor(normalised * scale), Integer)
     last = cast(scale, Integer) - 1
     return case((index < 0, 0), (index > last, last), else_=index)
+
+
+def _area_dimensions() -> area_counts.Dimensions:
+    """The dimensions as the per-area counts file them (the same as the grid)."""
+    return area_counts.Dimensions(DIMENSIONS, _dimension_source, legal_form_expression)
 
 
 def _cell_rows(points: Any, dimension: str, sign: int) -> Select[Any]:
@@ -163,6 +168,7 @@ def _apply(connection: Connection, ids: Sequence[int], sign: int) -> None:
         points = _load_points(connection, condition)
         for dimension in DIMENSIONS:
             _upsert(connection, _cell_rows(points, dimension, sign))
+        area_counts.apply(connection, condition, sign, _area_dimensions())
 
 
 def _record_category_sets(connection: Connection, condition: ColumnElement[bool] | None) -> None:
@@ -204,6 +210,7 @@ def rebuild(connection: Connection) -> None:
     points = _load_points(connection, None)
     for dimension in DIMENSIONS:
         _upsert(connection, _cell_rows(points, dimension, 1))
+    area_counts.rebuild(connection, _area_dimensions())
 
 
 def mismatches(connection: Connection) -> int:
@@ -222,7 +229,8 @@ def mismatches(connection: Connection) -> int:
             *everything.c))):
         count += connection.execute(select(func.count()).select_from(
             difference.subquery())).scalar_one()
-    return int(count) + _loose_bounds(connection, recomputed) + _missing_sets(connection)
+    return (int(count) + _loose_bounds(connection, recomputed) + _missing_sets(connection)
+            + area_counts.mismatches(connection, _area_dimensions()))
 
 
 def _loose_bounds(connection: Connection, recomputed: list[Any]) -> int:
@@ -258,7 +266,10 @@ def is_missing(connection: Connection) -> bool:
 def ensure(engine: Engine) -> bool:
     """Back-fill the aggregates of an older database; True when it had to."""
     with engine.begin() as connection:
-        if not is_missing(connection):
-            return False
-        rebuild(connection)
-        return True
+        if is_missing(connection):
+            rebuild(connection)
+            return True
+        if area_counts.is_missing(connection):  # a grid from before organisation_area
+            area_counts.rebuild(connection, _area_dimensions())
+            return True
+        return False

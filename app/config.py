@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     load_default_directory: bool = True
     tiles_url: str = DEFAULT_TILES_URL
     tiles_attribution: str = DEFAULT_TILES_ATTRIBUTION
+    # Sites that may show /embed in a frame (space- or comma-separated origins, or *).
+    embed_allowed_origins: str = "*"
     geocoder_url: str | None = None
     geocoder_cache_path: Path | None = None
     geocoder_rate_limit: float = 50.0
@@ -166,6 +168,15 @@ class Settings(BaseSettings):
             raise ValueError("must have no query, fragment or user name")
         return value.rstrip("/")
 
+    @field_validator("embed_allowed_origins")
+    @classmethod
+    def _check_embed_allowed_origins(cls, value: str) -> str:
+        """Refuse a list CSP frame-ancestors cannot carry."""
+        from app.mapview.embed_origins import parse_embed_origins
+
+        parse_embed_origins(value)
+        return value
+
     @field_validator("admin_token_hash")
     @classmethod
     def _check_admin_token_hash(cls, value: SecretStr | None) -> SecretStr | None:
@@ -201,6 +212,13 @@ class Settings(BaseSettings):
         if self.default_directory is not None:
             return self.default_directory
         return self._data_file("organisations.csv")
+
+    @property
+    def embed_origins(self) -> tuple[str, ...]:
+        """The origins allowed to frame /embed, or ('*',)."""
+        from app.mapview.embed_origins import parse_embed_origins
+
+        return parse_embed_origins(self.embed_allowed_origins)
 
     @property
     def categories_yaml(self) -> Path:

@@ -20,6 +20,8 @@ from app.middleware import HeadMiddleware, RequestIdMiddleware, SecurityHeadersM
 from app.openapi import install_openapi
 from app.routers import (
     areas,
+    basemap,
+    choropleth,
     clusters,
     deletions,
     exports,
@@ -81,8 +83,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.taxonomy = load_taxonomy(settings.categories_yaml)
     install_error_handlers(app)
     install_openapi(app, settings, app.state.taxonomy)
-    for module in (organisations, nearby, clusters, facets, taxonomy, areas, health, imports,
-                   geocode, ogc, exports, deletions):
+    for module in (organisations, nearby, clusters, facets, taxonomy, areas, basemap, choropleth,
+                   health, imports, geocode, ogc, exports, deletions):
         app.include_router(module.router)
     mount_map(app)
     mount_docs(app)

@@ -83,7 +83,8 @@ class PrivateFields(SQLModel):
 class PlaceFields(SQLModel):
     """Where a structure is, and how we know."""
 
-    citycode: str | None = Field(default=None, max_length=5)
+    # Indexed: the basemap asks which communes of a box have structures, one seek each.
+    citycode: str | None = Field(default=None, max_length=5, index=True)
     departement: str | None = Field(default=None, max_length=3, index=True)
     region: str | None = Field(default=None, max_length=3, index=True)
     epci: str | None = Field(default=None, max_length=9, index=True,
@@ -249,7 +250,8 @@ class OrganisationCreate(ValidatedFields, PrivateFields):
     categories: list[str] = Field(min_length=1)
     labels: list[str] = Field(default_factory=list,  # type: ignore[assignment]
                               description="Slugs of data/labels.yaml")
-    citycode: str | None = Field(default=None, max_length=5)
+    # Indexed: the basemap asks which communes of a box have structures, one seek each.
+    citycode: str | None = Field(default=None, max_length=5, index=True)
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
     geocode_precision: str | None = None
@@ -480,3 +482,21 @@ class CategorySet(SQLModel, table=True):
 
     categories: str = Field(primary_key=True, max_length=1000)
     category: str = Field(primary_key=True, max_length=60)
+
+
+class OrganisationArea(SQLModel, table=True):
+    """How many active structures of one kind lie in one (région, département) pair.
+
+    Kinds are those of `OrganisationCell` (dimension and value); '' stands for a structure
+    with no région or département. Kept in step by app/area_counts.py, so counts per
+    région or département read a few hundred rows, never the organisation table.
+    """
+
+    __tablename__ = "organisation_area"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    dimension: str = Field(primary_key=True, max_length=12)
+    value: str = Field(primary_key=True, max_length=1000)
+    region: str = Field(primary_key=True, max_length=3)
+    departement: str = Field(primary_key=True, max_length=3)
+    n: int

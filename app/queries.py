@@ -260,12 +260,3 @@ def category_counts(*, session: Session) -> dict[str, int]:
         col(OrganisationCategory.category)
     )
     return {category: int(count) for category, count in session.exec(statement).all()}
-
-
-def counts_by(*, session: Session, column: str) -> dict[str, int]:
-    """How many structures per value of `region` or `departement`."""
-    attribute = {"region": Organisation.region, "departement": Organisation.departement}[column]
-    statement = (
-        select(attribute, func.count()).where(col(attribute).is_not(None)).group_by(col(attribute))
-    )
-    return {str(value): int(count) for value, count in session.exec(statement).all()}

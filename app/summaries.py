@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, Table, func, select
 from sqlmodel import Session
 
 from app import grid
@@ -67,9 +67,9 @@ class Spec:
     values: tuple[str, ...] | None = None
     any_sector_of: tuple[str, ...] = ()
 
-    def conditions(self) -> list[ColumnElement[bool]]:
-        """SQL conditions on organisation_cell."""
-        cells = CELL_TABLE.c
+    def conditions(self, table: Table = CELL_TABLE) -> list[ColumnElement[bool]]:
+        """SQL conditions on organisation_cell (or organisation_area: same kinds)."""
+        cells = table.c
         conditions = [cells.dimension == self.dimension]
         if self.values is not None:
             conditions.append(cells.value.in_(self.values))

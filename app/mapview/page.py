@@ -43,7 +43,7 @@ DEFAULT_RADIUS_KM = 10
 PRELOADED_MODULES = (
     "js/atlas.js", "js/api.js", "js/card.js", "js/cells.js", "js/config.js", "js/dom.js",
     "js/hooks.js", "js/i18n.js", "js/language.js", "js/leaflet_map.js", "js/permalink.js",
-    "js/places.js", "js/sectors.js",
+    "js/places.js", "js/sectors.js", "js/reach.js", "js/basemap.js", "js/choropleth.js",
 )
 
 # Executable inline code only: JSON data blocks (config, JSON-LD) are not scripts to the CSP.
@@ -126,14 +126,14 @@ def page_config(
 
 def render_map_html(
     settings: Settings, taxonomy: Taxonomy, language: str,
-    locked_filters: Mapping[str, list[str]] | None = None,
+    locked_filters: Mapping[str, list[str]] | None = None, *, embedded: bool = False,
 ) -> str:
     """The map page in `language`; `locked_filters` apply to every request and hide their field."""
     config = page_config(settings, taxonomy, language, locked_filters)
     return render(
         "page.html", language, assets=page_assets(), config_json=script_json(config),
         legal_forms=config["legalForms"], radii_km=RADII_KM,
-        default_radius_km=DEFAULT_RADIUS_KM,
+        default_radius_km=DEFAULT_RADIUS_KM, embedded=embedded,
     )
 
 

@@ -12,6 +12,7 @@ from starlette.staticfiles import StaticFiles
 from app import queries
 from app.deps import SQLITE_INTEGER_MAX, SessionDep
 from app.geojson import organisation_feature
+from app.mapview import embed
 from app.mapview.i18n import LANGUAGES, page_language
 from app.mapview.page import (
     ATLAS_URL,
@@ -86,3 +87,4 @@ def mount_map(app: FastAPI) -> None:
     app.mount(f"{ATLAS_URL}/{static_version()}", CachedStaticFiles(directory=STATIC_DIR),
               name="atlas")
     app.include_router(router)
+    app.include_router(embed.router)

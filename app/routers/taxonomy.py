@@ -1,4 +1,4 @@
-"""GET /api/categories and /api/regions, each with counts."""
+"""GET /api/categories and /api/regions (with the listing filters), each with counts."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
 from app import queries, regions
-from app.deps import SessionDep, TaxonomyDep, only_parameters
+from app.area_totals import area_counts
+from app.deps import HARVEST_PARAMETERS, HarvestFilterDep, SessionDep, TaxonomyDep, only_parameters
 
 router = APIRouter(prefix="/api", tags=["reference"])
 
@@ -56,11 +57,11 @@ def list_categories(session: SessionDep, taxonomy: TaxonomyDep) -> list[Category
     ]
 
 
-@router.get("/regions", dependencies=[Depends(only_parameters())])
-def list_regions(session: SessionDep) -> list[RegionOut]:
-    """Every French région with its départements and their counts of structures."""
-    by_region = queries.counts_by(session=session, column="region")
-    by_departement = queries.counts_by(session=session, column="departement")
+@router.get("/regions", dependencies=[Depends(only_parameters(*HARVEST_PARAMETERS))])
+def list_regions(session: SessionDep, filters: HarvestFilterDep) -> list[RegionOut]:
+    """Every French région with its départements and their counts of matching structures."""
+    counts = area_counts(session=session, filters=filters)
+    by_region, by_departement = counts.regions, counts.departements
     departements = regions.list_departements()
     return [
         RegionOut(

@@ -10,6 +10,8 @@ import { announceReady } from './hooks.js';
 import { createMessages } from './i18n.js';
 import { createMap } from './leaflet_map.js';
 import { rememberSwitch, rememberedLanguageRedirect } from './language.js';
+// Extra layers (offline basemap, choropleth): they wait for atlas:ready, dispatched below.
+import './reach.js';
 
 const config = readConfig();
 if (!rememberedLanguageRedirect(config.language)) {
