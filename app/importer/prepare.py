@@ -72,6 +72,7 @@ class ChunkResult:
 
     file: str
     size: int
+    starts_batch: bool = True
     ready: list[PreparedTuple] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
@@ -89,6 +90,7 @@ class Chunk(NamedTuple):
     file: str
     rows: Sequence[RawRow]
     plan: ColumnPlan
+    starts_batch: bool = True  # the first chunk of a transaction
 
 
 class Preparer:
@@ -102,7 +104,7 @@ class Preparer:
 
     def prepare(self, chunk: Chunk) -> ChunkResult:
         """Prepare a chunk: ready rows, rejected rows, and warnings, in row order."""
-        result = ChunkResult(chunk.file, len(chunk.rows))
+        result = ChunkResult(chunk.file, len(chunk.rows), chunk.starts_batch)
         clean: list[tuple[CleanRow, RawRow]] = []
         for raw in chunk.rows:
             try:
