@@ -151,11 +151,14 @@ class Importer:
         file_reports: dict[str, FileReport] = {}
         chunks = self._chunks(files, file_reports)
         in_worker = self._worth_a_worker(expected_rows)
+        # A transaction's worth of chunks prepared ahead: the worker keeps busy while the
+        # writer writes one.
+        ahead = -(-self.context.batch_size // CHUNK_ROWS)
         pending = Batch("", [])
-        for result in prepare_in_order(self.preparer, chunks, in_worker=in_worker):
-            if pending.rows and (result.file != pending.file or result.starts_batch):
-                yield pending
-            if result.file != pending.file or result.starts_batch:
+        for result in prepare_in_order(self.preparer, chunks, in_worker=in_worker, ahead=ahead):
+            if result.starts_batch:  # so does the first chunk of each file
+                if pending.rows:
+                    yield pending
                 pending = Batch(result.file, [])
             pending.rows.extend(self._absorb(result, file_reports[result.file]))
             self.observer.rows_processed(result.size)
