@@ -5,7 +5,7 @@ generated CSV into a fresh SQLite file, with the writer's phases wrapped in time
 CPU time of the writing thread is counted (not wall time), so a loaded machine changes
 the figures less; the wall time and rows/s of the whole run are printed too.
 
-    python bench/bench_import_phases.py [--rows 100000] [--coordinates]
+    python bench/bench_import_phases.py [--rows 100000] [--coordinates] [--no-record]
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
+import os
 import resource
 import sys
 import tempfile
@@ -22,7 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 import generate
-from harness import REPO
+from harness import REPO, append_section
 
 sys.path.insert(0, str(REPO))
 
@@ -54,7 +55,6 @@ def instrument() -> None:
     strategy = sqlite_dialect.SqliteStrategy
     strategy.bulk_indexing = _timed_context("  of which R*Tree + FTS fill", strategy.bulk_indexing)
     aggregates.add = timed("aggregates.add", aggregates.add)
-    storage.aggregates = aggregates
     pipeline.write_batch = timed("write_batch (all of it)", storage.write_batch)
     pipeline.duplicates.check_written = timed("duplicates.check_written",
                                                duplicates.check_written)
@@ -81,6 +81,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--coordinates", action="store_true", help="the CSV with lat/lon")
+    parser.add_argument("--no-record", action="store_true", help="do not touch results.md")
     args = parser.parse_args()
     dataset = generate.cached_dataset(args.rows)
     csv = dataset.csv if args.coordinates or dataset.bare_csv is None else dataset.bare_csv
@@ -97,14 +98,19 @@ def main() -> None:
             close_context(context)
             engine.dispose()
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu
-    print(f"{csv.name}: {args.rows:,} rows, {wall:.1f} s wall ({args.rows / wall:,.0f} rows/s), "
-          f"main process CPU {cpu:.1f} s; outcomes {dict(report.outcomes)}")
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    print(f"  worker CPU {children.ru_utime + children.ru_stime:.1f} s, peak RSS main "
-          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB, worker "
-          f"{children.ru_maxrss / 1024:.0f} MB")
-    for name, seconds in sorted(SPENT.items(), key=lambda item: -item[1]):
-        print(f"  {name:<45} {seconds:7.2f} s CPU")
+    lines = [
+        f"{csv.name}: {args.rows:,} rows, {wall:.1f} s wall ({args.rows / wall:,.0f} rows/s), "
+        f"load average {os.getloadavg()[0]:.1f}; main process CPU {cpu:.1f} s, worker CPU "
+        f"{children.ru_utime + children.ru_stime:.1f} s; peak RSS main "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB, worker "
+        f"{children.ru_maxrss / 1024:.0f} MB; outcomes {dict(report.outcomes)}", "",
+        "| writer phase | CPU s |", "|---|---:|",
+        *(f"| {name.strip()} | {seconds:.2f} |"
+          for name, seconds in sorted(SPENT.items(), key=lambda item: -item[1]))]
+    print("\n".join(lines))
+    if not args.no_record:
+        append_section("Import writer, CPU per phase", lines)
 
 
 if __name__ == "__main__":
