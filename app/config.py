@@ -79,7 +79,7 @@ class Settings(BaseSettings):
     default_page_size: int = 100
     max_nearby_radius_km: float = 100.0
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
-    import_batch_size: int = Field(default=5000, ge=1, le=50_000)
+    import_batch_size: int = Field(default=20_000, ge=1, le=50_000)
     # Whole-dataset exports, one file per format and data version (app/exports/files.py).
     export_dir: Path = DEFAULT_VAR_DIR / "exports"
     # Shared per-client rate limits across servers (app/ratelimit.py); unset: per process.

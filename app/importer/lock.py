@@ -162,7 +162,9 @@ def acquire_import_lock(engine: Engine, run_id: str) -> HeldImportLock:
     """Take the import lock for `run_id`, freeing a stale one; raise ImportInProgress if busy."""
     freed: str | None = None
     for _attempt in range(3):
-        if _try_insert(engine, run_id):
+        # A live lock is seen without writing: the running import's transaction, which
+        # holds the write lock for seconds, must not make a second import wait, then fail.
+        if live_lock(engine) is None and _try_insert(engine, run_id):
             return HeldImportLock(engine, run_id, freed)
         removed = _remove_if_stale(engine)
         if removed is None:

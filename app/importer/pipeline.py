@@ -54,6 +54,10 @@ from geocode.gazetteer import Gazetteer
 
 # Below this many rows, starting a worker process costs more than it saves.
 WORKER_MIN_ROWS = 5000
+# Rows prepared at a time (the worker's unit); a transaction writes one or several chunks
+# of one file, so its fixed costs (commit, grid cells shared by its rows) are paid less
+# often while the rows in flight between the processes stay few.
+CHUNK_ROWS = 5000
 
 
 class ImportMode(StrEnum):
@@ -72,7 +76,7 @@ class ImportContext:
     geocoder: Geocoder
     gazetteer: Gazetteer
     reverse: ReverseLookup
-    batch_size: int = 5000
+    batch_size: int = 20_000
 
 
 @dataclass(frozen=True)
@@ -147,9 +151,19 @@ class Importer:
         file_reports: dict[str, FileReport] = {}
         chunks = self._chunks(files, file_reports)
         in_worker = self._worth_a_worker(expected_rows)
-        for result in prepare_in_order(self.preparer, chunks, in_worker=in_worker):
-            yield Batch(result.file, self._absorb(result, file_reports[result.file]))
+        # A transaction's worth of chunks prepared ahead: the worker keeps busy while the
+        # writer writes one.
+        ahead = -(-self.context.batch_size // CHUNK_ROWS)
+        pending = Batch("", [])
+        for result in prepare_in_order(self.preparer, chunks, in_worker=in_worker, ahead=ahead):
+            if result.starts_batch:  # so does the first chunk of each file
+                if pending.rows:
+                    yield pending
+                pending = Batch(result.file, [])
+            pending.rows.extend(self._absorb(result, file_reports[result.file]))
             self.observer.rows_processed(result.size)
+        if pending.rows:
+            yield pending
 
     def _chunks(
         self, files: Sequence[SourceFile], reports: dict[str, FileReport]
@@ -161,11 +175,14 @@ class Importer:
             read = self._read(source, file_report)
             if read is None:
                 continue
-            rows = read.checked.rows()
-            while chunk := list(islice(rows, self.context.batch_size)):
+            rows, batch_size = read.checked.rows(), self.context.batch_size
+            chunk_rows, taken = min(batch_size, CHUNK_ROWS), 0
+            while chunk := list(islice(rows, min(chunk_rows, batch_size - taken % batch_size))):
+                starts_batch = taken % batch_size == 0
+                taken += len(chunk)
                 if read.completion is not None:
                     chunk = self._complete(read.completion, chunk)
-                yield Chunk(source.name, chunk, read.plan)
+                yield Chunk(source.name, chunk, read.plan, starts_batch)
 
     def _complete(self, completion: SireneRows, chunk: list[RawRow]) -> list[RawRow]:
         """The rows of a SIRENE chunk kept and completed; the others counted as not ESS."""

@@ -37,9 +37,6 @@ from app.storage import (
 from app.taxonomy import Taxonomy
 from geocode.normalize import fold
 
-# Chunks prepared ahead of the writer; bounds the memory a fast worker can fill (the
-# writer is the slower side: one chunk ahead keeps the worker busy).
-PREPARED_AHEAD = 1
 WORKERS = 1
 _PR_SET_PDEATHSIG = 1
 _NAME, _CITYCODE = STORED_COLUMNS.index("name"), STORED_COLUMNS.index("citycode")
@@ -72,6 +69,7 @@ class ChunkResult:
 
     file: str
     size: int
+    starts_batch: bool = True
     ready: list[PreparedTuple] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
@@ -89,6 +87,7 @@ class Chunk(NamedTuple):
     file: str
     rows: Sequence[RawRow]
     plan: ColumnPlan
+    starts_batch: bool = True  # the first chunk of a transaction
 
 
 class Preparer:
@@ -102,7 +101,7 @@ class Preparer:
 
     def prepare(self, chunk: Chunk) -> ChunkResult:
         """Prepare a chunk: ready rows, rejected rows, and warnings, in row order."""
-        result = ChunkResult(chunk.file, len(chunk.rows))
+        result = ChunkResult(chunk.file, len(chunk.rows), chunk.starts_batch)
         clean: list[tuple[CleanRow, RawRow]] = []
         for raw in chunk.rows:
             try:
@@ -183,19 +182,23 @@ def _prepare_in_worker(chunk: Chunk) -> ChunkResult:
 
 
 def prepare_in_order(
-    preparer: Preparer, chunks: Iterable[Chunk], *, in_worker: bool
+    preparer: Preparer, chunks: Iterable[Chunk], *, in_worker: bool, ahead: int = 1
 ) -> Iterator[ChunkResult]:
-    """Prepare chunks in order, in this process or in one forked worker running ahead."""
+    """Prepare chunks in order, in this process or in one forked worker running ahead.
+
+    The worker prepares at most `ahead` chunks beyond the one handed out, which bounds the
+    memory it can fill; a transaction's worth keeps it busy while the writer writes one.
+    """
     if not in_worker:
         yield from (preparer.prepare(chunk) for chunk in chunks)
         return
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(WORKERS, mp_context=context, initializer=_start_worker,
                              initargs=(preparer, os.getpid())) as pool:
-        ahead: deque[Future[ChunkResult]] = deque()
+        queued: deque[Future[ChunkResult]] = deque()
         for chunk in chunks:
-            ahead.append(pool.submit(_prepare_in_worker, chunk))
-            if len(ahead) > PREPARED_AHEAD:
-                yield ahead.popleft().result()
-        while ahead:
-            yield ahead.popleft().result()
+            queued.append(pool.submit(_prepare_in_worker, chunk))
+            if len(queued) > max(1, ahead):
+                yield queued.popleft().result()
+        while queued:
+            yield queued.popleft().result()

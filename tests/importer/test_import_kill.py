@@ -2,9 +2,9 @@
 
 Most trials fork a child that imports (the gazetteer is already loaded, so a trial takes a
 fraction of a second) and kill it with SIGKILL at a random moment of its run: while it
-starts, reads, writes a batch, checks duplicates or logs its report. A few trials kill the
-real `ess-atlas import` command. The kill points come from a seeded generator, so a
-failure can be replayed.
+starts, reads, writes a batch (gathered from several prepared chunks), checks duplicates
+or logs its report. A few trials kill the real `ess-atlas import` command. The kill points
+come from a seeded generator, so a failure can be replayed.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from sqlalchemy import Connection
 from app.config import Settings
 from app.db import create_schema, make_engine
 from app.dialects.sqlite import SqliteStrategy
+from app.importer import pipeline
 from app.importer.context import import_context
 from app.importer.lock import process_is_alive
 from app.importer.pipeline import ImportContext, import_paths
@@ -37,6 +38,7 @@ from app.importer.progress import BatchReceipt
 ROWS = 1200
 COMMAND_ROWS = 5200  # enough for the command to prepare rows in a worker process
 BATCH = 25
+CHUNK = 10  # forked imports prepare chunks of 10 rows: a transaction gathers 10 + 10 + 5
 COMMAND_BATCH = 100
 FORKED_TRIALS = 24
 COMMAND_TRIALS = 3
@@ -96,6 +98,7 @@ def check_after_kill(
 
 def _child_import(database: Path, directory: Path, acks: Path, context: ImportContext) -> None:
     """The body of a forked child: import, writing one line per committed batch."""
+    pipeline.CHUNK_ROWS = CHUNK  # this child only
     descriptor = os.open(acks, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
 
     class Acknowledger:

@@ -112,6 +112,23 @@ def test_another_process_holding_the_lock_refuses_ours_until_it_is_killed(
         assert held.freed_run == "f" * 32
 
 
+def test_a_second_import_is_refused_at_once_while_the_first_writes_a_long_transaction(
+    engine: Engine,
+) -> None:
+    impatient = create_engine(engine.url, connect_args={"timeout": 0.05})
+    database = engine.url.database
+    assert database is not None
+    with acquire_import_lock(engine, "a" * 32), sqlite3.connect(
+            database, isolation_level=None) as writer:
+        writer.execute("BEGIN IMMEDIATE")  # the first import writing a batch
+        try:
+            with pytest.raises(ImportInProgress, match="another import is running"):
+                acquire_import_lock(impatient, "b" * 32)
+        finally:
+            writer.execute("COMMIT")
+            impatient.dispose()
+
+
 def test_the_heartbeat_outlives_a_write_longer_than_the_busy_timeout(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:

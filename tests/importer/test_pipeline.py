@@ -22,7 +22,9 @@ from sqlalchemy import Engine, text
 
 from app.config import Settings
 from app.db import create_schema, make_engine, session_scope
-from app.importer.pipeline import ImportContext, ImportMode, import_paths
+from app.importer import pipeline
+from app.importer.pipeline import ImportContext, ImportMode, ImportOptions, import_paths
+from app.importer.progress import BatchReceipt
 from app.importer.report import rejected_rows_csv
 from app.models import Organisation
 from app.storage import delete_organisation
@@ -184,6 +186,46 @@ def test_writes_go_in_transactions_of_bounded_size(
         run = connection.execute(text(
             "SELECT status, rows_committed, batches_committed FROM import_run")).one()
     assert tuple(run) == ("done", 18, 12)
+
+
+class Receipts:
+    """Keeps the receipt of every committed batch."""
+
+    def __init__(self) -> None:
+        self.receipts: list[BatchReceipt] = []
+
+    def rows_expected(self, total: int) -> None:
+        """Ignore."""
+
+    def rows_processed(self, count: int) -> None:
+        """Ignore."""
+
+    def batch_committed(self, receipt: BatchReceipt) -> None:
+        """Keep it."""
+        self.receipts.append(receipt)
+
+
+@pytest.mark.parametrize("in_worker", [False, True], ids=["in-process", "worker"])
+def test_a_transaction_gathers_the_prepared_chunks_of_one_file_up_to_the_batch_size(
+    engine: Engine, context: ImportContext, write_csv: CsvWriter,
+    monkeypatch: pytest.MonkeyPatch, in_worker: bool,
+) -> None:
+    monkeypatch.setattr(pipeline, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(pipeline, "WORKER_MIN_ROWS", 1)
+    rows = "".join(f"Atelier {number};69001;Lyon;habitat;;\n" for number in range(12))
+    source = write_csv("ateliers.csv", HEADER + rows)
+    write_csv("autre.csv", HEADER + "Verger;69002;Lyon;habitat;;\n")
+    batches_of_five = ImportContext(context.taxonomy, context.geocoder, context.gazetteer,
+                                    context.reverse, batch_size=5)
+    receipts = Receipts()
+    report = import_paths([source.parent], engine=engine, context=batches_of_five,
+                          progress=receipts, options=ImportOptions(prepare_in_worker=in_worker))
+    assert [(r.number, r.rows, r.first, r.last, r.outcomes) for r in receipts.receipts] == [
+        (1, 5, ("input/ateliers.csv", 2), ("input/ateliers.csv", 6), {"inserted": 5}),
+        (2, 5, ("input/ateliers.csv", 7), ("input/ateliers.csv", 11), {"inserted": 5}),
+        (3, 2, ("input/ateliers.csv", 12), ("input/ateliers.csv", 13), {"inserted": 2}),
+        (4, 1, ("input/autre.csv", 2), ("input/autre.csv", 2), {"inserted": 1})]
+    assert (report.batches_committed, count_rows(engine, "organisation")) == (4, 13)
 
 
 def test_rejected_rows_can_be_fixed_and_imported_again(
