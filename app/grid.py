@@ -17,10 +17,16 @@ from sqlalchemy import ColumnElement, Float, Integer, case, cast, func, literal
 
 from app.queries import BBox
 
-# The levels stored in organisation_cell: zoom bands two apart (12 is ~6.8 × 4.7 km in
-# France). Each finer level costs about as much to maintain on import as all coarser ones.
+# The levels stored in organisation_cell for every dimension: zoom bands two apart (12 is
+# ~6.8 × 4.7 km in France). Each finer level costs about as much to maintain on import as
+# all coarser ones.
 LEVELS = (2, 4, 6, 8, 10, 12)
 FINEST = LEVELS[-1]
+# Finer levels kept for the `all` dimension only (one row per cell, 18 is ~107 × 70 m in
+# France): a count with no filter but a box or a circle reads whole cells down to them, so
+# only a strip a hundred metres wide along its edge is counted point by point.
+FINE_LEVELS = (14, 16, 18)
+ALL_LEVELS = (*LEVELS, *FINE_LEVELS)
 MAX_LAT = 85.0511287798066  # beyond it, Mercator puts points on the edge row
 # A cell counts as inside a box only with this margin (in cells), so that rounding in the
 # cell expression can never put a point of the box's outside into an inside cell.

@@ -34,6 +34,7 @@ from app.aggregates import (
     SECTOR_FORM,
     SET_TABLE,
     legal_form_expression,
+    levels_of,
     micro_degrees,
 )
 from app.dialects import strategy_for
@@ -309,7 +310,7 @@ def _box_pieces(
         return [LivePart(box, [])]
     pieces: list[Piece] = []
     covered: CellRange | None = None
-    for level in (stored for stored in grid.LEVELS if stored >= level_from):
+    for level in (stored for stored in _levels_of(specs) if stored >= level_from):
         inside = grid.inside_range(box, level)
         if inside.empty:
             continue
@@ -321,6 +322,11 @@ def _box_pieces(
         return [*pieces, LivePart(box, [])]
     return pieces + [LivePart(strip, conditions)
                      for strip, conditions in _edge_strips(box, covered)]
+
+
+def _levels_of(specs: list[Spec]) -> tuple[int, ...]:
+    """The levels stored for every spec's dimension."""
+    return min((levels_of(spec.dimension) for spec in specs), key=len)
 
 
 def _pieces(
