@@ -3,8 +3,9 @@
 `organisation_cell` holds, for every level of `grid.LEVELS`, one row per cell and value
 of each dimension (`all`, `sector`, `legal_form`, `sector_form`, `categories`), and for the
 finer `grid.FINE_LEVELS` one row per cell of the `all` dimension: how many structures, the
-exact integer sums of their ids and micro-degree coordinates, and bounds that contain them. A cell has at most 1 + sectors + legal forms + sectors × legal forms
-rows besides its distinct `categories` strings, whatever the number of structures.
+exact integer sums of their ids and micro-degree coordinates, and bounds that contain them.
+A cell has at most 1 + sectors + legal forms + sectors × legal forms rows besides its
+distinct `categories` strings, whatever the number of structures.
 
 Every write path calls `subtract` on the rows it is about to change or delete and
 `add` on the rows it has written, in the same transaction, with set-based INSERT … SELECT

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Float, Integer, case, cast, func, literal
 
-from app.queries import BBox
+from app.spatial import BBox
 
 # The levels stored in organisation_cell for every dimension: zoom bands two apart (12 is
 # ~6.8 × 4.7 km in France). Each finer level costs about as much to maintain on import as

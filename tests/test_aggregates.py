@@ -200,7 +200,8 @@ def test_aggregates_made_before_the_finest_level_are_rebuilt_with_the_schema(
         engine: Engine) -> None:
     write(engine, france_records(400))
     with engine.begin() as connection:
-        connection.execute(text(f"DELETE FROM organisation_cell WHERE level > {grid.FINEST}"))
+        connection.execute(text("DELETE FROM organisation_cell WHERE level > :finest"),
+                           {"finest": grid.FINEST})
     create_schema(engine)
     assert {key[0] for key in stored_cells(engine)} == set(grid.ALL_LEVELS)
     assert_in_step(engine, tight=True)

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app.db import create_schema, make_engine, session_scope
+from app.dialects import sqlite as sqlite_dialect
 from app.dialects.portable import PortableStrategy
 from app.queries import (
     ORGANISATION_TABLE,
@@ -23,7 +24,7 @@ from app.storage import Placement, StoredRecord, content_hash, organisation_row,
 ROWS = 20_000
 SEED = 20261201
 # Dense clusters (a city, an overseas town, both sides of the antimeridian) and a sparse world.
-# Lyon is dense enough for the counts in strips (thousands of points in a circle's box).
+# Lyon is dense enough for the counts from cells (thousands of points in a circle's box).
 CENTRES = [(48.8566, 2.3522, 0.3), (-22.2758, 166.458, 0.2), (-13.28, -176.17, 0.2),
            (-16.5, 179.9, 0.4), (64.0, -179.95, 0.3), (89.9, 0.0, 0.05), (45.76, 4.83, 0.03)]
 SECTORS = ("reemploi", "habitat")
@@ -90,15 +91,26 @@ def asked() -> Iterator[tuple[float, float, float, int, str | None]]:
              (45.76, 4.83, 5_000, 100, None), (45.77, 4.84, 20_000, 10, None),
              (45.75, 4.82, 2_500, 1000, None), (45.74, 4.80, 8_000, 1, None)]
     yield from fixed
+    for _ in range(12):  # dense circles read from cells: rims through fine cells
+        yield (generator.gauss(45.76, 0.01), generator.gauss(4.83, 0.01),
+               generator.uniform(1_500, 8_000), generator.choice([1, 100]), None)
     for _ in range(40):
         lat, lon = placed(generator)
         yield (lat, lon, generator.choice([500, 3_000, 20_000, 100_000]),
                generator.choice([1, 5, 100, 1000]), generator.choice([None, "reemploi"]))
 
 
+@pytest.fixture(params=["cells when dense", "cells always"])
+def cells_from(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """As configured, or with every circle without a filter counted from cells and rims."""
+    if request.param == "cells always":
+        monkeypatch.setattr(sqlite_dialect, "_CELLS_WORTH", 0)
+    return str(request.param)
+
+
 @pytest.mark.parametrize(("lat", "lon", "radius_m", "limit", "sector"), list(asked()))
 def test_nearby_equals_brute_force_haversine(
-    engine: Engine, points: list[tuple[int, float, float, str]],
+    engine: Engine, points: list[tuple[int, float, float, str]], cells_from: str,
     lat: float, lon: float, radius_m: float, limit: int, sector: str | None,
 ) -> None:
     filters = OrganisationFilter(categories=(sector,) if sector else ())
