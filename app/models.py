@@ -480,3 +480,17 @@ class CategorySet(SQLModel, table=True):
 
     categories: str = Field(primary_key=True, max_length=1000)
     category: str = Field(primary_key=True, max_length=60)
+
+
+class CountCache(SQLModel, table=True):
+    """An exact count that is slow to make, kept with the data version it was made at.
+
+    `key` names what was counted (a digest of the filters); the row is stale, and ignored,
+    as soon as the data version moves. Rows of older versions are removed as new ones come.
+    """
+
+    __tablename__ = "count_cache"
+
+    key: str = Field(primary_key=True, max_length=40)
+    version: str = Field(max_length=40)
+    n: int

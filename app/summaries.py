@@ -37,6 +37,7 @@ from app.aggregates import (
     levels_of,
     micro_degrees,
 )
+from app.count_cache import cached_count
 from app.dialects import strategy_for
 from app.grid import CellRange
 from app.models import Organisation
@@ -442,7 +443,15 @@ def _known_sectors(session: Session) -> list[str]:
 
 
 def number_matched(*, session: Session, filters: OrganisationFilter) -> int:
-    """The exact number of structures matching the filters."""
+    """The exact number of structures matching the filters (with a text: kept per version)."""
+    if filters.text:
+        return cached_count(session.connection(), f"number_matched {filters!r}",
+                            lambda: _number_matched(session, filters))
+    return _number_matched(session, filters)
+
+
+def _number_matched(session: Session, filters: OrganisationFilter) -> int:
+    """The exact number of structures matching the filters, counted now."""
     spec = total_spec(filters)
     if filters.text and filters == OrganisationFilter(text=filters.text):
         connection = session.connection()
