@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, Integer, case, cast, func, literal
+from sqlalchemy import ColumnElement, Float, Integer, case, cast, func, literal, literal_column
+from sqlalchemy.dialects import sqlite
 
 from app.spatial import BBox
 
@@ -99,6 +101,24 @@ def cell_index(normalised: Any, level: int) -> ColumnElement[int]:
     last = (1 << level) - 1
     index = cast(func.floor(normalised * literal(float(1 << level))), Integer)
     return case((index < 0, 0), (index > last, last), else_=index)
+
+
+@cache
+def point_cell(lon: Any, lat: Any, level: int) -> tuple[ColumnElement[int], ColumnElement[int]]:
+    """SQL: (cx, cy) at `level` of the point in these columns, each one precompiled fragment.
+
+    The very SQL of `cell_index`, its numbers written in: a read statement that repeats it
+    stays small, so SQLAlchemy's work on every execution (cache key, parameters) stays small.
+    """
+    return (_fragment(cell_index(x_expression(lon), level)),
+            _fragment(cell_index(y_expression(lat), level)))
+
+
+def _fragment(expression: ColumnElement[int]) -> ColumnElement[int]:
+    """An expression as one SQL text with its values written in (standard SQL throughout)."""
+    compiled = expression.compile(dialect=sqlite.dialect(),
+                                  compile_kwargs={"literal_binds": True})
+    return literal_column(f"({compiled})", Integer)
 
 
 def inside_range(box: BBox, level: int) -> CellRange:

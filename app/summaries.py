@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from functools import cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, select
@@ -194,6 +195,7 @@ def _range_conditions(column: Any, low: int, high: int) -> ColumnElement[bool]:
     return condition
 
 
+@cache  # built once: statements are made on every request
 def _totals(table: Any) -> list[ColumnElement[Any]]:
     """SQL: count, id and coordinate sums, bounds of grouped structure rows."""
     return [func.count(), func.sum(table.c.id), func.sum(micro_degrees(table.c.lat)),
@@ -201,6 +203,7 @@ def _totals(table: Any) -> list[ColumnElement[Any]]:
             func.min(table.c.lon), func.max(table.c.lat), func.max(table.c.lon)]
 
 
+@cache
 def _cell_totals() -> list[ColumnElement[Any]]:
     """SQL: the same totals over aggregate rows."""
     cells = CELL_TABLE.c
@@ -236,8 +239,7 @@ def _live_piece(
     table = _ORGANISATION
     keys: list[ColumnElement[Any]] = []
     if display is not None:
-        keys += [grid.cell_index(grid.x_expression(table.c.lon), display),
-                 grid.cell_index(grid.y_expression(table.c.lat), display)]
+        keys += list(grid.point_cell(table.c.lon, table.c.lat, display))
     keys += [table.c.categories, legal_form_expression(table)]
     # Sector and legal-form filters are applied to the grouped rows (`_kind_matches`): in
     # SQL their membership subquery would drive the plan instead of the spatial filter.
@@ -271,8 +273,7 @@ def _clipped(box: BBox, min_lon: float, min_lat: float, max_lon: float, max_lat:
 def _edge_strips(box: BBox, covered: CellRange) -> Iterator[tuple[BBox, list[Any]]]:
     """The parts of a box outside the covered cells: (search box, exact cell conditions)."""
     table, level = _ORGANISATION, covered.level
-    cx = grid.cell_index(grid.x_expression(table.c.lon), level)
-    cy = grid.cell_index(grid.y_expression(table.c.lat), level)
+    cx, cy = grid.point_cell(table.c.lon, table.c.lat, level)
     outer = grid.cell_box(covered)
     west, east = outer.min_lon + _STRIP_MARGIN, outer.max_lon - _STRIP_MARGIN
     south, north = outer.min_lat + _STRIP_MARGIN, outer.max_lat - _STRIP_MARGIN
@@ -366,7 +367,7 @@ def _tallies(
     for piece in _pieces(filters, display, None if live else specs):
         query, position = ((_live_piece(piece.box, filters, display, piece.edge_conditions), None)
                            if isinstance(piece, LivePart) else piece)
-        for result in connection.execute(query):
+        for result in connection.execute(query).all():  # one fetch, not one per row
             row: tuple[Any, ...] = tuple(result)
             if not row[-8]:
                 continue

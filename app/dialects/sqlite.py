@@ -420,12 +420,11 @@ def _count_in_rim(
     surely = and_(RTREE.c.min_lat >= low_lat + margin, RTREE.c.max_lat <= high_lat - margin,
                   RTREE.c.min_lon >= low_lon + margin, RTREE.c.max_lon <= high_lon - margin,
                   rough <= radius - ROUNDING_M)
-    level, table = pieces[0].level, ORGANISATION
+    table = ORGANISATION
+    cx, cy = grid.point_cell(table.c.lon, table.c.lat, pieces[0].level)
     exact = core_select(func.count()).select_from(table).where(
-        table.c.id == RTREE.c.id, _distance(circle) <= radius,
-        grid.cell_index(grid.x_expression(table.c.lon), level) == _item(piece, 4),
-        grid.cell_index(grid.y_expression(table.c.lat), level).between(
-            _item(piece, 5), _item(piece, 6))).correlate(RTREE, piece)
+        table.c.id == RTREE.c.id, _distance(circle) <= radius, cx == _item(piece, 4),
+        cy.between(_item(piece, 5), _item(piece, 6))).correlate(RTREE, piece)
     counted = func.sum(case((surely, 1), (rough <= radius + ROUNDING_M, exact.scalar_subquery()),
                             else_=0))
     in_piece = core_select(counted).select_from(RTREE).where(
