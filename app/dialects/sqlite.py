@@ -46,7 +46,7 @@ from app.dialects.elements import (
     box_condition,
     within_box,
 )
-from app.models import Organisation
+from app.models import ACTIVE, Organisation
 from app.spatial import EARTH_RADIUS_M, BBox, Circle, bbox_around
 
 ORGANISATION = Organisation.__table__  # type: ignore[attr-defined]
@@ -109,6 +109,8 @@ _BACKFILLS = {
 _DENSE_BOX_ROWS = 10_000
 # Below this many points in the circle's box, measuring them all beats reading cells.
 _CELLS_WORTH = 2_000
+# The structures the `all` aggregate rows count, as queries.filter_conditions says it.
+_COUNTED = ORGANISATION.c.status.in_((ACTIVE,))
 # The most a distance measured from an R*Tree corner (32-bit floats) can be off, in metres
 # (2.6 m at worst: one float step in latitude and longitude near ±180).
 ROUNDING_M = 5.0
@@ -368,14 +370,18 @@ def _count_within(
     connection: Connection, circle: Circle, conditions: Sequence[ColumnElement[bool]]
 ) -> int:
     """How many structures lie within the circle and meet the conditions (exact)."""
-    # Cells pay off without filters only: the aggregates read here count every structure.
-    if (not conditions and sqlite_circle.applies(circle)
+    if (_counted_by_cells(conditions) and sqlite_circle.applies(circle)
             and _holds_at_least(connection, circle.box(), _CELLS_WORTH)):
         return (_count_in_runs(connection, sqlite_circle.inside_runs(circle))
-                + _count_in_rim(connection, circle, sqlite_circle.rim_pieces(circle)))
+                + _count_in_rim(connection, circle, sqlite_circle.rim_pieces(circle), conditions))
     statement = core_select(func.count()).select_from(ORGANISATION).where(
         *_within(circle, circle.radius_m), *conditions)
     return int(connection.execute(statement).scalar_one())
+
+
+def _counted_by_cells(conditions: Sequence[ColumnElement[bool]]) -> bool:
+    """Whether the conditions keep exactly the structures the aggregates count (active ones)."""
+    return len(conditions) == 1 and conditions[0].compare(_COUNTED)
 
 
 def _json_rows(rows: Sequence[Sequence[float]]) -> Any:
@@ -402,32 +408,25 @@ def _count_in_runs(connection: Connection, runs: Sequence[sqlite_circle.Run]) ->
 
 
 def _count_in_rim(
-    connection: Connection, circle: Circle, pieces: Sequence[sqlite_circle.Run]
+    connection: Connection, circle: Circle, pieces: Sequence[sqlite_circle.Run],
+    conditions: Sequence[ColumnElement[bool]],
 ) -> int:
-    """Structures within the circle in the rim's finest cells, measured (rows read rarely).
-
-    A point is counted from the R*Tree alone when its box lies inside its piece (so inside
-    the piece's cells) and its rounded distance is surely within; rows are read only for
-    points near a piece's edge or the circle's.
-    """
+    """Structures within the circle and the conditions in the rim's finest cells (measured)."""
     if not pieces:
         return 0
     boxes = [(p.box(), p) for p in pieces]
     piece = _json_rows([(b.min_lat, b.max_lat, b.min_lon, b.max_lon, p.cx, p.cy_min, p.cy_max)
                         for b, p in boxes])
     low_lat, high_lat, low_lon, high_lon = (_item(piece, i, Float) for i in range(4))
-    margin, rough, radius = EDGE_MARGIN_DEG, _rough_distance(circle), circle.radius_m
-    surely = and_(RTREE.c.min_lat >= low_lat + margin, RTREE.c.max_lat <= high_lat - margin,
-                  RTREE.c.min_lon >= low_lon + margin, RTREE.c.max_lon <= high_lon - margin,
-                  rough <= radius - ROUNDING_M)
     table = ORGANISATION
     cx, cy = grid.point_cell(table.c.lon, table.c.lat, pieces[0].level)
     exact = core_select(func.count()).select_from(table).where(
-        table.c.id == RTREE.c.id, _distance(circle) <= radius, cx == _item(piece, 4),
-        cy.between(_item(piece, 5), _item(piece, 6))).correlate(RTREE, piece)
-    counted = func.sum(case((surely, 1), (rough <= radius + ROUNDING_M, exact.scalar_subquery()),
-                            else_=0))
-    in_piece = core_select(counted).select_from(RTREE).where(
+        table.c.id == RTREE.c.id, cx == _item(piece, 4),
+        cy.between(_item(piece, 5), _item(piece, 6)), _distance(circle) <= circle.radius_m,
+        *conditions).correlate(RTREE, piece)
+    # R*Tree boxes are rounded outward: overlapping the piece's box finds every point in it.
+    # The row is read by id for each of them: the R*Tree stays the outer loop.
+    in_piece = core_select(func.sum(exact.scalar_subquery())).select_from(RTREE).where(
         RTREE.c.max_lat >= low_lat, RTREE.c.min_lat <= high_lat,
         RTREE.c.max_lon >= low_lon, RTREE.c.min_lon <= high_lon).correlate(piece)
     statement = core_select(func.coalesce(func.sum(in_piece.scalar_subquery()), 0)).select_from(

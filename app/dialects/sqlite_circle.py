@@ -111,12 +111,28 @@ def inside_runs(circle: Circle) -> list[Run]:
     return found
 
 
+def _touched_run(circle: Circle, level: int, cx: int) -> Run:
+    """The cells of a column that may hold points of the circle.
+
+    Within a column the circle reaches farthest north and south on the meridian nearest
+    its centre (its edges there move towards the centre's latitude with the longitude).
+    """
+    n = 1 << level
+    west, east = grid.lon_of(cx / n), grid.lon_of((cx + 1) / n)
+    span = _meridian_span(circle, min(max(circle.lon, west), east),
+                          circle.radius_m + INSIDE_MARGIN_M)
+    if span is None:
+        return Run(level, cx, 0, -1)
+    touched = grid.touched_range(BBox(west, span[0], east, span[1]), level)
+    return Run(level, cx, touched.y_min, touched.y_max)
+
+
 def rim_pieces(circle: Circle) -> list[Run]:
     """The finest cells the circle touches that are not wholly inside it, as column runs."""
     level = grid.ALL_LEVELS[-1]
-    touched = grid.touched_range(bbox_around(circle.lat, circle.lon, circle.radius_m), level)
     pieces: list[Run] = []
     for cx in _columns(circle, level):
-        column = Run(level, cx, touched.y_min, touched.y_max)
-        pieces += _minus(column, _inside_run(circle, level, cx))
+        column = _touched_run(circle, level, cx)
+        if not column.empty:
+            pieces += _minus(column, _inside_run(circle, level, cx))
     return pieces
