@@ -486,8 +486,8 @@ def main() -> None:
         lines = [*load_table(results), "", IMPORT_NOTE]
         title = "National benchmark, imports only: ess-atlas and ogr2ogr on the same data"
     else:
-        lines = [*load_table(results), "", *query_table(results), "",
-                 *notes(results, args.seconds)]
+        loads = [*load_table(results), ""] if any(r.loads for r in results) else []
+        lines = [*loads, *query_table(results), "", *notes(results, args.seconds)]
         title = "National benchmark: ess-atlas and pygeoapi on the same data" + (
             ", query part only (database built by bench/build_database.py)"
             if args.database else "")
