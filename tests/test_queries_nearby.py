@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from app import aggregates
 from app.db import create_schema, make_engine, session_scope
 from app.dialects import sqlite as sqlite_dialect
 from app.dialects.portable import PortableStrategy
@@ -135,3 +136,39 @@ def test_the_portable_strategy_gives_the_same_answer(
     expected = brute_force(points, lat, lon, radius_m, None)
     assert total == len(expected)
     assert [(distance, values[0]) for values, distance in rows] == expected[:limit]
+
+
+@pytest.fixture
+def half_closed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """3,000 structures around Lyon, every third one closed."""
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('closed') / 'atlas.sqlite3'}")
+    create_schema(engine)
+    generator = random.Random(SEED + 2)  # noqa: S311  (reproducible, not secret)
+    rows = []
+    for index in range(3000):
+        place = Placement(generator.gauss(45.76, 0.02), generator.gauss(4.83, 0.02), None, None,
+                          None, "given", "input")
+        row = organisation_row({"name": f"S{index}", "city": "X"}, ("habitat",), place)
+        rows.append(StoredRecord(f"source:t:{index}", row, ("habitat",), content_hash(row)))
+    with session_scope(engine) as session:
+        write_batch(session=session, records=rows)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE organisation SET status = 'closed' WHERE id % 3 = 0")
+        aggregates.rebuild(connection)  # the grid counts active structures only
+    yield engine
+    engine.dispose()
+
+
+@pytest.mark.parametrize("statuses", [("active",), ("closed",), ("active", "closed")])
+def test_nearby_counts_the_asked_statuses_from_cells_or_rows(
+    half_closed: Engine, monkeypatch: pytest.MonkeyPatch, statuses: tuple[str, ...],
+) -> None:
+    monkeypatch.setattr(sqlite_dialect, "_CELLS_WORTH", 0)
+    with half_closed.connect() as connection:
+        points = [(row[1], row[2]) for row in connection.exec_driver_sql(
+            "SELECT id, lat, lon, status FROM organisation") if row[3] in statuses]
+    with Session(half_closed) as session:
+        nearby = organisations_nearby(session=session, lat=45.76, lon=4.83, radius_m=2_500,
+                                      filters=OrganisationFilter(statuses=statuses), limit=5)
+    expected = sum(haversine_m(45.76, 4.83, lat, lon) <= 2_500 for lat, lon in points)
+    assert (nearby.number_matched, len(nearby.hits)) == (expected, 5)
