@@ -19,8 +19,9 @@ from app.queries import (
     haversine_m,
     organisations_nearby,
 )
-from app.spatial import Circle
+from app.spatial import BBox, Circle
 from app.storage import Placement, StoredRecord, content_hash, organisation_row, write_batch
+from app.summaries import number_matched
 
 ROWS = 20_000
 SEED = 20261201
@@ -172,3 +173,14 @@ def test_nearby_counts_the_asked_statuses_from_cells_or_rows(
                                       filters=OrganisationFilter(statuses=statuses), limit=5)
     expected = sum(haversine_m(45.76, 4.83, lat, lon) <= 2_500 for lat, lon in points)
     assert (nearby.number_matched, len(nearby.hits)) == (expected, 5)
+
+
+def test_a_box_count_leaves_closed_structures_out(half_closed: Engine) -> None:
+    box = (4.8, 45.74, 4.86, 45.78)
+    with half_closed.connect() as connection:
+        expected = sum(row[0] == "active" and box[0] <= row[2] <= box[2]
+                       and box[1] <= row[1] <= box[3] for row in connection.exec_driver_sql(
+                           "SELECT status, lat, lon FROM organisation"))
+    with Session(half_closed) as session:
+        counted = number_matched(session=session, filters=OrganisationFilter(bbox=BBox(*box)))
+    assert counted == expected
