@@ -26,7 +26,6 @@ from sqlalchemy import (
     String,
     Table,
     and_,
-    case,
     func,
     literal,
 )
@@ -39,12 +38,10 @@ from app import grid
 from app.aggregates import ALL, CELL_TABLE
 from app.dialects import sqlite_circle
 from app.dialects.elements import (
-    EDGE_MARGIN_DEG,
     CheckedBox,
     TextMatch,
     WithinBox,
     box_condition,
-    within_box,
 )
 from app.models import ACTIVE, Organisation
 from app.spatial import EARTH_RADIUS_M, BBox, Circle, bbox_around
@@ -255,12 +252,6 @@ class SqliteStrategy:
         statement = core_select(func.count()).select_from(FTS).where(_fts_match(folded_text))
         return int(connection.execute(statement).scalar_one())
 
-    def count_in_box(
-        self, connection: Connection, box: BBox, edge_conditions: Sequence[ColumnElement[bool]],
-    ) -> int:
-        """Points of the box from the R*Tree, rows read only near its edges."""
-        return _count_in_box(connection, box, edge_conditions, EDGE_MARGIN_DEG)
-
     def nearby(
         self, connection: Connection, circle: Circle, columns: Sequence[ColumnElement[Any]],
         conditions: Sequence[ColumnElement[bool]], limit: int,
@@ -278,26 +269,6 @@ class SqliteStrategy:
             if len(rows) == limit or reach >= circle.radius_m:
                 return rows, int(total)
             reach = min(circle.radius_m, reach * 2)
-
-
-def _count_in_box(
-    connection: Connection, box: BBox, edge_conditions: Sequence[ColumnElement[bool]],
-    margin: float,
-) -> int:
-    """Points in the box read from the R*Tree alone, the table checked near the edges only.
-
-    An R*Tree box contains its point (rounded outward), so one within the box shrunk by
-    `margin` is surely counted; one merely overlapping the box is checked on its row.
-    """
-    surely = and_(RTREE.c.min_lat >= box.min_lat + margin, RTREE.c.max_lat <= box.max_lat - margin,
-                  RTREE.c.min_lon >= box.min_lon + margin, RTREE.c.max_lon <= box.max_lon - margin)
-    checked = core_select(func.count()).select_from(ORGANISATION).where(
-        ORGANISATION.c.id == RTREE.c.id, within_box(box, CheckedBox), *edge_conditions)
-    counted = func.sum(case((surely, 1), else_=checked.scalar_subquery()))
-    statement = core_select(func.coalesce(counted, 0)).select_from(RTREE).where(
-        RTREE.c.max_lat >= box.min_lat, RTREE.c.min_lat <= box.max_lat,
-        RTREE.c.max_lon >= box.min_lon, RTREE.c.min_lon <= box.max_lon)
-    return int(connection.execute(statement).scalar_one())
 
 
 def _trigger_sql(name: str) -> str:
