@@ -1,10 +1,11 @@
 """The pre-aggregated grid counts, kept in step with the organisation table.
 
 `organisation_cell` holds, for every level of `grid.LEVELS`, one row per cell and value
-of each dimension (`all`, `sector`, `legal_form`, `sector_form`, `categories`): how many
-structures, the exact integer sums of their ids and micro-degree coordinates, and bounds
-that contain them. A cell has at most 1 + sectors + legal forms + sectors × legal forms
-rows besides its distinct `categories` strings, whatever the number of structures.
+of each dimension (`all`, `sector`, `legal_form`, `sector_form`, `categories`), and for the
+finer `grid.FINE_LEVELS` one row per cell of the `all` dimension: how many structures, the
+exact integer sums of their ids and micro-degree coordinates, and bounds that contain them.
+A cell has at most 1 + sectors + legal forms + sectors × legal forms rows besides its
+distinct `categories` strings, whatever the number of structures.
 
 Every write path calls `subtract` on the rows it is about to change or delete and
 `add` on the rows it has written, in the same transaction, with set-based INSERT … SELECT
@@ -77,7 +78,12 @@ _POINTS = Table(
 )
 _LEVELS = union_all(*(
     select(literal(level, Integer).label("level"), literal(float(1 << level), Float).label("scale"))
-    for level in grid.LEVELS)).subquery("levels")
+    for level in grid.ALL_LEVELS)).subquery("levels")
+
+
+def levels_of(dimension: str) -> tuple[int, ...]:
+    """The levels a dimension is stored at."""
+    return grid.ALL_LEVELS if dimension == ALL else grid.LEVELS
 
 
 def _dimension_source(points: Any, dimension: str) -> tuple[Any, ColumnElement[str]]:
@@ -116,8 +122,8 @@ def _cell_rows(points: Any, dimension: str, sign: int) -> Select[Any]:
     bounds = [func.min(points.c.lat), func.min(points.c.lon), func.max(points.c.lat),
               func.max(points.c.lon)]
     return select(keys[0], literal(dimension), *keys[1:], value,
-                  *(total * sign for total in sums), *bounds).select_from(source).group_by(
-        *keys, value)
+                  *(total * sign for total in sums), *bounds).select_from(source).where(
+        points.c.level <= max(levels_of(dimension))).group_by(*keys, value)
 
 
 def _load_points(connection: Connection, condition: ColumnElement[bool] | None) -> Any:
@@ -257,10 +263,16 @@ def _missing_sets(connection: Connection) -> int:
 
 
 def is_missing(connection: Connection) -> bool:
-    """True for a database with structures but no aggregates (made before they existed)."""
-    has_rows = connection.execute(select(_ORGANISATION.c.id).limit(1)).first() is not None
-    has_cells = connection.execute(select(CELL_TABLE.c.level).limit(1)).first() is not None
-    return has_rows and not has_cells
+    """True for a database with active structures but no aggregates at the finest level.
+
+    Made before the aggregates existed, or before their finest level did: every active
+    structure has a row there.
+    """
+    active = select(_ORGANISATION.c.id).where(_ORGANISATION.c.status == ACTIVE).limit(1)
+    finest = select(CELL_TABLE.c.level).where(CELL_TABLE.c.level == grid.ALL_LEVELS[-1],
+                                              CELL_TABLE.c.dimension == ALL).limit(1)
+    has_rows = connection.execute(active).first() is not None
+    return has_rows and connection.execute(finest).first() is None
 
 
 def ensure(engine: Engine) -> bool:

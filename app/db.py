@@ -22,6 +22,8 @@ from app.schema import OutdatedSchema
 # connection's cache) and keep a larger private cache of the pages they use most (KiB).
 READ_MMAP_BYTES = 1 << 30
 READ_CACHE_KIB = 32768
+# How long a connection waits for a lock before "database is locked".
+BUSY_TIMEOUT_MS = 10000
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -30,7 +32,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute(f"PRAGMA mmap_size={READ_MMAP_BYTES}")
     cursor.execute(f"PRAGMA cache_size=-{READ_CACHE_KIB}")
     cursor.close()

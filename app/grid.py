@@ -11,16 +11,24 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, Integer, case, cast, func, literal
+from sqlalchemy import ColumnElement, Float, Integer, case, cast, func, literal, literal_column
+from sqlalchemy.dialects import sqlite
 
-from app.queries import BBox
+from app.spatial import BBox
 
-# The levels stored in organisation_cell: zoom bands two apart (12 is ~6.8 × 4.7 km in
-# France). Each finer level costs about as much to maintain on import as all coarser ones.
+# The levels stored in organisation_cell for every dimension: zoom bands two apart (12 is
+# ~6.8 × 4.7 km in France). Each finer level costs about as much to maintain on import as
+# all coarser ones.
 LEVELS = (2, 4, 6, 8, 10, 12)
 FINEST = LEVELS[-1]
+# Finer levels kept for the `all` dimension only (one row per cell, 18 is ~107 × 70 m in
+# France): a count with no filter but a box or a circle reads whole cells down to them, so
+# only a strip a hundred metres wide along its edge is counted point by point.
+FINE_LEVELS = (14, 16, 18)
+ALL_LEVELS = (*LEVELS, *FINE_LEVELS)
 MAX_LAT = 85.0511287798066  # beyond it, Mercator puts points on the edge row
 # A cell counts as inside a box only with this margin (in cells), so that rounding in the
 # cell expression can never put a point of the box's outside into an inside cell.
@@ -93,6 +101,24 @@ def cell_index(normalised: Any, level: int) -> ColumnElement[int]:
     last = (1 << level) - 1
     index = cast(func.floor(normalised * literal(float(1 << level))), Integer)
     return case((index < 0, 0), (index > last, last), else_=index)
+
+
+@cache
+def point_cell(lon: Any, lat: Any, level: int) -> tuple[ColumnElement[int], ColumnElement[int]]:
+    """SQL: (cx, cy) at `level` of the point in these columns, each one precompiled fragment.
+
+    The very SQL of `cell_index`, its numbers written in: a read statement that repeats it
+    stays small, so SQLAlchemy's work on every execution (cache key, parameters) stays small.
+    """
+    return (_fragment(cell_index(x_expression(lon), level)),
+            _fragment(cell_index(y_expression(lat), level)))
+
+
+def _fragment(expression: ColumnElement[int]) -> ColumnElement[int]:
+    """An expression as one SQL text with its values written in (standard SQL throughout)."""
+    compiled = expression.compile(dialect=sqlite.dialect(),
+                                  compile_kwargs={"literal_binds": True})
+    return literal_column(f"({compiled})", Integer)
 
 
 def inside_range(box: BBox, level: int) -> CellRange:

@@ -500,3 +500,17 @@ class OrganisationArea(SQLModel, table=True):
     region: str = Field(primary_key=True, max_length=3)
     departement: str = Field(primary_key=True, max_length=3)
     n: int
+
+
+class CountCache(SQLModel, table=True):
+    """An exact count that is slow to make, kept with the data version it was made at.
+
+    `key` names what was counted (a digest of the filters); the row is stale, and ignored,
+    as soon as the data version moves. Rows of older versions are removed as new ones come.
+    """
+
+    __tablename__ = "count_cache"
+
+    key: str = Field(primary_key=True, max_length=40)
+    version: str = Field(max_length=40)
+    n: int

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from functools import cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, Table, func, select
@@ -34,8 +35,10 @@ from app.aggregates import (
     SECTOR_FORM,
     SET_TABLE,
     legal_form_expression,
+    levels_of,
     micro_degrees,
 )
+from app.count_cache import cached_count
 from app.dialects import strategy_for
 from app.grid import CellRange
 from app.models import Organisation
@@ -192,6 +195,7 @@ def _range_conditions(column: Any, low: int, high: int) -> ColumnElement[bool]:
     return condition
 
 
+@cache  # built once: statements are made on every request
 def _totals(table: Any) -> list[ColumnElement[Any]]:
     """SQL: count, id and coordinate sums, bounds of grouped structure rows."""
     return [func.count(), func.sum(table.c.id), func.sum(micro_degrees(table.c.lat)),
@@ -199,6 +203,7 @@ def _totals(table: Any) -> list[ColumnElement[Any]]:
             func.min(table.c.lon), func.max(table.c.lat), func.max(table.c.lon)]
 
 
+@cache
 def _cell_totals() -> list[ColumnElement[Any]]:
     """SQL: the same totals over aggregate rows."""
     cells = CELL_TABLE.c
@@ -234,8 +239,7 @@ def _live_piece(
     table = _ORGANISATION
     keys: list[ColumnElement[Any]] = []
     if display is not None:
-        keys += [grid.cell_index(grid.x_expression(table.c.lon), display),
-                 grid.cell_index(grid.y_expression(table.c.lat), display)]
+        keys += list(grid.point_cell(table.c.lon, table.c.lat, display))
     keys += [table.c.categories, legal_form_expression(table)]
     # Sector and legal-form filters are applied to the grouped rows (`_kind_matches`): in
     # SQL their membership subquery would drive the plan instead of the spatial filter.
@@ -269,8 +273,7 @@ def _clipped(box: BBox, min_lon: float, min_lat: float, max_lon: float, max_lat:
 def _edge_strips(box: BBox, covered: CellRange) -> Iterator[tuple[BBox, list[Any]]]:
     """The parts of a box outside the covered cells: (search box, exact cell conditions)."""
     table, level = _ORGANISATION, covered.level
-    cx = grid.cell_index(grid.x_expression(table.c.lon), level)
-    cy = grid.cell_index(grid.y_expression(table.c.lat), level)
+    cx, cy = grid.point_cell(table.c.lon, table.c.lat, level)
     outer = grid.cell_box(covered)
     west, east = outer.min_lon + _STRIP_MARGIN, outer.max_lon - _STRIP_MARGIN
     south, north = outer.min_lat + _STRIP_MARGIN, outer.max_lat - _STRIP_MARGIN
@@ -309,7 +312,7 @@ def _box_pieces(
         return [LivePart(box, [])]
     pieces: list[Piece] = []
     covered: CellRange | None = None
-    for level in (stored for stored in grid.LEVELS if stored >= level_from):
+    for level in (stored for stored in _levels_of(specs) if stored >= level_from):
         inside = grid.inside_range(box, level)
         if inside.empty:
             continue
@@ -321,6 +324,11 @@ def _box_pieces(
         return [*pieces, LivePart(box, [])]
     return pieces + [LivePart(strip, conditions)
                      for strip, conditions in _edge_strips(box, covered)]
+
+
+def _levels_of(specs: list[Spec]) -> tuple[int, ...]:
+    """The levels stored for every spec's dimension."""
+    return min((levels_of(spec.dimension) for spec in specs), key=len)
 
 
 def _pieces(
@@ -359,7 +367,7 @@ def _tallies(
     for piece in _pieces(filters, display, None if live else specs):
         query, position = ((_live_piece(piece.box, filters, display, piece.edge_conditions), None)
                            if isinstance(piece, LivePart) else piece)
-        for result in connection.execute(query):
+        for result in connection.execute(query).all():  # one fetch, not one per row
             row: tuple[Any, ...] = tuple(result)
             if not row[-8]:
                 continue
@@ -436,7 +444,15 @@ def _known_sectors(session: Session) -> list[str]:
 
 
 def number_matched(*, session: Session, filters: OrganisationFilter) -> int:
-    """The exact number of structures matching the filters."""
+    """The exact number of structures matching the filters (with a text: kept per version)."""
+    if filters.text:
+        return cached_count(session.connection(), f"number_matched {filters!r}",
+                            lambda: _number_matched(session, filters))
+    return _number_matched(session, filters)
+
+
+def _number_matched(session: Session, filters: OrganisationFilter) -> int:
+    """The exact number of structures matching the filters, counted now."""
     spec = total_spec(filters)
     if filters.text and filters == OrganisationFilter(text=filters.text):
         connection = session.connection()
@@ -451,16 +467,21 @@ def number_matched(*, session: Session, filters: OrganisationFilter) -> int:
 
 
 def _count_all(session: Session, filters: OrganisationFilter) -> int:
-    """How many structures a view holds with no filter but its box: cells, then edges."""
+    """How many structures a view holds with no filter but its box: cells, then edges.
+
+    The edges are counted on the rows (the R*Tree alone would count closed structures too);
+    the finest cells leave them only a strip about a hundred metres wide.
+    """
     connection = session.connection()
-    strategy = strategy_for(connection.dialect.name)
     total = 0
     for piece in _pieces(filters, None, [Spec(ALL)]):
         if isinstance(piece, LivePart):
-            total += strategy.count_in_box(connection, piece.box, piece.edge_conditions)
+            query = select(func.count()).where(
+                *filter_conditions(replace(filters, bbox=piece.box)), *piece.edge_conditions)
+            total += int(connection.execute(query).scalar_one())
         else:
-            query, _ = piece
-            total += sum(int(tuple(row)[-8] or 0) for row in connection.execute(query))
+            cells, _ = piece
+            total += sum(int(tuple(row)[-8] or 0) for row in connection.execute(cells))
     return total
 
 

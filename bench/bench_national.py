@@ -16,7 +16,9 @@ quick run):
    that does not answer 200 (e.g. /api/clusters before it exists) shows "n/a (HTTP 404)".
 
 `--import-only` (or `BENCH_IMPORT_ONLY=1`) stops after step 3: the import table alone, with
-the 1-minute load average before and after each load beside its figures.
+the 1-minute load average before and after each load beside its figures. `--database PATH`
+skips steps 2-3 and runs the query part on a database already built from the same dataset
+(one size; bench/build_database.py builds it); the database is kept.
 
 Prints the tables and appends them to bench/results.md with the date, machine and commit.
 The databases are deleted after each size; the servers' logs stay in var/bench/logs/N/.
@@ -122,6 +124,7 @@ class Outcome:
     load: WrkResult | None
     alone_ms: float
     refusal: str = ""
+    first_ms: float = 0.0  # the very first request (cold: nothing kept yet)
     load_average: float | None = None  # 1-minute load average as wrk started
 
 
@@ -217,13 +220,16 @@ def describe_load(load: Loaded) -> str:
 # --- querying -----------------------------------------------------------------------
 
 
-def probe(client: httpx.Client, url: str) -> tuple[httpx.Response, int, float]:
-    """The uncompressed answer; bytes on the wire and ms taken by one request accepting gzip."""
+def probe(client: httpx.Client, url: str) -> tuple[httpx.Response, int, float, float]:
+    """The uncompressed answer; bytes on the wire and ms taken by one request accepting gzip;
+    ms taken by the first (uncompressed) request."""
+    started = time.perf_counter()
     raw = client.get(url, headers={"Accept-Encoding": "identity"})
+    first_ms = (time.perf_counter() - started) * 1000
     started = time.perf_counter()
     with client.stream("GET", url, headers={"Accept-Encoding": "gzip"}) as response:
         wire = sum(len(chunk) for chunk in response.iter_raw())
-    return raw, wire, (time.perf_counter() - started) * 1000
+    return raw, wire, (time.perf_counter() - started) * 1000, first_ms
 
 
 def measure(client: httpx.Client, target: Server, template: str, ids: Sequence[int],
@@ -235,10 +241,10 @@ def measure(client: httpx.Client, target: Server, template: str, ids: Sequence[i
     """
     base_url = target.base_url
     paths = [template.format(id=i) for i in ids] if "{id}" in template else [template]
-    answer, wire_bytes, alone_ms = probe(client, base_url + paths[0])
+    answer, wire_bytes, alone_ms, first_ms = probe(client, base_url + paths[0])
     if answer.status_code != 200:
         return Outcome(answer.status_code, len(answer.content), wire_bytes, None, alone_ms,
-                       answer.text[:200])
+                       answer.text[:200], first_ms)
     rotation = paths if len(paths) > 1 else ()
     wrk(base_url + paths[0], seconds=WARM_UP_SECONDS, paths=rotation, headers=[GZIP])
     settle(target)
@@ -246,7 +252,7 @@ def measure(client: httpx.Client, target: Server, template: str, ids: Sequence[i
     load = wrk(base_url + paths[0], seconds=seconds, paths=rotation, headers=[GZIP])
     settle(target)
     return Outcome(answer.status_code, len(answer.content), wire_bytes, load, alone_ms,
-                   load_average=load_average)
+                   load_average=load_average, first_ms=first_ms)
 
 
 def same_rows(client: httpx.Client, atlas: Server, anchor: Server, ids: Sequence[int]) -> bool:
@@ -309,14 +315,18 @@ def keep_logs(folder: Path, rows: int) -> None:
             shutil.move(path, logs / path.name)
 
 
-def run_size(rows: int, seconds: float, import_only: bool = False) -> SizeResult:
-    """Generate (or reuse), load and query one size (or only load); only the logs are kept."""
+def run_size(rows: int, seconds: float, import_only: bool = False,
+             built: Path | None = None) -> SizeResult:
+    """Generate (or reuse), load and query one size (or only load); only the logs are kept.
+
+    `built`: query this database (made from the same dataset) instead of loading one.
+    """
     dataset = generate.cached_dataset(rows)
     folder = WORK / str(rows)
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     try:
-        loads, database = load_all(dataset, folder)
+        loads, database = ([], built) if built else load_all(dataset, folder)
         if import_only:
             return SizeResult(rows, loads, {}, "", "", True)
         before = os.getloadavg()[0]
@@ -354,6 +364,11 @@ def cell_alone(outcome: Outcome | None) -> str:
     return "—" if outcome is None or outcome.status != 200 else f"{outcome.alone_ms:,.1f}"
 
 
+def cell_first(outcome: Outcome) -> str:
+    """Latency of the very first request of the query, in ms (before anything is kept)."""
+    return "—" if outcome.status != 200 else f"{outcome.first_ms:,.1f}"
+
+
 def cell_ratio(ours: Outcome, theirs: Outcome | None) -> str:
     """ess-atlas req/s over pygeoapi req/s."""
     if not (theirs and ours.load and theirs.load and theirs.load.rate):
@@ -384,16 +399,18 @@ def cell_size(outcome: Outcome | None) -> str:
 
 def query_table(results: Sequence[SizeResult]) -> list[str]:
     """The wrk table, one row per query and size."""
-    lines = ["| query | N | ess-atlas req/s | p50 ms | p99 ms | alone ms | pygeoapi req/s | "
-             "p50 ms | p99 ms | alone ms | ess-atlas / pygeoapi | errors (ours / theirs) | "
-             "size ess-atlas | size pygeoapi | target (at 1M) | load avg (ours / theirs) |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|---|"]
+    lines = ["| query | N | ess-atlas req/s | p50 ms | p99 ms | first ms | alone ms | "
+             "pygeoapi req/s | p50 ms | p99 ms | alone ms | ess-atlas / pygeoapi | "
+             "errors (ours / theirs) | size ess-atlas | size pygeoapi | target (at 1M) | "
+             "load avg (ours / theirs) |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|---|---|"]
     for query in QUERIES:
         for result in results:
             ours, theirs = result.outcomes[query.name]
             lines.append(
                 f"| {query.name} | {result.rows:,} | {cell_rate(ours)} | "
-                f"{cell_ms(ours, 'p50_ms')} | {cell_ms(ours, 'p99_ms')} | {cell_alone(ours)} | "
+                f"{cell_ms(ours, 'p50_ms')} | {cell_ms(ours, 'p99_ms')} | {cell_first(ours)} | "
+                f"{cell_alone(ours)} | "
                 f"{cell_rate(theirs)} | {cell_ms(theirs, 'p50_ms')} | "
                 f"{cell_ms(theirs, 'p99_ms')} | {cell_alone(theirs)} | "
                 f"{cell_ratio(ours, theirs)} | {cell_errors(ours, theirs)} | {cell_size(ours)} | "
@@ -427,8 +444,9 @@ def notes(results: Sequence[SizeResult], seconds: float) -> list[str]:
     """How the numbers were taken, so the table reads on its own."""
     lines = [f"wrk: 8 connections, 2 threads, {seconds:g} s per query after a "
              f"{WARM_UP_SECONDS} s warm-up, `{GZIP}`, timeout 30 s; the server is let go "
-             "idle (< 10 % CPU) after the warm-up and after each run. \"alone\": one "
-             "request before the load, nothing else in flight. pygeoapi "
+             "idle (< 10 % CPU) after the warm-up and after each run. \"first\": the "
+             "query's very first request (cold: a count kept per data version is made "
+             "then); \"alone\": the next one, nothing else in flight. pygeoapi "
              f"{pygeoapi_anchor.REQUIREMENTS[0]}, OGR provider on the GeoPackage, gunicorn "
              f"-w {pygeoapi_anchor.WORKERS} (sync workers). The pygeoapi category query "
              "filters `sector` (the first of 1-3 sectors) by equality; ess-atlas's matches "
@@ -452,20 +470,27 @@ def main() -> None:
     parser.add_argument("--import-only", action="store_true",
                         default=os.environ.get("BENCH_IMPORT_ONLY", "") not in ("", "0"),
                         help="only the loads: no servers, no queries (or BENCH_IMPORT_ONLY=1)")
+    parser.add_argument("--database", type=Path,
+                        help="query part only, on this database built from the dataset of the "
+                        "one size given (kept)")
     args = parser.parse_args()
+    if args.database and (args.import_only or len(sizes_wanted(args.sizes)) != 1):
+        parser.error("--database queries one size (--sizes N) and is no import run")
     stop_on_sigterm()
     generate.check_columns()
     results = []
     for rows in sizes_wanted(args.sizes):
         print(f"== {rows:,} structures", flush=True)
-        results.append(run_size(rows, args.seconds, args.import_only))
+        results.append(run_size(rows, args.seconds, args.import_only, args.database))
     if args.import_only:
         lines = [*load_table(results), "", IMPORT_NOTE]
         title = "National benchmark, imports only: ess-atlas and ogr2ogr on the same data"
     else:
-        lines = [*load_table(results), "", *query_table(results), "",
-                 *notes(results, args.seconds)]
-        title = "National benchmark: ess-atlas and pygeoapi on the same data"
+        loads = [*load_table(results), ""] if any(r.loads for r in results) else []
+        lines = [*loads, *query_table(results), "", *notes(results, args.seconds)]
+        title = "National benchmark: ess-atlas and pygeoapi on the same data" + (
+            ", query part only (database built by bench/build_database.py)"
+            if args.database else "")
     print("\n".join(lines))
     if not args.no_record:
         append_section(title, lines)

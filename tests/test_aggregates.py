@@ -47,7 +47,8 @@ def recompute_sql(dimension: str) -> str:
 
 def recomputed(engine: Engine) -> Cells:
     with engine.connect() as connection:
-        return {tuple(row[:5]): tuple(row[5:]) for level in grid.LEVELS for dimension in DIMENSIONS
+        return {tuple(row[:5]): tuple(row[5:]) for dimension in DIMENSIONS
+                for level in aggregates.levels_of(dimension)
                 for row in connection.execute(text(recompute_sql(dimension)),
                                               {"level": level, "n": 1 << level})}
 
@@ -192,6 +193,17 @@ def test_an_older_database_gets_its_aggregates_when_the_schema_is_created(engine
         connection.commit()
     create_schema(engine)
     assert stored_cells(engine) == expected
+    assert_in_step(engine, tight=True)
+
+
+def test_aggregates_made_before_the_finest_level_are_rebuilt_with_the_schema(
+        engine: Engine) -> None:
+    write(engine, france_records(400))
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM organisation_cell WHERE level > :finest"),
+                           {"finest": grid.FINEST})
+    create_schema(engine)
+    assert {key[0] for key in stored_cells(engine)} == set(grid.ALL_LEVELS)
     assert_in_step(engine, tight=True)
 
 

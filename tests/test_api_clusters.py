@@ -176,12 +176,13 @@ def test_number_matched_of_a_box_is_exact_through_points_and_cell_edges(
     for item in draw.sample(everything, 12):  # edges through stored points
         boxes += [(item.lon, item.lat - 0.4, item.lon + 0.6, item.lat),
                   (item.lon - 0.6, item.lat, item.lon, item.lat + 0.4)]
-    for item in draw.sample(everything, 12):  # edges on (and a hair off) grid cell edges
-        n = 1 << 12
+    for level, item in zip([12, *grid.FINE_LEVELS] * 4, draw.sample(everything, 16),
+                           strict=True):  # edges on (and a hair off) grid cell edges
+        n, size = 1 << level, 0.3 / (1 << (level - 12))  # a few dozen cells of the level
         west = grid.lon_of(math.floor(grid.x_of(item.lon) * n) / n)
         north = grid.lat_of(math.floor(grid.y_of(item.lat) * n) / n)
         hair = draw.choice([0.0, 1e-7, -1e-7, 5e-7])
-        boxes.append((west - 0.3 + hair, north - 0.3, west + hair, north + hair))
+        boxes.append((west - size + hair, north - size, west + hair, north + hair))
     for box in boxes:
         text = ",".join(repr(value) for value in box)
         body = get_json(api, "/api/organisations", {"bbox": text, "limit": 1})

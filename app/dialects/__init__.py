@@ -18,7 +18,6 @@ from typing import Any, Protocol
 from sqlalchemy import ColumnElement, Select
 from sqlalchemy.engine import Connection
 
-from app.dialects.elements import EDGE_MARGIN_DEG as EDGE_MARGIN_DEG
 from app.dialects.portable import PortableStrategy
 from app.dialects.sqlite import SqliteStrategy
 from app.spatial import BBox, Circle
@@ -59,15 +58,6 @@ class Strategy(Protocol):
 
     def count_text(self, connection: Connection, folded_text: str) -> int:
         """How many structures hold the (folded) text."""
-
-    def count_in_box(
-        self, connection: Connection, box: BBox, edge_conditions: Sequence[ColumnElement[bool]],
-    ) -> int:
-        """How many points lie in a box (not crossing ±180°) and meet `edge_conditions`.
-
-        `edge_conditions` must hold for every point at least EDGE_MARGIN_DEG inside the box:
-        a strategy may test them only on the points nearer its edges.
-        """
 
 
 _STRATEGIES: dict[str, Strategy] = {"sqlite": SqliteStrategy()}

@@ -15,10 +15,6 @@ from sqlalchemy.sql.sqltypes import NULLTYPE
 
 from app.spatial import BBox
 
-# How far inside a box a count may take the box's edge conditions for granted
-# (`Strategy.count_in_box`): well above the rounding of the grid's cell expression.
-EDGE_MARGIN_DEG = 1e-6
-
 
 class WithinBox(FunctionElement[bool]):
     """The structure's point lies in a box that does not cross the antimeridian."""

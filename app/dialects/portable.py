@@ -109,11 +109,3 @@ class PortableStrategy:
         """COUNT of the LIKE match."""
         statement = select(func.count()).where(text_match(folded_text))
         return int(connection.execute(statement).scalar_one())
-
-    def count_in_box(
-        self, connection: Connection, box: BBox, edge_conditions: Sequence[ColumnElement[bool]],
-    ) -> int:
-        """COUNT over the box's BETWEEN and every condition."""
-        statement = select(func.count()).where(box_condition(box), *edge_conditions)
-        return int(connection.execute(statement).scalar_one())
-

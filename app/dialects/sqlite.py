@@ -26,7 +26,6 @@ from sqlalchemy import (
     String,
     Table,
     and_,
-    case,
     func,
     literal,
 )
@@ -35,16 +34,16 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from app import grid
+from app.aggregates import ALL, CELL_TABLE
+from app.dialects import sqlite_circle
 from app.dialects.elements import (
-    EDGE_MARGIN_DEG,
     CheckedBox,
     TextMatch,
     WithinBox,
     box_condition,
-    within_box,
 )
-from app.dialects.sqlite_circle import Piece, pieces
-from app.models import Organisation
+from app.models import ACTIVE, Organisation
 from app.spatial import EARTH_RADIUS_M, BBox, Circle, bbox_around
 
 ORGANISATION = Organisation.__table__  # type: ignore[attr-defined]
@@ -105,8 +104,10 @@ _BACKFILLS = {
 # A box with this many points is read in id order (a page fills fast); a smaller one
 # through the R*Tree (its ids sorted in a temporary index).
 _DENSE_BOX_ROWS = 10_000
-# Below this many points in the circle's box, measuring them all beats cutting it in strips.
-_STRIPS_WORTH = 2_000
+# Below this many points in the circle's box, measuring them all beats reading cells.
+_CELLS_WORTH = 2_000
+# The structures the `all` aggregate rows count, as queries.filter_conditions says it.
+_COUNTED = ORGANISATION.c.status.in_((ACTIVE,))
 # The most a distance measured from an R*Tree corner (32-bit floats) can be off, in metres
 # (2.6 m at worst: one float step in latitude and longitude near ±180).
 ROUNDING_M = 5.0
@@ -251,12 +252,6 @@ class SqliteStrategy:
         statement = core_select(func.count()).select_from(FTS).where(_fts_match(folded_text))
         return int(connection.execute(statement).scalar_one())
 
-    def count_in_box(
-        self, connection: Connection, box: BBox, edge_conditions: Sequence[ColumnElement[bool]],
-    ) -> int:
-        """Points of the box from the R*Tree, rows read only near its edges."""
-        return _count_in_box(connection, box, edge_conditions, EDGE_MARGIN_DEG)
-
     def nearby(
         self, connection: Connection, circle: Circle, columns: Sequence[ColumnElement[Any]],
         conditions: Sequence[ColumnElement[bool]], limit: int,
@@ -274,26 +269,6 @@ class SqliteStrategy:
             if len(rows) == limit or reach >= circle.radius_m:
                 return rows, int(total)
             reach = min(circle.radius_m, reach * 2)
-
-
-def _count_in_box(
-    connection: Connection, box: BBox, edge_conditions: Sequence[ColumnElement[bool]],
-    margin: float,
-) -> int:
-    """Points in the box read from the R*Tree alone, the table checked near the edges only.
-
-    An R*Tree box contains its point (rounded outward), so one within the box shrunk by
-    `margin` is surely counted; one merely overlapping the box is checked on its row.
-    """
-    surely = and_(RTREE.c.min_lat >= box.min_lat + margin, RTREE.c.max_lat <= box.max_lat - margin,
-                  RTREE.c.min_lon >= box.min_lon + margin, RTREE.c.max_lon <= box.max_lon - margin)
-    checked = core_select(func.count()).select_from(ORGANISATION).where(
-        ORGANISATION.c.id == RTREE.c.id, within_box(box, CheckedBox), *edge_conditions)
-    counted = func.sum(case((surely, 1), else_=checked.scalar_subquery()))
-    statement = core_select(func.coalesce(counted, 0)).select_from(RTREE).where(
-        RTREE.c.max_lat >= box.min_lat, RTREE.c.min_lat <= box.max_lat,
-        RTREE.c.max_lon >= box.min_lon, RTREE.c.min_lon <= box.max_lon)
-    return int(connection.execute(statement).scalar_one())
 
 
 def _trigger_sql(name: str) -> str:
@@ -366,48 +341,68 @@ def _count_within(
     connection: Connection, circle: Circle, conditions: Sequence[ColumnElement[bool]]
 ) -> int:
     """How many structures lie within the circle and meet the conditions (exact)."""
-    # Strips pay off without filters only: a filter is a subquery, run again in every piece.
-    worth_it = not conditions and _holds_at_least(connection, circle.box(), _STRIPS_WORTH)
-    parts = pieces(circle) if worth_it else None
-    if parts is None:
-        statement = core_select(func.count()).select_from(ORGANISATION).where(
-            *_within(circle, circle.radius_m), *conditions)
-        return int(connection.execute(statement).scalar_one())
-    return (_count_in_pieces(connection, [piece for piece in parts if piece.inside])
-            + _count_in_pieces(connection, [piece for piece in parts if not piece.inside],
-                               circle))
-
-
-def _count_in_pieces(
-    connection: Connection, parts: Sequence[Piece], measured: Circle | None = None
-) -> int:
-    """Points in the pieces (a JSON list, one R*Tree search each), within `measured` if given."""
-    if not parts:
-        return 0
-    bounds = json.dumps([[p.min_lat, p.max_lat, p.min_lon, p.max_lon] for p in parts])
-    piece = func.json_each(bounds).table_valued("value").alias("piece")
-
-    def bound(index: int) -> ColumnElement[float]:
-        return func.json_extract(piece.c.value, f"$[{index}]", type_=Float)
-
-    corner = (RTREE.c.min_lat >= bound(0), RTREE.c.min_lat < bound(1),
-              RTREE.c.min_lon >= bound(2), RTREE.c.min_lon < bound(3))
-    counted = func.count() if measured is None else _measured_on_the_rtree(measured)
-    in_piece = core_select(counted).select_from(RTREE).where(*corner)
-    # The subquery, correlated to the piece, makes the pieces the outer loop.
-    statement = core_select(func.coalesce(func.sum(in_piece.scalar_subquery()), 0)).select_from(
-        piece)
+    if (_counted_by_cells(conditions) and sqlite_circle.applies(circle)
+            and _holds_at_least(connection, circle.box(), _CELLS_WORTH)):
+        return (_count_in_runs(connection, sqlite_circle.inside_runs(circle))
+                + _count_in_rim(connection, circle, sqlite_circle.rim_pieces(circle), conditions))
+    statement = core_select(func.count()).select_from(ORGANISATION).where(
+        *_within(circle, circle.radius_m), *conditions)
     return int(connection.execute(statement).scalar_one())
 
 
-def _measured_on_the_rtree(circle: Circle) -> ColumnElement[int]:
-    """SQL sum: 1 per point surely within by its rounded corner, the exact test near the edge."""
-    rough = _rough_distance(circle)
-    exact = core_select(func.count()).select_from(ORGANISATION).where(
-        ORGANISATION.c.id == RTREE.c.id, _distance(circle) <= circle.radius_m)
-    return func.sum(case((rough <= circle.radius_m - ROUNDING_M, 1),
-                         (rough <= circle.radius_m + ROUNDING_M, exact.scalar_subquery()),
-                         else_=0))
+def _counted_by_cells(conditions: Sequence[ColumnElement[bool]]) -> bool:
+    """Whether the conditions keep exactly the structures the aggregates count (active ones)."""
+    return len(conditions) == 1 and conditions[0].compare(_COUNTED)
+
+
+def _json_rows(rows: Sequence[Sequence[float]]) -> Any:
+    """A table of the rows (one JSON array each), for a statement to loop over."""
+    return func.json_each(json.dumps([list(row) for row in rows])).table_valued("value").alias()
+
+
+def _item(rows: Any, index: int, kind: Any = Integer) -> Any:
+    """SQL: the value at `index` of the current row of `_json_rows`."""
+    return func.json_extract(rows.c.value, f"$[{index}]", type_=kind)
+
+
+def _count_in_runs(connection: Connection, runs: Sequence[sqlite_circle.Run]) -> int:
+    """Structures of the runs of cells, from the `all` aggregate rows (one seek per run)."""
+    if not runs:
+        return 0
+    run = _json_rows([(r.level, r.cx, r.cy_min, r.cy_max) for r in runs])
+    cells = CELL_TABLE.c
+    in_run = core_select(func.sum(cells.n)).where(
+        cells.level == _item(run, 0), cells.dimension == ALL, cells.cx == _item(run, 1),
+        cells.cy.between(_item(run, 2), _item(run, 3)), cells.value == "").correlate(run)
+    statement = core_select(func.coalesce(func.sum(in_run.scalar_subquery()), 0)).select_from(run)
+    return int(connection.execute(statement).scalar_one())
+
+
+def _count_in_rim(
+    connection: Connection, circle: Circle, pieces: Sequence[sqlite_circle.Run],
+    conditions: Sequence[ColumnElement[bool]],
+) -> int:
+    """Structures within the circle and the conditions in the rim's finest cells (measured)."""
+    if not pieces:
+        return 0
+    boxes = [(p.box(), p) for p in pieces]
+    piece = _json_rows([(b.min_lat, b.max_lat, b.min_lon, b.max_lon, p.cx, p.cy_min, p.cy_max)
+                        for b, p in boxes])
+    low_lat, high_lat, low_lon, high_lon = (_item(piece, i, Float) for i in range(4))
+    table = ORGANISATION
+    cx, cy = grid.point_cell(table.c.lon, table.c.lat, pieces[0].level)
+    exact = core_select(func.count()).select_from(table).where(
+        table.c.id == RTREE.c.id, cx == _item(piece, 4),
+        cy.between(_item(piece, 5), _item(piece, 6)), _distance(circle) <= circle.radius_m,
+        *conditions).correlate(RTREE, piece)
+    # R*Tree boxes are rounded outward: overlapping the piece's box finds every point in it.
+    # The row is read by id for each of them: the R*Tree stays the outer loop.
+    in_piece = core_select(func.sum(exact.scalar_subquery())).select_from(RTREE).where(
+        RTREE.c.max_lat >= low_lat, RTREE.c.min_lat <= high_lat,
+        RTREE.c.max_lon >= low_lon, RTREE.c.min_lon <= high_lon).correlate(piece)
+    statement = core_select(func.coalesce(func.sum(in_piece.scalar_subquery()), 0)).select_from(
+        piece)
+    return int(connection.execute(statement).scalar_one())
 
 
 def _within(circle: Circle, reach: float) -> tuple[ColumnElement[bool], ...]:

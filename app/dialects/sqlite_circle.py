@@ -1,10 +1,13 @@
-"""Counting the structures in a circle on SQLite's R*Tree without measuring most of them.
+"""Counting the structures in a circle from the grid's cells, measuring only its rim.
 
-The circle is cut into strips of latitude. In each strip, an inner rectangle lies wholly
-inside the circle: its points are counted by the R*Tree alone. The two edge rectangles
-either side are where the circle's boundary runs: their points are measured. Pieces are
-half-open on the R*Tree's rounded-down corner (min_lat, min_lon), so every point falls
-in exactly one piece; margins cover the 32-bit rounding of R*Tree coordinates.
+A cell lies wholly inside the circle when its four corners do: along a meridian the
+distance to the centre has one minimum, along a parallel it grows with the longitude
+difference, so the farthest point of a cell is a corner. Per column of cells, the cells
+inside are one run of rows, found in closed form. Their structures are counted from the
+`all` aggregate rows, each at the coarsest stored level whose cell is inside
+(`inside_runs`); the structures of the finest level's other cells (the rim, a cell or two
+wide) are measured one by one (`rim_pieces`). A point is in exactly one finest cell (the
+SQL cell expression decides), so the two parts never overlap.
 """
 
 from __future__ import annotations
@@ -12,75 +15,124 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from app.spatial import EARTH_RADIUS_M, Circle, haversine_m
+from app import grid
+from app.spatial import EARTH_RADIUS_M, BBox, Circle, bbox_around
 
-STRIPS = 32
-# More than the 32-bit float step of a longitude near ±180 (2**-16 degrees).
-MARGIN_DEG = 5e-5
+# Cells count as inside only when every corner is this much nearer than the radius (metres):
+# far above the rounding of the closed form, far below a cell's size.
+INSIDE_MARGIN_M = 1.0
 
 
 @dataclass(frozen=True)
-class Piece:
-    """Points whose rounded-down corner is in [min_lat, max_lat) x [min_lon, max_lon)."""
+class Run:
+    """The cells (cx, cy) of one level with cy in [cy_min, cy_max] (may be empty)."""
 
-    min_lat: float
-    max_lat: float
-    min_lon: float
-    max_lon: float
-    inside: bool  # every point of the piece is within the circle
+    level: int
+    cx: int
+    cy_min: int
+    cy_max: int
 
+    @property
+    def empty(self) -> bool:
+        """True when the run holds no cell."""
+        return self.cy_min > self.cy_max
 
-def half_width_deg(circle: Circle, lat: float) -> float:
-    """Half the longitude span of the circle along a parallel (0 if it misses the circle)."""
-    angle = circle.radius_m / EARTH_RADIUS_M
-    phi0, phi = math.radians(circle.lat), math.radians(lat)
-    across = math.cos(phi0) * math.cos(phi)
-    if across <= 0:
-        return 180.0
-    ratio = (math.cos(angle) - math.sin(phi0) * math.sin(phi)) / across
-    return 0.0 if ratio >= 1 else 180.0 if ratio <= -1 else math.degrees(math.acos(ratio))
+    def box(self) -> BBox:
+        """The WGS84 box of the run's cells."""
+        return grid.cell_box(grid.CellRange(self.level, self.cx, self.cx, self.cy_min,
+                                            self.cy_max))
 
 
-def _widest_deg(circle: Circle, low: float, high: float) -> float:
-    """The largest half-width over latitudes [low, high] (it peaks at one latitude)."""
-    angle = circle.radius_m / EARTH_RADIUS_M
-    peak = math.degrees(math.asin(min(1.0, math.sin(math.radians(circle.lat)) / math.cos(angle))))
-    return half_width_deg(circle, min(max(peak, low), high))
+def applies(circle: Circle) -> bool:
+    """Whether the cells can count the circle: it crosses neither ±180° nor Mercator's edge."""
+    box = circle.box()
+    return (len(box.parts()) == 1 and box.min_lon > -180 and box.max_lon < 180
+            and box.min_lat > -grid.MAX_LAT and box.max_lat < grid.MAX_LAT)
 
 
-def _inner_half_width(circle: Circle, low: float, high: float) -> float:
-    """A half-width whose rectangle over [low, high] surely lies inside the circle (or 0)."""
-    width = min(half_width_deg(circle, low), half_width_deg(circle, high)) - 2 * MARGIN_DEG
-    corners = [(lat, circle.lon + side * (width + MARGIN_DEG))
-               for lat in (low, high + MARGIN_DEG) for side in (-1, 1)]
-    inside = all(haversine_m(circle.lat, circle.lon, lat, lon) < circle.radius_m
-                 for lat, lon in corners)
-    return width if width > 0 and inside else 0.0
-
-
-def pieces(circle: Circle) -> list[Piece] | None:
-    """The pieces covering the circle, or None where strips do not apply (poles, ±180)."""
-    reach = math.degrees(circle.radius_m / EARTH_RADIUS_M) + MARGIN_DEG
-    low, high = circle.lat - reach, circle.lat + reach
-    if low <= -90 or high >= 90:
+def _meridian_span(circle: Circle, lon: float, radius_m: float) -> tuple[float, float] | None:
+    """The latitudes (degrees) of the meridian `lon` within `radius_m` of the centre."""
+    phi0 = math.radians(circle.lat)
+    a = math.sin(phi0)
+    b = math.cos(phi0) * math.cos(math.radians(lon - circle.lon))
+    ratio = math.cos(radius_m / EARTH_RADIUS_M) / math.hypot(a, b)
+    if ratio > 1:
         return None
-    height = (high - low) / STRIPS
-    found: list[Piece] = []
-    for index in range(STRIPS):
-        bottom, top = low + index * height, low + (index + 1) * height
-        outer = _widest_deg(circle, bottom - MARGIN_DEG, top + MARGIN_DEG) + MARGIN_DEG
-        if circle.lon - outer < -180 or circle.lon + outer > 180:
-            return None
-        found.extend(_strip_pieces(circle, bottom, top, outer))
+    middle, half = math.atan2(a, b), math.acos(ratio)
+    return (max(-90.0, math.degrees(middle - half)), min(90.0, math.degrees(middle + half)))
+
+
+def _columns(circle: Circle, level: int) -> range:
+    """The columns of `level` the circle touches."""
+    cells = grid.touched_range(bbox_around(circle.lat, circle.lon, circle.radius_m), level)
+    return range(cells.x_min, cells.x_max + 1)
+
+
+def _inside_run(circle: Circle, level: int, cx: int) -> Run:
+    """The cells of a column wholly inside the circle."""
+    n, radius = 1 << level, circle.radius_m - INSIDE_MARGIN_M
+    spans = [_meridian_span(circle, grid.lon_of(x / n), radius) for x in (cx, cx + 1)]
+    if spans[0] is None or spans[1] is None:
+        return Run(level, cx, 0, -1)
+    south, north = max(spans[0][0], spans[1][0]), min(spans[0][1], spans[1][1])
+    inside = grid.inside_range(BBox(grid.lon_of(cx / n), south, grid.lon_of((cx + 1) / n),
+                                    north), level)
+    return Run(level, cx, inside.y_min, inside.y_max)
+
+
+def _minus(run: Run, covered: Run) -> list[Run]:
+    """The parts of `run` outside `covered` (same level and column)."""
+    if covered.empty:
+        return [run]
+    parts = [Run(run.level, run.cx, run.cy_min, min(run.cy_max, covered.cy_min - 1)),
+             Run(run.level, run.cx, max(run.cy_min, covered.cy_max + 1), run.cy_max)]
+    return [part for part in parts if not part.empty]
+
+
+def _scaled(run: Run, level: int) -> Run:
+    """A coarser run's rows at a finer level (its column must hold the finer column)."""
+    factor = 1 << (level - run.level)
+    return Run(level, -1, run.cy_min * factor, (run.cy_max + 1) * factor - 1)
+
+
+def inside_runs(circle: Circle) -> list[Run]:
+    """Runs of cells wholly inside the circle, each at the coarsest stored level that holds it."""
+    found: list[Run] = []
+    coarser: dict[int, Run] = {}
+    previous: int | None = None
+    for level in grid.ALL_LEVELS:
+        runs = {cx: _inside_run(circle, level, cx) for cx in _columns(circle, level)}
+        for cx, run in runs.items():
+            parent = coarser.get(cx >> (level - previous)) if previous is not None else None
+            covered = Run(level, cx, 0, -1) if parent is None or parent.empty else _scaled(
+                parent, level)
+            found += [part for part in _minus(run, covered) if not run.empty]
+        coarser, previous = runs, level
     return found
 
 
-def _strip_pieces(circle: Circle, bottom: float, top: float, outer: float) -> list[Piece]:
-    """The edge pieces and, when there is one, the inner piece of a strip."""
-    inner = _inner_half_width(circle, bottom, top)
-    west, east = circle.lon - outer, circle.lon + outer
-    if inner == 0:
-        return [Piece(bottom, top, west, east, inside=False)]
-    return [Piece(bottom, top, west, circle.lon - inner, inside=False),
-            Piece(bottom, top, circle.lon - inner, circle.lon + inner, inside=True),
-            Piece(bottom, top, circle.lon + inner, east, inside=False)]
+def _touched_run(circle: Circle, level: int, cx: int) -> Run:
+    """The cells of a column that may hold points of the circle.
+
+    Within a column the circle reaches farthest north and south on the meridian nearest
+    its centre (its edges there move towards the centre's latitude with the longitude).
+    """
+    n = 1 << level
+    west, east = grid.lon_of(cx / n), grid.lon_of((cx + 1) / n)
+    span = _meridian_span(circle, min(max(circle.lon, west), east),
+                          circle.radius_m + INSIDE_MARGIN_M)
+    if span is None:
+        return Run(level, cx, 0, -1)
+    touched = grid.touched_range(BBox(west, span[0], east, span[1]), level)
+    return Run(level, cx, touched.y_min, touched.y_max)
+
+
+def rim_pieces(circle: Circle) -> list[Run]:
+    """The finest cells the circle touches that are not wholly inside it, as column runs."""
+    level = grid.ALL_LEVELS[-1]
+    pieces: list[Run] = []
+    for cx in _columns(circle, level):
+        column = _touched_run(circle, level, cx)
+        if not column.empty:
+            pieces += _minus(column, _inside_run(circle, level, cx))
+    return pieces

@@ -3,7 +3,7 @@
 The table is filled by `aggregates.ensure` when the schema is brought up to date (an
 existing database has structures and no area counts yet).
 
-Revision ID: 0005_map_reach
+Revision ID: 0005_area_counts
 Revises: 0004_ess_record
 Create Date: 2026-12-01 20:15:00
 """
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-revision: str = "0005_map_reach"
+revision: str = "0005_area_counts"
 down_revision: str | None = "0004_ess_record"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
