@@ -105,7 +105,8 @@ def test_a_database_of_an_older_schema_gives_503_naming_what_it_lacks(
                     "category_set", "deletion", "duplicate_check_state", "import_lock")),
                 *(f"table import_run lacks column {name}" for name in lacking),
                 *(f"table {name} is missing" for name in (
-                    "organisation", "organisation_cell", "suppression", "duplicate_candidate",
+                    "organisation", "organisation_area", "organisation_cell", "suppression",
+                    "duplicate_candidate",
                     "duplicate_check_pending", "duplicate_name", "organisation_category"))]
     message = "; ".join(problems)
     assert (response.status_code, response.json()) == (503, unhealthy(f"database: {message}"))
