@@ -73,15 +73,15 @@ def upkeep_ms(engine: object, repeat: int) -> tuple[float, float]:
     condition = Organisation.__table__.c.id.between(1, BATCH)  # type: ignore[attr-defined]
     areas, whole = [], []
     for _ in range(repeat):
-        with engine.connect() as connection:  # type: ignore[attr-defined]
-            with connection.begin() as transaction:
-                started = time.perf_counter()
-                area_counts.apply(connection, condition, 1, aggregates._area_dimensions())
-                areas.append((time.perf_counter() - started) * 1000)
-                started = time.perf_counter()
-                aggregates.add(connection, ids)
-                whole.append((time.perf_counter() - started) * 1000)
-                transaction.rollback()
+        with (engine.connect() as connection,  # type: ignore[attr-defined]
+              connection.begin() as transaction):
+            started = time.perf_counter()
+            area_counts.apply(connection, condition, 1, aggregates._area_dimensions())
+            areas.append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            aggregates.add(connection, ids)
+            whole.append((time.perf_counter() - started) * 1000)
+            transaction.rollback()
     return statistics.median(areas), statistics.median(whole)
 
 
