@@ -15,7 +15,7 @@ import pytest
 from addok_fixtures import addok_service_fixture, addok_url_fixture  # noqa: F401  (one addok a session)
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from postgres_cluster import SQLITE, PostgresCluster, PostgresSetupError
+from postgres_cluster import SQLITE, DatabaseUrls, PostgresCluster, PostgresSetupError
 from sqlalchemy import Engine
 
 from app.config import Settings
@@ -26,7 +26,6 @@ FIXTURES = Path(__file__).parent / "fixtures"
 API_DIRECTORY = FIXTURES / "api_directory.csv"
 
 SettingsFactory = Callable[..., Settings]
-DatabaseUrls = Callable[[Path], str]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,8 @@ from app.db import create_schema, make_engine
 SQLITE, POSTGIS = "sqlite", "postgis"
 # A test module that sets `BACKENDS = BOTH_BACKENDS` runs its tests on each (tests/conftest.py).
 BOTH_BACKENDS = (SQLITE, POSTGIS)
+# Makes a new database of a module's backend in a folder; returns its URL (tests/conftest.py).
+DatabaseUrls = Callable[[Path], str]
 BIN = Path("/usr/lib/postgresql/15/bin")
 USER = "ess"
 TEMPLATE = "ess_template"
