@@ -29,8 +29,13 @@ SettingsFactory = Callable[..., Settings]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Tests of modules with `BACKENDS = BOTH_BACKENDS` run on each; others on SQLite only."""
+    """Tests of modules with `BACKENDS = BOTH_BACKENDS` run on each; others on SQLite only.
+
+    A test marked `sqlite_only(reason)` runs on SQLite only, whatever its module says.
+    """
     backends = getattr(metafunc.module, "BACKENDS", (SQLITE,))
+    if metafunc.definition.get_closest_marker("sqlite_only"):
+        backends = (SQLITE,)
     if "backend" in metafunc.fixturenames and len(backends) > 1:
         metafunc.parametrize("backend", backends, indirect=True, scope="module")
 
