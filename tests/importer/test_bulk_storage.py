@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from postgres_cluster import BOTH_BACKENDS
 from sqlalchemy import Engine, text
 
 from app.db import session_scope
@@ -23,6 +24,8 @@ from app.storage import (
 from app.taxonomy import LegalForm
 from geocode.normalize import fold
 
+BACKENDS = BOTH_BACKENDS
+
 PLACE = Placement(45.7676, 4.8344, "69381", "69", "84", "given", "input")
 FIELDS = {"name": "Café « L’Œuf »", "description": "Cantine\nsolidaire", "city": "Lyon",
           "postcode": "69001", "legal_form": LegalForm.ASSOCIATION, "siret": "73282932000074",
@@ -38,11 +41,16 @@ def test_search_text_from_the_folded_name_is_fold_of_the_whole_text(
     assert search_text(fold(name), description or None, city or None) == expected
 
 
+# How created_at is stored: its type and the length of its text.
+STORED_AS = {"sqlite": "typeof(created_at), length(created_at)",
+             "postgresql": "pg_typeof(created_at)::text, length(created_at::text)"}
+
+
 def stored(engine: Engine) -> list[tuple[object, ...]]:
     with engine.connect() as connection:
         return [tuple(row) for row in connection.execute(text(
-            "SELECT key, name, legal_form, lat, categories, search_text, content_hash, "
-            "typeof(created_at), length(created_at) FROM organisation"))]
+            "SELECT key, name, legal_form, lat, categories, search_text, content_hash, "  # noqa: S608
+            f"{STORED_AS[engine.dialect.name]} FROM organisation"))]
 
 
 def test_a_bulk_write_and_the_orm_upsert_store_the_same_row(engine: Engine) -> None:
