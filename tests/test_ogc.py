@@ -8,11 +8,14 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from openapi_spec_validator import validate
+from postgres_cluster import BOTH_BACKENDS
 from sqlalchemy import event, update
 from sqlmodel import Session, col
 
 from app.main import create_app
 from app.models import Organisation
+
+BACKENDS = BOTH_BACKENDS
 
 ITEMS = "/ogc/collections/organisations/items"
 BASE = "http://testserver:80"
