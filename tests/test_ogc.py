@@ -384,6 +384,7 @@ def test_ogc_routes_stay_out_of_the_api_document(client: TestClient) -> None:
     assert not [path for path in paths if path.startswith("/ogc")]
 
 
+@pytest.mark.sqlite_only("reads SQLite's EXPLAIN QUERY PLAN")
 def test_the_collection_is_described_without_scanning_a_table(client: TestClient) -> None:
     engine = client.app.state.engine  # type: ignore[attr-defined]
     statements: list[tuple[str, Any]] = []

@@ -27,6 +27,7 @@ from sqlalchemy.sql.elements import literal_column
 
 from app.config import ConfigurationError
 from app.dialects.elements import CheckedBox, TextMatch, WithinBox, box_condition, text_match
+from app.dialects.portable import like_pattern
 from app.dialects.sqlite import _distance as haversine_distance
 from app.models import Organisation
 from app.spatial import BBox, Circle
@@ -54,8 +55,8 @@ _INDEXES_DDL = (
 )
 # Two processes starting on a new database: one creates, the other waits, then finds it.
 _INSTALL_LOCK = 0x455353_01  # "ESS" 1
-GEOM = literal_column("organisation.geom")
-GEOG = literal_column("organisation.geog")
+GEOM: ColumnElement[Any] = literal_column("organisation.geom")
+GEOG: ColumnElement[Any] = literal_column("organisation.geog")
 DOCUMENT = literal_column("organisation.document", String)
 # More than the two sphere distances (PostGIS's and app.spatial's haversine) can differ by.
 SLACK_M = 1.0
@@ -94,19 +95,11 @@ def _checked_box(element: CheckedBox, compiler: SQLCompiler, **kw: Any) -> str:
     return compiler.process(_between(*element.clauses), **kw)
 
 
-def _like_pattern(text: Any) -> ColumnElement[str]:
-    """SQL: '%text%' with LIKE's wildcards of the text escaped (in SQL: the text stays bound)."""
-    escaped = text
-    for old, new in (("\\", "\\\\"), ("%", "\\%"), ("_", "\\_")):
-        escaped = func.replace(escaped, old, new, type_=String)
-    return "%" + escaped + "%"
-
-
 @compiles(TextMatch, "postgresql")
 def _text_match(element: TextMatch, compiler: SQLCompiler, **kw: Any) -> str:
     """The document LIKE '%text%', through the trigram index."""
     (text,) = element.clauses
-    return compiler.process(DOCUMENT.like(_like_pattern(text), escape="\\"), **kw)
+    return compiler.process(DOCUMENT.like(like_pattern(text), escape="\\"), **kw)
 
 
 class PostgresqlStrategy:
@@ -192,7 +185,7 @@ def _centre(circle: Circle) -> ColumnElement[Any]:
 
 def _near(circle: Circle, reach: float) -> ColumnElement[bool]:
     """SQL: within `reach` metres of the centre on the sphere, through the GiST index."""
-    return func.ST_DWithin(GEOG, _centre(circle), reach, False)  # type: ignore[no-any-return]
+    return func.ST_DWithin(GEOG, _centre(circle), reach, False)
 
 
 def _knn_reach(
