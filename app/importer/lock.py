@@ -177,10 +177,11 @@ class HeldImportLock:
             session.exec(delete(ImportLock).where(
                 col(ImportLock.run_id) == self.run_id))
             session.commit()
-        if self._advisory is not None:
+        advisory, self._advisory = self._advisory, None  # released once, however often asked
+        if advisory is not None:
             # Unlocked before the connection goes back to the pool, where it would stay held.
-            self._advisory.exec_driver_sql(f"SELECT pg_advisory_unlock({ADVISORY_KEY})")
-            self._advisory.close()
+            advisory.exec_driver_sql(f"SELECT pg_advisory_unlock({ADVISORY_KEY})")
+            advisory.close()
 
     def __enter__(self) -> HeldImportLock:
         return self
