@@ -14,7 +14,6 @@ SQL (the very expression SQLite uses), so both databases give the same metres.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, String, and_, func, select
@@ -26,11 +25,11 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import literal_column
 
 from app.config import ConfigurationError
-from app.dialects.elements import CheckedBox, TextMatch, WithinBox, box_condition, text_match
-from app.dialects.portable import like_pattern
+from app.dialects.elements import CheckedBox, TextMatch, WithinBox, text_match
+from app.dialects.portable import PortableStrategy, like_pattern
 from app.dialects.sqlite import _distance as haversine_distance
 from app.models import Organisation
-from app.spatial import BBox, Circle
+from app.spatial import Circle
 
 ORGANISATION = Organisation.__table__  # type: ignore[attr-defined]
 NearbyRows = tuple[list[tuple[Sequence[Any], float]], int]
@@ -102,8 +101,14 @@ def _text_match(element: TextMatch, compiler: SQLCompiler, **kw: Any) -> str:
     return compiler.process(DOCUMENT.like(like_pattern(text), escape="\\"), **kw)
 
 
-class PostgresqlStrategy:
-    """Whole-query strategies on PostGIS and pg_trgm."""
+class PostgresqlStrategy(PortableStrategy):
+    """Whole-query strategies on PostGIS and pg_trgm.
+
+    From the portable strategy, with this module's elements compiled in: id order (the
+    planner picks the GiST, trigram or primary-key index from the statistics), box counts,
+    nothing to detach before revisions (one that rewrites lat, lon or the texts drops the
+    generated columns), nothing to do around bulk inserts (generated columns follow them).
+    """
 
     def install(self, connection: Connection) -> None:
         """Create the extensions, generated columns and indexes once, in one transaction."""
@@ -111,35 +116,12 @@ class PostgresqlStrategy:
         with connection.begin():
             self.attach(connection)
 
-    def detach(self, connection: Connection) -> None:
-        """Nothing: a revision that rewrites lat, lon or the texts drops the owned columns."""
-
     def attach(self, connection: Connection) -> None:
         """install() in the caller's transaction."""
         connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_INSTALL_LOCK})")
         _create_extensions(connection)
         for statement in (*_COLUMNS_DDL, *_INDEXES_DDL):
             connection.exec_driver_sql(statement)
-
-    def bulk_indexing(self, connection: Connection, after: int) -> AbstractContextManager[None]:
-        """Nothing to do: generated columns and their indexes follow every insert."""
-        return nullcontext()
-
-    def id_ordered(
-        self, connection: Connection, statement: Select[Any], *, folded_text: str | None,
-        bbox: BBox | None, after: int | None,
-    ) -> Select[Any]:
-        """The statement narrowed to the text and box, after `after`, in id order.
-
-        The planner picks the GiST, trigram or primary-key index from the statistics.
-        """
-        if folded_text:
-            statement = statement.where(text_match(folded_text))
-        if bbox:
-            statement = statement.where(box_condition(bbox))
-        if after is not None:
-            statement = statement.where(ORGANISATION.c.id > after)
-        return statement.order_by(ORGANISATION.c.id)
 
     def ranked(self, statement: Select[Any], folded_text: str) -> Select[Any]:
         """Texts that hold the query most often first, then the shorter, then by id."""
@@ -150,14 +132,6 @@ class PostgresqlStrategy:
     def count_text(self, connection: Connection, folded_text: str) -> int:
         """COUNT of the trigram match."""
         statement = select(func.count()).select_from(ORGANISATION).where(text_match(folded_text))
-        return int(connection.execute(statement).scalar_one())
-
-    def count_in_box(
-        self, connection: Connection, box: BBox, edge_conditions: Sequence[ColumnElement[bool]],
-    ) -> int:
-        """COUNT over the GiST box and every condition."""
-        statement = select(func.count()).select_from(ORGANISATION).where(
-            box_condition(box), *edge_conditions)
         return int(connection.execute(statement).scalar_one())
 
     def nearby(
