@@ -119,6 +119,7 @@ class PortableStrategy:
         self, connection: Connection, box: BBox, edge_conditions: Sequence[ColumnElement[bool]],
     ) -> int:
         """COUNT over the box's BETWEEN and every condition."""
-        statement = select(func.count()).where(box_condition(box), *edge_conditions)
+        statement = select(func.count()).select_from(ORGANISATION).where(
+            box_condition(box), *edge_conditions)
         return int(connection.execute(statement).scalar_one())
 
