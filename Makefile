@@ -6,9 +6,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 BENCH_STAMP := $(VENV)/.bench-stamp
 # Debian packages the suite drives for real: a browser, Redis (addok, shared rate limits),
-# compilers for addok's dependencies, GDAL and the sqlite3 shell for the data-client tests.
+# compilers for addok's dependencies, GDAL and the sqlite3 shell for the data-client tests,
+# PostgreSQL 15 + PostGIS 3 for the tests that run on both backends.
 TEST_DEBIAN_PACKAGES := chromium fonts-liberation redis-server build-essential python3-dev \
-	gdal-bin sqlite3
+	gdal-bin sqlite3 postgresql postgresql-15-postgis-3
 HOST ?= 127.0.0.1
 PORT ?= 8000
 

@@ -14,7 +14,7 @@ from enum import StrEnum
 from annotated_types import MaxLen
 from pydantic import field_validator, model_validator
 from pydantic.fields import FieldInfo
-from sqlalchemy import Index, UniqueConstraint, text
+from sqlalchemy import BigInteger, Index, Integer, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from app import nomenclatures, validation
@@ -439,6 +439,10 @@ class DuplicateCheckState(SQLModel, table=True):
 # --- Pre-aggregated counts for clusters, view counts and facets (see app/aggregates.py) ---
 
 
+# Sums over a million structures pass 2**31: 64 bits (SQLite's INTEGER always is).
+CELL_SUM = BigInteger().with_variant(Integer(), "sqlite")
+
+
 class OrganisationCell(SQLModel, table=True):
     """How many structures of one kind lie in one Web-Mercator grid cell of one level.
 
@@ -465,10 +469,10 @@ class OrganisationCell(SQLModel, table=True):
     cx: int = Field(primary_key=True)
     cy: int = Field(primary_key=True)
     value: str = Field(primary_key=True, max_length=1000)
-    n: int
-    sum_id: int
-    sum_lat_e6: int
-    sum_lon_e6: int
+    n: int = Field(sa_type=CELL_SUM)
+    sum_id: int = Field(sa_type=CELL_SUM)
+    sum_lat_e6: int = Field(sa_type=CELL_SUM)
+    sum_lon_e6: int = Field(sa_type=CELL_SUM)
     min_lat: float
     min_lon: float
     max_lat: float

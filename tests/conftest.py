@@ -1,4 +1,9 @@
-"""Fixtures shared by the whole suite: settings, an app on a real SQLite file, a client."""
+"""Fixtures shared by the whole suite: settings, an app on a real database, a client.
+
+The database is a real SQLite file, or for the modules that set `BACKENDS = BOTH_BACKENDS`
+a database of the session's real PostgreSQL + PostGIS cluster too (tests/postgres_cluster.py):
+their tests run once per backend (`[sqlite]`, `[postgis]`).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ import pytest
 from addok_fixtures import addok_service_fixture, addok_url_fixture  # noqa: F401  (one addok a session)
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from postgres_cluster import SQLITE, DatabaseUrls, PostgresCluster, PostgresSetupError
 from sqlalchemy import Engine
 
 from app.config import Settings
@@ -20,6 +26,66 @@ FIXTURES = Path(__file__).parent / "fixtures"
 API_DIRECTORY = FIXTURES / "api_directory.csv"
 
 SettingsFactory = Callable[..., Settings]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests of modules with `BACKENDS = BOTH_BACKENDS` run on each; others on SQLite only.
+
+    A test marked `sqlite_only(reason)` runs on SQLite only, whatever its module says.
+    """
+    backends = getattr(metafunc.module, "BACKENDS", (SQLITE,))
+    if metafunc.definition.get_closest_marker("sqlite_only"):
+        backends = (SQLITE,)
+    if "backend" in metafunc.fixturenames and len(backends) > 1:
+        metafunc.parametrize("backend", backends, indirect=True, scope="module")
+
+
+@pytest.fixture(scope="module")
+def backend(request: pytest.FixtureRequest) -> str:
+    """Which database the module's tests run on: sqlite, or postgis."""
+    return str(getattr(request, "param", SQLITE))
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """The session's PostgreSQL + PostGIS cluster; fails (never skips) if it cannot start."""
+    cluster = PostgresCluster()
+    try:
+        cluster.start()
+    except PostgresSetupError as error:
+        cluster.stop()
+        pytest.fail(f"the real PostgreSQL could not be started: {error}", pytrace=False)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="module")
+def database_urls(backend: str, request: pytest.FixtureRequest) -> Iterator[DatabaseUrls]:
+    """Make new databases of the backend (schema at head on PostGIS): `database_urls(folder)`.
+
+    A SQLite file in `folder`, or a PostGIS database dropped when the module is done.
+    """
+    if backend == SQLITE:
+        yield lambda folder: f"sqlite:///{folder / 'atlas.sqlite3'}"
+        return
+    cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
+    made: list[str] = []
+
+    def new(_folder: Path) -> str:
+        made.append(cluster.new_database())
+        return cluster.url(made[-1])
+
+    yield new
+    for name in made:
+        cluster.drop_database(name)
+
+
+@pytest.fixture
+def database_url(database_urls: DatabaseUrls, tmp_path: Path) -> str:
+    """A new database of the test's backend."""
+    return database_urls(tmp_path)
 
 
 @pytest.fixture(autouse=True)
@@ -33,12 +99,12 @@ def _no_ess_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def make_settings(tmp_path: Path) -> SettingsFactory:
-    """Settings for a fresh SQLite file in tmp_path; keyword arguments override."""
+def make_settings(tmp_path: Path, database_url: str) -> SettingsFactory:
+    """Settings for a fresh database of the backend; keyword arguments override."""
 
     def build(**overrides: Any) -> Settings:
         values: dict[str, Any] = {
-            "database_url": f"sqlite:///{tmp_path / 'atlas.sqlite3'}",
+            "database_url": database_url,
             "default_directory": API_DIRECTORY,
             "tiles_url": "http://127.0.0.1:9/tiles/{z}/{x}/{y}.png",
             "geocoder_url": None,
@@ -59,7 +125,7 @@ def settings(make_settings: SettingsFactory) -> Settings:
 
 @pytest.fixture
 def app(settings: Settings) -> FastAPI:
-    """An application on a real SQLite file."""
+    """An application on a real database."""
     return create_app(settings)
 
 
@@ -71,9 +137,9 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    """An empty database on a real SQLite file, with the whole schema (indexes, aggregates)."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'atlas.sqlite3'}")
+def engine(database_url: str) -> Iterator[Engine]:
+    """An empty database of the backend, with the whole schema (indexes, aggregates)."""
+    engine = make_engine(database_url)
     create_schema(engine)
     yield engine
     engine.dispose()

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+from postgres_cluster import BOTH_BACKENDS
 
 from app.regions import list_departements, list_regions
+
+BACKENDS = BOTH_BACKENDS
 
 LYON = (4.8357, 45.7640)
 MARSEILLE = (5.3698, 43.2965)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from export_data import add_structure, app_engine
 from fastapi.testclient import TestClient
+from postgres_cluster import BOTH_BACKENDS
 from sqlalchemy import Engine, select
 
 from app.db import session_scope
@@ -15,6 +16,8 @@ from app.duplicates import merge_candidate
 from app.models import DuplicateCandidate, Organisation
 from app.queries import OrganisationFilter, filter_conditions
 from app.storage import delete_organisation
+
+BACKENDS = BOTH_BACKENDS
 
 
 def now_text() -> str:
@@ -118,6 +121,7 @@ def test_the_deletions_feed_needs_since(client: TestClient) -> None:
     assert response.json()["error"]["parameter"] == "since"
 
 
+@pytest.mark.sqlite_only("reads SQLite's EXPLAIN QUERY PLAN")
 def test_updated_since_is_read_from_the_updated_at_index(engine: Engine) -> None:
     add_structure(engine, "Atelier")
     since = datetime(2026, 1, 1, tzinfo=UTC)

@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlencode
 import pytest
 from aggregate_data import SECTORS, Stored, france_records, matches, stored, write
 from fastapi.testclient import TestClient
+from postgres_cluster import BOTH_BACKENDS, DatabaseUrls
 from sqlalchemy import Engine
 
 from app import grid
@@ -21,6 +22,8 @@ from app.main import create_app
 from app.queries import OrganisationFilter
 from app.storage import delete_organisation
 from app.taxonomy import LegalForm
+
+BACKENDS = BOTH_BACKENDS
 
 ROWS = 20_000
 FRANCE = "-5.5,41.2,9.8,51.2"
@@ -33,10 +36,11 @@ FILTERS = [
 
 
 @pytest.fixture(scope="module")
-def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+def database(
+    tmp_path_factory: pytest.TempPathFactory, database_urls: DatabaseUrls,
+) -> Iterator[Engine]:
     """20,000 structures written through storage.write_batch."""
-    path = tmp_path_factory.mktemp("clusters") / "atlas.sqlite3"
-    engine = make_engine(f"sqlite:///{path}")
+    engine = make_engine(database_urls(tmp_path_factory.mktemp("clusters")))
     create_schema(engine)
     write(engine, france_records(ROWS))
     yield engine

@@ -6,8 +6,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from postgres_cluster import BOTH_BACKENDS
 
 from app.queries import haversine_m
+
+BACKENDS = BOTH_BACKENDS
 
 HOTEL_DE_VILLE = {"lat": 48.8566, "lon": 2.3522}
 

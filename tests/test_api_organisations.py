@@ -6,6 +6,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from postgres_cluster import BOTH_BACKENDS
+
+BACKENDS = BOTH_BACKENDS
 
 GEOJSON = "application/geo+json"
 ALL = 8

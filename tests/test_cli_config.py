@@ -39,8 +39,9 @@ def run(args: list[str], environment: dict[str, str], tmp_path: Path) -> Result:
 @pytest.mark.parametrize(("environment", "line"), [
     ({"ESS_DATABASE_URL": "foo://bar"},
      "ESS_DATABASE_URL: unknown kind of database 'foo' (expected sqlite or postgresql)"),
-    ({"ESS_DATABASE_URL": "postgresql://atlas:s3cret-pw@db.example/atlas"},
-     "ESS_DATABASE_URL: postgresql needs the Python package psycopg, which is not installed"),
+    ({"ESS_DATABASE_URL": "postgresql+psycopg2://atlas:s3cret-pw@db.example/atlas"},
+     "ESS_DATABASE_URL: postgresql+psycopg2 needs the Python package psycopg2, which is not "
+     "installed"),
     ({"ESS_DATABASE_URL": "not a url"},
      "ESS_DATABASE_URL: not a database URL (expected sqlite:///PATH or "
      "postgresql://USER@HOST/DB)"),
@@ -100,12 +101,12 @@ def test_serve_prints_the_database_without_its_password_and_a_bad_setting_in_one
     tmp_path: Path,
 ) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ESS_")}
-    env["ESS_DATABASE_URL"] = "postgresql://atlas:s3cret-pw@127.0.0.1:9/atlas"
+    env["ESS_DATABASE_URL"] = "postgresql+psycopg2://atlas:s3cret-pw@127.0.0.1:9/atlas"
     completed = subprocess.run([sys.executable, "-m", "app.cli", "serve", "--port", "9"],
                                env=env, capture_output=True, text=True, timeout=60, check=False)
     assert (completed.returncode, completed.stdout, completed.stderr) == (
-        78, "", "error: invalid settings: ESS_DATABASE_URL: postgresql needs the Python package "
-        "psycopg, which is not installed\n")
+        78, "", "error: invalid settings: ESS_DATABASE_URL: postgresql+psycopg2 needs the Python "
+        "package psycopg2, which is not installed\n")
 
 
 @pytest.mark.parametrize(("text", "shown"), [

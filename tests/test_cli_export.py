@@ -10,10 +10,13 @@ from pathlib import Path
 import geopandas
 import pytest
 from fastapi.testclient import TestClient
+from postgres_cluster import BOTH_BACKENDS
 from typer.testing import CliRunner, Result
 
 from app.cli import cli
 from app.config import Settings
+
+BACKENDS = BOTH_BACKENDS
 
 
 def run(settings: Settings, *args: str) -> Result:

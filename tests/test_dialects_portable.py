@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine.default import DefaultDialect
 
 from app.queries import ORGANISATION_TABLE, BBox, OrganisationFilter, filter_conditions
 
 
 def compiled(filters: OrganisationFilter) -> str:
     statement = select(ORGANISATION_TABLE.c.id).where(*filter_conditions(filters))
-    return str(statement.compile(dialect=postgresql.dialect()))
+    return str(statement.compile(dialect=DefaultDialect(paramstyle="pyformat")))
 
 
 def test_a_box_is_between_on_lat_and_lon() -> None:

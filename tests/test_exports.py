@@ -18,10 +18,13 @@ from export_data import (
     app_engine,
 )
 from fastapi.testclient import TestClient
+from postgres_cluster import BOTH_BACKENDS
 from shapely.geometry import Point
 
 from app.geojson import PROPERTY_COLUMNS
 from app.safecsv import restore_cell
+
+BACKENDS = BOTH_BACKENDS
 
 EXPORTS = "/api/exports/organisations"
 PRIVATE_COLUMNS = set(PRIVATE_VALUES)

@@ -9,7 +9,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from postgres_cluster import BOTH_BACKENDS
 from test_cli_serve import serve_in_subprocess
+
+BACKENDS = BOTH_BACKENDS
 
 
 @pytest.fixture(scope="module")

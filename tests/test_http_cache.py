@@ -5,12 +5,15 @@ from __future__ import annotations
 import pytest
 from export_data import add_structure, app_engine
 from fastapi.testclient import TestClient
+from postgres_cluster import BOTH_BACKENDS
 from sqlalchemy import Engine
 
 from app.data_version import data_version, version_query
 from app.db import session_scope
 from app.http_cache import matches
 from app.storage import delete_organisation
+
+BACKENDS = BOTH_BACKENDS
 
 OGC_ITEMS = "/ogc/collections/organisations/items"
 OGC_DATA = ["/ogc/collections", "/ogc/collections/organisations", f"{OGC_ITEMS}?limit=2",
@@ -77,6 +80,7 @@ def test_if_none_match_uses_weak_comparison_and_star() -> None:
     assert not matches(None, 'W/"abc"')
 
 
+@pytest.mark.sqlite_only("reads SQLite's EXPLAIN QUERY PLAN")
 def test_the_data_version_reads_index_ends_only(engine: Engine) -> None:
     add_structure(engine, "Atelier")
     with engine.connect() as connection:

@@ -8,11 +8,14 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from openapi_spec_validator import validate
+from postgres_cluster import BOTH_BACKENDS
 from sqlalchemy import event, update
 from sqlmodel import Session, col
 
 from app.main import create_app
 from app.models import Organisation
+
+BACKENDS = BOTH_BACKENDS
 
 ITEMS = "/ogc/collections/organisations/items"
 BASE = "http://testserver:80"
@@ -381,6 +384,7 @@ def test_ogc_routes_stay_out_of_the_api_document(client: TestClient) -> None:
     assert not [path for path in paths if path.startswith("/ogc")]
 
 
+@pytest.mark.sqlite_only("reads SQLite's EXPLAIN QUERY PLAN")
 def test_the_collection_is_described_without_scanning_a_table(client: TestClient) -> None:
     engine = client.app.state.engine  # type: ignore[attr-defined]
     statements: list[tuple[str, Any]] = []

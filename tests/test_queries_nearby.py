@@ -6,6 +6,7 @@ import random
 from collections.abc import Iterator
 
 import pytest
+from postgres_cluster import BOTH_BACKENDS, DatabaseUrls
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -22,6 +23,8 @@ from app.queries import (
 from app.spatial import BBox, Circle
 from app.storage import Placement, StoredRecord, content_hash, organisation_row, write_batch
 from app.summaries import number_matched
+
+BACKENDS = BOTH_BACKENDS
 
 ROWS = 20_000
 SEED = 20261201
@@ -54,9 +57,10 @@ def records(generator: random.Random) -> Iterator[StoredRecord]:
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    database = tmp_path_factory.mktemp("nearby") / "atlas.sqlite3"
-    engine = make_engine(f"sqlite:///{database}")
+def engine(
+    tmp_path_factory: pytest.TempPathFactory, database_urls: DatabaseUrls,
+) -> Iterator[Engine]:
+    engine = make_engine(database_urls(tmp_path_factory.mktemp("nearby")))
     create_schema(engine)
     everything = list(records(random.Random(SEED)))  # noqa: S311  (reproducible, not secret)
     for start in range(0, ROWS, 5000):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from postgres_cluster import BOTH_BACKENDS
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -15,6 +16,8 @@ from app.db import create_schema, make_engine, session_scope
 from app.main import create_app
 from app.queries import OrganisationFilter, organisations_by_relevance, organisations_page
 from app.storage import Placement, StoredRecord, content_hash, organisation_row, write_batch
+
+BACKENDS = BOTH_BACKENDS
 
 PLACE = Placement(45.7676, 4.8344, "69381", "69", "84", "given", "input")
 STRUCTURES = [
@@ -34,8 +37,8 @@ def stored(index: int, name: str, description: str, city: str,
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'atlas.sqlite3'}")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
     create_schema(engine)
     with session_scope(engine) as session:
         write_batch(session=session, records=[stored(i, *s) for i, s in enumerate(STRUCTURES)])
@@ -88,8 +91,8 @@ def test_relevance_puts_the_text_that_says_it_most_first(engine: Engine) -> None
 
 
 @pytest.fixture
-def client(make_settings: object, tmp_path: Path) -> Iterator[TestClient]:
-    settings = Settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'api.sqlite3'}",  # type: ignore[call-arg]
+def client(database_url: str, tmp_path: Path) -> Iterator[TestClient]:
+    settings = Settings(_env_file=None, database_url=database_url,  # type: ignore[call-arg]
                         load_default_directory=False, geocoder_url=None,
                         geocoder_cache_path=tmp_path / "cache.sqlite3")
     engine = make_engine(settings.database_url)

@@ -2,11 +2,11 @@
 
 Queries stay dialect-neutral: they put `elements.box_condition` / `elements.text_match`
 in their WHERE clauses, and SQLAlchemy compiles them with the function a dialect module
-registered (`app/dialects/sqlite.py`: R*Tree, FTS5), else with the portable SQL of
-`app/dialects/portable.py`. Whole-query strategies (schema extras, relevance order,
-nearest first) come from `strategy_for(dialect name)`. A dialect without a module here
-(PostgreSQL today) gets the portable strategy: correct, not index-driven at scale. PostGIS
-adds `app/dialects/postgresql.py` (GiST, KNN, tsvector) and one line in `_STRATEGIES`.
+registered (`app/dialects/sqlite.py`: R*Tree, FTS5; `app/dialects/postgresql.py`: PostGIS
+GiST, pg_trgm), else with the portable SQL of `app/dialects/portable.py`. Whole-query
+strategies (schema extras, relevance order, nearest first) come from `strategy_for(dialect
+name)`. A dialect without a module here gets the portable strategy: correct, not
+index-driven at scale.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, Select
 from sqlalchemy.engine import Connection
 
 from app.dialects.portable import PortableStrategy
+from app.dialects.postgresql import PostgresqlStrategy
 from app.dialects.sqlite import SqliteStrategy
 from app.spatial import BBox, Circle
 
@@ -60,7 +61,8 @@ class Strategy(Protocol):
         """How many structures hold the (folded) text."""
 
 
-_STRATEGIES: dict[str, Strategy] = {"sqlite": SqliteStrategy()}
+_STRATEGIES: dict[str, Strategy] = {"sqlite": SqliteStrategy(),
+                                    "postgresql": PostgresqlStrategy()}
 _PORTABLE = PortableStrategy()
 
 

@@ -43,10 +43,15 @@ def _within_box(element: WithinBox, compiler: SQLCompiler, **kw: Any) -> str:
 def _text_match(element: TextMatch, compiler: SQLCompiler, **kw: Any) -> str:
     """search_text LIKE '%text%', wildcards of the text escaped."""
     (text,) = element.clauses
+    return compiler.process(ORGANISATION.c.search_text.like(like_pattern(text), escape="\\"),
+                            **kw)
+
+
+def like_pattern(text: Any) -> Any:
+    """SQL: '%text%' with LIKE's wildcards of the text escaped (a backslash escapes)."""
     # The escaping runs in SQL so the statement stays cacheable with the text bound.
     escaped = _sql_replace(_sql_replace(_sql_replace(text, "\\", "\\\\"), "%", "\\%"), "_", "\\_")
-    pattern = "%" + escaped + "%"
-    return compiler.process(ORGANISATION.c.search_text.like(pattern, escape="\\"), **kw)
+    return "%" + escaped + "%"
 
 
 def _sql_replace(value: Any, old: str, new: str) -> Any:

@@ -4,6 +4,11 @@ The row is taken with an INSERT on a fixed primary key, so two processes cannot 
 win. A lock whose owner is dead (same host, pid gone or a zombie) or whose heartbeat
 stopped is stale: the next import removes it (only if it is still that same stale row)
 and takes its place. A SIGKILL therefore never leaves the lock stuck.
+
+On PostgreSQL the lock itself is a session advisory lock, held on a connection the import
+keeps open: the server frees it when that connection ends, however the process ends, on
+whichever host. The row then only tells who holds it; a row whose advisory lock nobody
+holds is stale.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, delete, update
 
@@ -24,6 +29,11 @@ from app.models import ImportLock, utc_now
 
 HEARTBEAT_SECONDS = 5.0
 STALE_AFTER = timedelta(seconds=60)
+# The advisory lock's key on PostgreSQL ("ESS" 2); below 2**31, so pg_locks shows it as objid.
+ADVISORY_KEY = 0x455353_02
+_ADVISORY_HELD = ("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                  "AND classid = 0 AND objid = %(key)s AND objsubid = 1 AND database = "
+                  "(SELECT oid FROM pg_database WHERE datname = current_database()))")
 
 
 class ImportInProgress(Conflict):
@@ -66,17 +76,35 @@ def current_lock(engine: Engine) -> ImportLock | None:
 def live_lock(engine: Engine) -> ImportLock | None:
     """The lock row when its owner is alive, else None."""
     lock = current_lock(engine)
-    return lock if lock is not None and not lock_is_stale(lock) else None
+    if lock is None:
+        return None
+    alive = _advisory_held(engine) if _advisory(engine) else not lock_is_stale(lock)
+    return lock if alive else None
+
+
+def _advisory(engine: Engine) -> bool:
+    """True when the lock is PostgreSQL's advisory lock."""
+    return engine.dialect.name == "postgresql"
+
+
+def _advisory_held(engine: Engine) -> bool:
+    """Whether some session holds the import's advisory lock on this database."""
+    with engine.connect() as connection:
+        return bool(connection.exec_driver_sql(_ADVISORY_HELD, {"key": ADVISORY_KEY}).scalar())
+
+
+def _lock_row(run_id: str) -> ImportLock:
+    """The lock row of this process for `run_id`."""
+    now = utc_now()
+    return ImportLock(run_id=run_id, pid=os.getpid(), hostname=socket.gethostname(),
+                      acquired_at=now, heartbeat_at=now)
 
 
 def _try_insert(engine: Engine, run_id: str) -> bool:
     """Insert the lock row; False when a row is already there."""
-    now = utc_now()
-    row = ImportLock(run_id=run_id, pid=os.getpid(), hostname=socket.gethostname(),
-                     acquired_at=now, heartbeat_at=now)
     try:
         with Session(engine) as session:
-            session.add(row)
+            session.add(_lock_row(run_id))
             session.commit()
     except IntegrityError:
         return False
@@ -107,10 +135,12 @@ def _busy_message(lock: ImportLock | None) -> str:
 class HeldImportLock:
     """The lock, held by this process for one run; a thread keeps its heartbeat fresh."""
 
-    def __init__(self, engine: Engine, run_id: str, freed_run: str | None) -> None:
+    def __init__(self, engine: Engine, run_id: str, freed_run: str | None,
+                 advisory: Connection | None = None) -> None:
         self.engine = engine
         self.run_id = run_id
         self.freed_run = freed_run
+        self._advisory = advisory
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name=f"import-lock-{run_id}",
                                         daemon=True)
@@ -147,6 +177,11 @@ class HeldImportLock:
             session.exec(delete(ImportLock).where(
                 col(ImportLock.run_id) == self.run_id))
             session.commit()
+        advisory, self._advisory = self._advisory, None  # released once, however often asked
+        if advisory is not None:
+            # Unlocked before the connection goes back to the pool, where it would stay held.
+            advisory.exec_driver_sql(f"SELECT pg_advisory_unlock({ADVISORY_KEY})")
+            advisory.close()
 
     def __enter__(self) -> HeldImportLock:
         return self
@@ -160,6 +195,8 @@ class HeldImportLock:
 
 def acquire_import_lock(engine: Engine, run_id: str) -> HeldImportLock:
     """Take the import lock for `run_id`, freeing a stale one; raise ImportInProgress if busy."""
+    if _advisory(engine):
+        return _acquire_advisory(engine, run_id)
     freed: str | None = None
     for _attempt in range(3):
         # A live lock is seen without writing: the running import's transaction, which
@@ -171,3 +208,29 @@ def acquire_import_lock(engine: Engine, run_id: str) -> HeldImportLock:
             break
         freed = removed
     raise ImportInProgress(_busy_message(current_lock(engine)))
+
+
+def _acquire_advisory(engine: Engine, run_id: str) -> HeldImportLock:
+    """PostgreSQL: take the advisory lock on a connection kept open, then write the row."""
+    connection = engine.connect()
+    try:
+        taken = connection.exec_driver_sql(f"SELECT pg_try_advisory_lock({ADVISORY_KEY})").scalar()
+        connection.commit()
+        if not taken:
+            raise ImportInProgress(_busy_message(current_lock(engine)))
+        freed = _replace_row(engine, run_id)
+    except BaseException:
+        connection.close()  # ends the session, and with it a lock it took
+        raise
+    return HeldImportLock(engine, run_id, freed, advisory=connection)
+
+
+def _replace_row(engine: Engine, run_id: str) -> str | None:
+    """Write this run's lock row in place of a stale one (whose run id is returned)."""
+    with Session(engine) as session:
+        stale = session.get(ImportLock, 1)
+        freed = None if stale is None else stale.run_id
+        session.exec(delete(ImportLock))
+        session.add(_lock_row(run_id))
+        session.commit()
+    return freed

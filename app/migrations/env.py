@@ -11,11 +11,17 @@ from sqlalchemy import Connection
 from sqlmodel import SQLModel
 
 from app import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from app.dialects import postgresql
+
+# What the dialects' install() adds to the models' tables (PostGIS: generated columns).
+_DIALECT_OWNED = {"column": postgresql.OWNED_COLUMNS, "index": postgresql.OWNED_INDEXES}
 
 
 def owned_by_alembic(name: str | None, type_: str, _parents: object) -> bool:
-    """Only the models' tables: the dialect's virtual tables are not alembic's to drop."""
-    return type_ != "table" or name in SQLModel.metadata.tables
+    """Only the models' tables, columns and indexes: the dialects' extras are not alembic's."""
+    if type_ == "table":
+        return name in SQLModel.metadata.tables
+    return name not in _DIALECT_OWNED.get(type_, ())
 
 
 def run_on(connection: Connection) -> None:

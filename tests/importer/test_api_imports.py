@@ -15,11 +15,14 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from import_helpers import MESSY, REGISTRIES, REPOSITORY, VARIANTS, alias_bomb
+from postgres_cluster import BOTH_BACKENDS
 
 from app.config import Settings
 from app.importer.lock import acquire_import_lock
 from app.main import create_app
 from tests.browser import free_port
+
+BACKENDS = BOTH_BACKENDS
 
 TOKEN = "a-long-enough-admin-token"  # noqa: S105  (a test token)
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -271,10 +274,10 @@ def test_an_unknown_import_is_404(client: TestClient) -> None:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[int]:
+def server(database_url: str) -> Iterator[int]:
     """A real uvicorn serving the app on loopback; yields its port."""
     port = free_port()
-    environment = {**os.environ, "ESS_DATABASE_URL": f"sqlite:///{tmp_path / 'server.sqlite3'}",
+    environment = {**os.environ, "ESS_DATABASE_URL": database_url,
                    "ESS_ADMIN_TOKEN": TOKEN, "ESS_MAX_UPLOAD_BYTES": str(LIMIT),
                    "ESS_LOAD_DEFAULT_DIRECTORY": "false"}
     process = subprocess.Popen(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from import_helpers import MESSY, REGISTRIES, VARIANTS, CsvWriter, count_rows, stored_names
+from postgres_cluster import BOTH_BACKENDS
 from sqlalchemy import Engine
 from typer.testing import CliRunner, Result
 
@@ -15,6 +16,8 @@ from app.auth import verify_token
 from app.cli import cli
 from app.config import Settings
 from app.importer.lock import acquire_import_lock
+
+BACKENDS = BOTH_BACKENDS
 
 HEADER = "nom;cp;commune;secteur;courriel\n"
 

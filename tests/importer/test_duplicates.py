@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from import_helpers import CsvWriter, Importer, stored_names
+from postgres_cluster import BOTH_BACKENDS
 from sqlalchemy import Engine, text
 
 from app.db import session_scope
@@ -17,6 +18,8 @@ from app.duplicates import (
 )
 from app.errors import Conflict, InvalidParameter, NotFound
 from app.storage import normalise_name
+
+BACKENDS = BOTH_BACKENDS
 
 HEADER = "id;source;nom;cp;commune;latitude;longitude;secteur;siret\n"
 FABRIQUE = "1;tl;La Fabrique;44000;Nantes;47.2110;-1.5640;reemploi;\n"

@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from postgres_cluster import BOTH_BACKENDS
 from sqlalchemy import Engine, create_engine
 from sqlmodel import Session
 
@@ -22,6 +23,8 @@ from app.importer.lock import ImportInProgress, acquire_import_lock, live_lock
 from app.importer.pipeline import ImportMode, open_run
 from app.importer.runs import get_run
 from app.models import ImportLock, ImportRun, utc_now
+
+BACKENDS = BOTH_BACKENDS
 
 HOLD_LOCK = """
 import sys, time
@@ -95,6 +98,8 @@ def test_a_lock_whose_heartbeat_stopped_is_taken_over(engine: Engine) -> None:
         assert held.freed_run == "e" * 32
 
 
+@pytest.mark.sqlite_only("on PostgreSQL the advisory lock, not the row, says an import runs: "
+                         "test_another_process_holding_the_lock_… covers it there")
 def test_a_fresh_lock_of_another_host_is_respected(engine: Engine) -> None:
     leave_lock(engine, pid=1, hostname="elsewhere", age=timedelta(seconds=5))
     with pytest.raises(ImportInProgress):
@@ -108,10 +113,15 @@ def test_another_process_holding_the_lock_refuses_ours_until_it_is_killed(
         acquire_import_lock(engine, "b" * 32)
     lock_holder.send_signal(signal.SIGKILL)
     lock_holder.wait()
+    # PostgreSQL ends the dead client's session (and frees its advisory lock) a moment later.
+    deadline = time.monotonic() + 10
+    while live_lock(engine) is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
     with acquire_import_lock(engine, "b" * 32) as held:
         assert held.freed_run == "f" * 32
 
 
+@pytest.mark.sqlite_only("SQLite's write lock: BEGIN IMMEDIATE held by another connection")
 def test_a_second_import_is_refused_at_once_while_the_first_writes_a_long_transaction(
     engine: Engine,
 ) -> None:
@@ -129,6 +139,7 @@ def test_a_second_import_is_refused_at_once_while_the_first_writes_a_long_transa
             impatient.dispose()
 
 
+@pytest.mark.sqlite_only("SQLite's busy timeout; PostgreSQL's advisory lock needs no heartbeat")
 def test_the_heartbeat_outlives_a_write_longer_than_the_busy_timeout(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:

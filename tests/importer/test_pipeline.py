@@ -18,6 +18,7 @@ from import_helpers import (
     stored_names,
     stored_rows,
 )
+from postgres_cluster import BOTH_BACKENDS, DatabaseUrls
 from sqlalchemy import Engine, text
 
 from app.config import Settings
@@ -30,16 +31,18 @@ from app.models import Organisation
 from app.storage import delete_organisation
 from app.taxonomy import LegalForm
 
+BACKENDS = BOTH_BACKENDS
+
 HEADER = "nom;cp;commune;secteur;siret;courriel\n"
 ATELIER = "Atelier;69001;Lyon;habitat;;\n"
 
 
 def test_every_encoding_delimiter_and_line_ending_gives_identical_rows(
-    tmp_path: Path, context: ImportContext
+    tmp_path: Path, context: ImportContext, database_urls: DatabaseUrls,
 ) -> None:
     databases = []
     for variant in sorted(VARIANTS.glob("*.csv")):
-        engine = make_engine(f"sqlite:///{tmp_path / variant.stem}.sqlite3")
+        engine = make_engine(database_urls(tmp_path / variant.stem))
         create_schema(engine)
         report = import_paths([variant], engine=engine, context=context)
         assert (report.count("inserted"), report.rejections) == (4, []), variant.name
