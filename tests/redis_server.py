@@ -13,7 +13,8 @@ from pathlib import Path
 from browser import free_port
 
 
-def _answers_ping(port: int) -> bool:
+def answers_ping(port: int) -> bool:
+    """True when a Redis server on loopback `port` answers PING."""
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5) as connection:
             connection.sendall(b"PING\r\n")
@@ -34,7 +35,7 @@ def redis_server(workdir: Path) -> Iterator[str]:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + 30
-            while not _answers_ping(port):
+            while not answers_ping(port):
                 assert process.poll() is None, f"redis-server exited with {process.returncode}"
                 assert time.monotonic() < deadline, "redis-server did not answer within 30 s"
                 time.sleep(0.05)

@@ -102,7 +102,8 @@ def test_a_database_of_an_older_schema_gives_503_naming_what_it_lacks(
                f"{', '.join(sorted(['id', 'status', *lacking]))}): no upgrade can read it")
     problems = [version,
                 *(f"table {name} is missing" for name in (
-                    "category_set", "deletion", "duplicate_check_state", "import_lock")),
+                    "category_set", "count_cache", "deletion", "duplicate_check_state",
+                    "import_lock")),
                 *(f"table import_run lacks column {name}" for name in lacking),
                 *(f"table {name} is missing" for name in (
                     "organisation", "organisation_area", "organisation_cell", "suppression",

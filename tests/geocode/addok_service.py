@@ -25,6 +25,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
 
+from redis_server import answers_ping
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ADDOK_VENV = REPO_ROOT / "var" / "addok-venv"
 ADDOK_PACKAGES = ("addok", "addok-fr", "addok-france", "addok-csv")
@@ -202,7 +204,7 @@ class AddokService:
         command = [redis_server, "--port", str(port), "--bind", "127.0.0.1"]
         command += ["--save", "", "--appendonly", "no", "--dir", str(self.workdir)]
         self._spawn(command, "redis.log", env=None)
-        _wait_for(lambda: _redis_answers(port), "redis-server", self._processes[-1])
+        _wait_for(lambda: answers_ping(port), "redis-server", self._processes[-1])
         return port
 
     def _addok_env(self, redis_port: int) -> dict[str, str]:
@@ -252,15 +254,6 @@ def _wait_for(
             return
         time.sleep(0.05)
     raise AddokSetupError(f"{what} did not answer within {timeout:.0f} s")
-
-
-def _redis_answers(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1.0) as connection:
-            connection.sendall(b"PING\r\n")
-            return connection.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
 
 
 def _addok_answers(base_url: str) -> bool:
