@@ -12,12 +12,16 @@ Each on a plain profile and on a throttled one (slow 4G: 150 ms, 1.6 Mbit/s down
 750 kbit/s up; CPU slowed 4× through the DevTools protocol). Tiles are answered by the
 browser itself (a 1×1 PNG). Prints a table and appends it to bench/results.md.
 
-    python bench/bench_map.py [--rows 1000000] [--pans 5]
+    python bench/bench_map.py [--rows 1000000] [--pans 5] [--database PATH]
+
+`--database PATH` serves a database already built (e.g. by bench/build_database.py from the
+national benchmark's dataset) instead of filling a fresh one; it is left as it is.
 """
 
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -126,18 +130,27 @@ def table(rows: int, results: dict[str, Measures]) -> list[str]:
     return lines
 
 
+def stored_rows(database: Path) -> int:
+    """How many structures a database holds."""
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
+        return int(connection.execute("SELECT count(*) FROM organisation").fetchone()[0])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--pans", type=int, default=len(PANS))
+    parser.add_argument("--database", type=Path,
+                        help="serve this database (built beforehand) instead of filling one")
     arguments = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-map-") as temporary:
         folder = Path(temporary)
-        database = folder / "atlas.sqlite3"
-        print(f"filling {arguments.rows:,} structures…", flush=True)
-        fill(f"sqlite:///{database}", arguments.rows)
-        subprocess.run([ESS_ATLAS, "aggregates", "rebuild"], env=ess_atlas_env(database),
-                       check=True, stdout=subprocess.DEVNULL)
+        database = arguments.database or folder / "atlas.sqlite3"
+        if arguments.database is None:
+            print(f"filling {arguments.rows:,} structures…", flush=True)
+            fill(f"sqlite:///{database}", arguments.rows)
+            subprocess.run([ESS_ATLAS, "aggregates", "rebuild"], env=ess_atlas_env(database),
+                           check=True, stdout=subprocess.DEVNULL)
         port = free_port()
         command = [ESS_ATLAS, "serve", "--port", str(port)]
         env = ess_atlas_env(database, ESS_TILES_URL=f"http://127.0.0.1:{port}/tiles/{{z}}/{{x}}/{{y}}.png")
@@ -146,7 +159,7 @@ def main() -> None:
             profiles = (Profile("localhost", False), Profile("slow 4G, CPU 4×", True))
             results = {p.name: measure(running.base_url, p, arguments.pans, folder)
                        for p in profiles}
-    lines = table(arguments.rows, results)
+    lines = table(stored_rows(database) if arguments.database else arguments.rows, results)
     print("\n".join(lines))
     append_section("Map page in headless Chromium (bench_map.py)", [*lines, "",
                    "Timings from the page's performance marks; tiles answered by the browser; "
