@@ -249,7 +249,7 @@ class OrganisationCreate(ValidatedFields, PrivateFields):
 
     categories: list[str] = Field(min_length=1)
     labels: list[str] = Field(default_factory=list,  # type: ignore[assignment]
-                              description="Slugs of data/labels.yaml")
+                              description="Slugs of app/data/labels.yaml")
     # Indexed: the basemap asks which communes of a box have structures, one seek each.
     citycode: str | None = Field(default=None, max_length=5, index=True)
     lat: float | None = Field(default=None, ge=-90, le=90)

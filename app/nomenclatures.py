@@ -66,7 +66,7 @@ def naf_sector_prefixes() -> tuple[tuple[str, str], ...]:
 
 @dataclass(frozen=True)
 class Label:
-    """A label or agrément of the vocabulary (data/labels.yaml)."""
+    """A label or agrément of the vocabulary (app/data/labels.yaml)."""
 
     slug: str
     label_fr: str
@@ -124,7 +124,7 @@ def clean_headcount_band(raw: str) -> str:
 
 
 def clean_labels(raw: str) -> str:
-    """Labels separated by | ; or , as slugs of data/labels.yaml, joined by |."""
+    """Labels separated by | ; or , as slugs of app/data/labels.yaml, joined by |."""
     slugs = []
     for text in re.split(r"\s*[|;,]\s*", raw.strip()):
         if not text:
@@ -132,7 +132,7 @@ def clean_labels(raw: str) -> str:
         slug = _label_slugs().get(_label_key(text))
         if slug is None:
             known = ", ".join(label.slug for label in labels())
-            raise ValueError(f"label {text!r} is not in data/labels.yaml ({known})")
+            raise ValueError(f"label {text!r} is not in app/data/labels.yaml ({known})")
         slugs.append(slug)
     return "|".join(dict.fromkeys(slugs))
 

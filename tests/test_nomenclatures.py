@@ -55,7 +55,7 @@ def test_headcount_bands_are_insee_tranche_codes() -> None:
 def test_labels_are_read_by_slug_or_alias() -> None:
     assert nomenclatures.clean_labels("ACI; Entreprise adaptée | tiers lieux") == (
         "aci|entreprise-adaptee|tiers-lieu")
-    unknown = re.escape("label 'Fairtrade Max' is not in data/labels.yaml")
+    unknown = re.escape("label 'Fairtrade Max' is not in app/data/labels.yaml")
     with pytest.raises(ValueError, match=unknown):
         nomenclatures.clean_labels("ACI, Fairtrade Max")
 

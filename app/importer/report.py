@@ -227,7 +227,7 @@ def sector_mapping_snippet(unknown: Counter[str]) -> str:
         return ""
     lines = [f"  {json.dumps(label, ensure_ascii=False)}: {UNCLASSIFIED}  # {rows} rows"
              for label, rows in unknown.most_common()]
-    return "\n".join(["# replace non-classe by a sector slug of data/categories.yaml",
+    return "\n".join(["# replace non-classe by a sector slug of the taxonomy's categories.yaml",
                       "categories:", *lines]) + "\n"
 
 

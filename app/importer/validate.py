@@ -360,8 +360,8 @@ def _categories(check: RowCheck, matcher: CategoryMatcher) -> SectorMatch:
     if matcher.fallback:
         return (matcher.fallback,), unknown
     check.problem(RowInvalid(f"unknown sector {text!r}: use a slug, label or alias of "
-                             "data/categories.yaml, or map it in a mapping file", "categories",
-                             code="category_unknown"))
+                             "the taxonomy's categories.yaml, or map it in a mapping file",
+                             "categories", code="category_unknown"))
     return (), unknown
 
 

@@ -38,7 +38,7 @@ def test_unknown_labels_are_counted_with_a_mapping_snippet(run_import: Importer)
         {"label": "Agritourisme", "rows": 3}, {"label": "Mobilité solidaire", "rows": 2},
         {"label": "Épicerie sociale", "rows": 1}]
     assert report["sector_mapping_snippet"] == (
-        "# replace non-classe by a sector slug of data/categories.yaml\n"
+        "# replace non-classe by a sector slug of the taxonomy's categories.yaml\n"
         "categories:\n"
         '  "Agritourisme": non-classe  # 3 rows\n'
         '  "Mobilité solidaire": non-classe  # 2 rows\n'

@@ -322,12 +322,12 @@ def test_formula_cells_come_back_neutralised_in_the_rejected_rows_and_import_aga
         "\ufeffrejected_file;rejected_line;rejected_field;rejected_reason;name;postcode;city;"
         "categories;siret;email",
         "formules.csv;2;categories;\"unknown sector 'inconnu': use a slug, label or alias of "
-        "data/categories.yaml, or map it in a mapping file; SIRET must have 14 digits, got 1 "
-        "in '1'\";\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"Cliquez\"\")\";69001;Lyon;"
+        "the taxonomy's categories.yaml, or map it in a mapping file; SIRET must have 14 digits, "
+        "got 1 in '1'\";\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"Cliquez\"\")\";69001;Lyon;"
         "inconnu;1;",
         "formules.csv;3;categories;\"unknown sector \"\"=cmd|' /C calc'!A0\"\": use a slug, "
-        "label or alias of data/categories.yaml, or map it in a mapping file\";Atelier;69001;"
-        "Lyon;'=cmd|' /C calc'!A0;;",
+        "label or alias of the taxonomy's categories.yaml, or map it in a mapping file\";Atelier;"
+        "69001;Lyon;'=cmd|' /C calc'!A0;;",
         "",
     ]
     fixed = rejected.replace("inconnu;1;\r\n", "habitat;;\r\n").replace(
