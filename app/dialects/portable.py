@@ -111,6 +111,6 @@ class PortableStrategy:
         return [(values, distance) for values, distance, _ in hits[:limit]], len(hits)
 
     def count_text(self, connection: Connection, folded_text: str) -> int:
-        """COUNT of the LIKE match."""
-        statement = select(func.count()).where(text_match(folded_text))
+        """COUNT of the text match, its table named (a dialect's match may not name it)."""
+        statement = select(func.count()).select_from(ORGANISATION).where(text_match(folded_text))
         return int(connection.execute(statement).scalar_one())

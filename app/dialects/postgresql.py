@@ -129,11 +129,6 @@ class PostgresqlStrategy(PortableStrategy):
         return statement.where(text_match(folded_text)).order_by(
             said.desc(), func.length(DOCUMENT), ORGANISATION.c.id)
 
-    def count_text(self, connection: Connection, folded_text: str) -> int:
-        """COUNT of the trigram match."""
-        statement = select(func.count()).select_from(ORGANISATION).where(text_match(folded_text))
-        return int(connection.execute(statement).scalar_one())
-
     def nearby(
         self, connection: Connection, circle: Circle, columns: Sequence[ColumnElement[Any]],
         conditions: Sequence[ColumnElement[bool]], limit: int,
