@@ -39,11 +39,11 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from app import area_counts, grid
 from app.models import ACTIVE, CategorySet, Organisation, OrganisationCell
+from app.upsert import upsert_into
 
 CELL_TABLE: Table = OrganisationCell.__table__  # type: ignore[attr-defined]
 SET_TABLE: Table = CategorySet.__table__  # type: ignore[attr-defined]
@@ -146,8 +146,8 @@ def _load_points(connection: Connection, condition: ColumnElement[bool] | None) 
 def _upsert(connection: Connection, rows: Select[Any]) -> None:
     """Add `rows` to organisation_cell: sums add up, bounds only grow."""
     dialect = connection.dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(CELL_TABLE).from_select([*KEY_COLUMNS, *SUM_COLUMNS, *BOUND_COLUMNS], rows)
+    statement = upsert_into(CELL_TABLE, dialect).from_select(
+        [*KEY_COLUMNS, *SUM_COLUMNS, *BOUND_COLUMNS], rows)
     smaller = func.least if dialect == "postgresql" else func.min
     larger = func.greatest if dialect == "postgresql" else func.max
     excluded, cells = statement.excluded, CELL_TABLE.c
@@ -186,9 +186,9 @@ def _record_category_sets(connection: Connection, condition: ColumnElement[bool]
              for slug in categories.split("|") if slug}
     if not pairs:
         return
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
     rows = [{"category": slug, "categories": categories} for slug, categories in sorted(pairs)]
-    connection.execute(insert(SET_TABLE).on_conflict_do_nothing(), rows)
+    connection.execute(upsert_into(SET_TABLE, connection.dialect.name).on_conflict_do_nothing(),
+                       rows)
 
 
 def add(connection: Connection, ids: Sequence[int]) -> None:

@@ -12,10 +12,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, Table, except_, func, literal, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from app.models import ACTIVE, Organisation, OrganisationArea
+from app.upsert import upsert_into
 
 AREA_TABLE: Table = OrganisationArea.__table__  # type: ignore[attr-defined]
 _ORGANISATION: Table = Organisation.__table__  # type: ignore[attr-defined]
@@ -54,8 +54,8 @@ def _area_rows(members: Any, dimension: str, dimensions: Dimensions, sign: int) 
 
 def _upsert(connection: Connection, rows: Select[Any]) -> None:
     """Add `rows` to organisation_area."""
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    statement = insert(AREA_TABLE).from_select([*KEY_COLUMNS, "n"], rows)
+    statement = upsert_into(AREA_TABLE, connection.dialect.name).from_select(
+        [*KEY_COLUMNS, "n"], rows)
     connection.execute(statement.on_conflict_do_update(
         index_elements=list(KEY_COLUMNS), set_={"n": AREA_TABLE.c.n + statement.excluded.n}))
 

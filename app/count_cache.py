@@ -16,12 +16,12 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
 from app.data_version import data_version
 from app.db import BUSY_TIMEOUT_MS
 from app.models import CountCache
+from app.upsert import upsert_into
 
 TABLE: Table = CountCache.__table__  # type: ignore[attr-defined]
 # Distinct counts kept for one data version; beyond, counts are made but not kept.
@@ -43,8 +43,7 @@ def cached_count(connection: Connection, what: str, count: Callable[[], int]) ->
 
 def _keep(engine: Engine, key: str, version: str, n: int) -> None:
     """Store a count, dropping those of older versions; give up if the database is busy."""
-    insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
-    statement = insert(TABLE).values(key=key, version=version, n=n)
+    statement = upsert_into(TABLE, engine.dialect.name).values(key=key, version=version, n=n)
     statement = statement.on_conflict_do_update(index_elements=["key"],
                                                 set_={"version": version, "n": n})
     try:
