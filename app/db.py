@@ -39,11 +39,31 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     sqlite_dialect.register_functions(dbapi_connection)
 
 
+def _require_utf8(dbapi_connection: Any, _record: Any) -> None:
+    """Refuse a PostgreSQL database whose encoding is not UTF8, before anything reads it.
+
+    On SQL_ASCII the driver returns bytes for text, and nothing else would say why.
+    """
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SHOW server_encoding")
+    (encoding,) = cursor.fetchone()
+    cursor.close()
+    if isinstance(encoding, bytes):
+        encoding = encoding.decode("ascii", "replace")
+    if encoding.upper() != "UTF8":
+        raise ConfigurationError(
+            f"ESS_DATABASE_URL: the database's encoding is {encoding}; ess-atlas needs UTF8 "
+            f"(create it with: createdb --encoding=UTF8 --template=template0 NAME)")
+
+
 def make_engine(database_url: str) -> Engine:
     """Create the engine for a database URL (creating the SQLite folder if needed)."""
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite":
-        return create_engine(database_url, pool_pre_ping=True)
+        engine = create_engine(database_url, pool_pre_ping=True)
+        # First in line: the dialect's own first-connect reads the server version as text.
+        event.listen(engine, "connect", _require_utf8, insert=True)
+        return engine
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(database_url, connect_args={"check_same_thread": False})

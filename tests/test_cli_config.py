@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from postgres_cluster import PostgresCluster
 from typer.testing import CliRunner, Result
 
 from app.cli import cli
@@ -74,6 +75,22 @@ def test_an_unwritable_sqlite_path_is_one_line_and_exit_78(
     assert (result.exit_code, result.stderr) == (
         78, "error: invalid settings: ESS_DATABASE_URL: cannot open "
         "sqlite:////proc/ess-atlas.sqlite3: unable to open database file\n")
+
+
+def test_a_postgresql_database_not_in_utf8_is_one_line_and_exit_78(
+    postgres_cluster: PostgresCluster, tmp_path: Path
+) -> None:
+    name = f"ascii_{os.getpid()}"
+    postgres_cluster.execute("postgres", f"CREATE DATABASE {name} ENCODING 'SQL_ASCII' "
+                             "LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0")
+    try:
+        result = run(["duplicates"], {"ESS_DATABASE_URL": postgres_cluster.url(name)}, tmp_path)
+    finally:
+        postgres_cluster.drop_database(name)
+    assert (result.exit_code, result.stderr) == (
+        78, "error: invalid settings: ESS_DATABASE_URL: the database's encoding is SQL_ASCII; "
+        "ess-atlas needs UTF8 (create it with: createdb --encoding=UTF8 --template=template0 "
+        "NAME)\n")
 
 
 def test_every_problem_is_named_on_the_one_line(tmp_path: Path) -> None:
