@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -12,6 +13,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any, NamedTuple, TypeVar
 
+import orjson
 from sqlalchemy import Table, bindparam, func, insert, update
 from sqlalchemy.engine import Connection, Dialect
 from sqlmodel import Session, SQLModel, col, delete, select
@@ -45,6 +47,7 @@ STORED_COLUMNS = (
     *RECORD_COLUMNS, "categories", "lat", "lon", "citycode", "departement", "region", "epci",
     "geocode_precision", "geocode_source", "search_text",
 )
+_LAT, _LON = STORED_COLUMNS.index("lat"), STORED_COLUMNS.index("lon")
 _DEFAULTS = tuple((RECORD_COLUMNS.index(name), value) for name, value in RECORD_DEFAULTS.items())
 _TIMESTAMPS = frozenset({"created_at", "updated_at"})
 _INSERTED_COLUMNS = (*STORED_COLUMNS, "key", "content_hash", "created_at", "updated_at")
@@ -156,7 +159,7 @@ def organisation_row(
 
     `folded_name` is `fold(fields["name"])` when the caller has it already.
     """
-    descriptive = [fields.get(column) for column in RECORD_COLUMNS]
+    descriptive = list(map(fields.get, RECORD_COLUMNS))
     for index, default in _DEFAULTS:
         if descriptive[index] is None:
             descriptive[index] = default
@@ -172,9 +175,24 @@ def organisation_row(
 
 
 def content_hash(row: Sequence[object]) -> str:
-    """A digest of a stored row, to tell a real change from a re-import."""
+    """A digest of a stored row, to tell a real change from a re-import.
+
+    It digests the row's compact JSON exactly as the standard json module writes it, so
+    the digests stored by earlier versions still match. orjson writes the same bytes about
+    thirty times faster, except for floats that Python writes with an exponent (5e-05: a
+    point within metres of the equator or the Greenwich meridian) and text that is not
+    valid Unicode: those rows go through json.
+    """
+    if _written_alike(row[_LAT]) and _written_alike(row[_LON]):
+        with contextlib.suppress(orjson.JSONEncodeError):
+            return hashlib.blake2b(orjson.dumps(row, default=str), digest_size=32).hexdigest()
     canonical = _CANONICAL_JSON.encode(list(row)).encode("utf-8", "surrogatepass")
     return hashlib.blake2b(canonical, digest_size=32).hexdigest()
+
+
+def _written_alike(value: object) -> bool:
+    """True when json and orjson write this value the same (floats in 1e-4 ≤ |x| < 1e16)."""
+    return not isinstance(value, float) or value == 0 or 1e-4 <= abs(value) < 1e16
 
 
 def is_suppressed(*, session: Session, key: str) -> bool:

@@ -8,6 +8,8 @@ from functools import lru_cache
 
 # NFKD leaves these ligatures whole; French names use them ("Œuilly", "Lætitia").
 _LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE"})
+# str.translate costs ~100 ns a character on non-ASCII text: run it only when it has work.
+_HAS_LIGATURE = re.compile("[œŒæÆ]")
 # "Paris Cedex 07", "LYON CEDEX": a routing mark of La Poste, never part of the name.
 _CEDEX = re.compile(r"\bcedex\s*\d*\b")
 # "Chalon s/ Saône" is the usual short form of "sur" in addresses.
@@ -24,7 +26,9 @@ _POSTCODE = re.compile(r"(?:0[1-9]|[1-8]\d|9[0-578])\d{3}")
 def fold(text: str) -> str:
     """Remove accents, casefold and collapse whitespace: the key for loose text search."""
     if not text.isascii():
-        decomposed = unicodedata.normalize("NFKD", text.translate(_LIGATURES))
+        if _HAS_LIGATURE.search(text):
+            text = text.translate(_LIGATURES)
+        decomposed = unicodedata.normalize("NFKD", text)
         text = _COMBINING_MARKS.sub("", decomposed)
     return " ".join(text.casefold().split())
 

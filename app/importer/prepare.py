@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import multiprocessing
 import os
 import signal
@@ -38,6 +39,7 @@ from app.taxonomy import Taxonomy
 from geocode.normalize import fold
 
 WORKERS = 1
+COLLECT_EVERY = 20  # chunks (see collect_and_prepare)
 _PR_SET_PDEATHSIG = 1
 _NAME, _CITYCODE = STORED_COLUMNS.index("name"), STORED_COLUMNS.index("citycode")
 _LAT, _LON = STORED_COLUMNS.index("lat"), STORED_COLUMNS.index("lon")
@@ -98,6 +100,7 @@ class Preparer:
         self.matcher = CategoryMatcher(taxonomy, mapping, strict=strict_sectors)
         self.placer = Placer(indexes)
         self.source = mapping.source
+        self.chunks_since_collection = 0
 
     def prepare(self, chunk: Chunk) -> ChunkResult:
         """Prepare a chunk: ready rows, rejected rows, and warnings, in row order."""
@@ -174,11 +177,38 @@ def _start_worker(preparer: Preparer, parent: int) -> None:
     global _worker_preparer
     _die_with_parent(parent)
     _worker_preparer = preparer
+    pause_collector()
+
+
+def pause_collector() -> None:
+    """Leave a worker's memory to reference counting; `collect_and_prepare` collects.
+
+    A chunk's rows, cells and records are many young containers that live until the chunk
+    is done and form no cycles: the collector's passes over them, every few hundred
+    allocations, and over the inherited taxonomy and gazetteer, cost a quarter of the
+    preparing and free nothing. Frozen, the inherited objects are not scanned (nor their
+    pages copied by the collector's writes).
+    """
+    gc.freeze()
+    gc.disable()
+
+
+def collect_and_prepare(preparer: Preparer, chunk: Chunk) -> ChunkResult:
+    """Prepare `chunk`; every COLLECT_EVERY chunks first free the few cycles left behind.
+
+    The caches (addresses geocoded, sector cells) are scanned by each collection: often
+    enough to bound memory, seldom enough to cost nothing per row.
+    """
+    preparer.chunks_since_collection += 1
+    if preparer.chunks_since_collection >= COLLECT_EVERY:
+        preparer.chunks_since_collection = 0
+        gc.collect()
+    return preparer.prepare(chunk)
 
 
 def _prepare_in_worker(chunk: Chunk) -> ChunkResult:
     assert _worker_preparer is not None  # noqa: S101  (set by the initializer)
-    return _worker_preparer.prepare(chunk)
+    return collect_and_prepare(_worker_preparer, chunk)
 
 
 def prepare_in_order(

@@ -39,6 +39,9 @@ _LEGAL_FAMILY_WORDS: tuple[tuple[LegalForm, frozenset[str]], ...] = (
     # catégorie juridique of the ESS, or the family itself) makes it one.
     (LegalForm.ENTREPRISE_ESS, frozenset({"esus"})),
 )
+# A digit doubled in the Luhn test, its digits summed; La Poste numbers its SIRETs otherwise.
+_LUHN_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
+_LA_POSTE = "356000000"
 _REPETITIONS = {"B": "bis", "T": "ter", "Q": "quater", "C": "quinquies"}
 
 
@@ -117,6 +120,11 @@ class CategoryMatcher:
                 key = normalise_header(name)
                 self._slugs.setdefault(key, category.slug)
                 self._names.append((tuple(key.split()), category.slug))
+        # word -> the names holding it: a partial match needs every word in the name.
+        self._names_with: dict[str, set[int]] = {}
+        for index, (words, _) in enumerate(self._names):
+            for word in words:
+                self._names_with.setdefault(word, set()).add(index)
         known = taxonomy.slugs()
         for value, slug in mapping.categories.items():
             if slug not in known:
@@ -162,11 +170,17 @@ class CategoryMatcher:
         """The one sector a name of which starts with these words, else has them in order."""
         if len(" ".join(words)) < _MIN_PARTIAL_LABEL:
             return None
+        candidates = [self._names[index] for index in self._holding_every(words)]
         for matches in (_starts_with, _in_order):
-            slugs = {slug for name, slug in self._names if matches(name, words)}
+            slugs = {slug for name, slug in candidates if matches(name, words)}
             if slugs:
                 return slugs.pop() if len(slugs) == 1 else None
         return None
+
+    def _holding_every(self, words: tuple[str, ...]) -> list[int]:
+        """The indexes of the names that hold every one of these words, in order."""
+        holding = [self._names_with.get(word, set()) for word in words]
+        return sorted(set.intersection(*holding))
 
 
 def _starts_with(name: tuple[str, ...], words: tuple[str, ...]) -> bool:
@@ -242,8 +256,8 @@ def _legal(values: dict[str, Any]) -> None:
 
 def _identifiers(check: RowCheck) -> None:
     """SIRET, SIREN (derived from the SIRET when missing) and RNA."""
-    check.clean("siret", validation.clean_siret)
-    check.clean("siren", validation.clean_siren)
+    check.clean("siret", _clean_siret)
+    check.clean("siren", _clean_siren)
     values = check.values
     siret, siren = values.get("siret"), values.get("siren")
     if siret and siren and not siret.startswith(siren):
@@ -280,6 +294,27 @@ def _clean_url(raw: str) -> str:
     return validation.clean_url(raw)
 
 
+def _passes_luhn(digits: str) -> bool:
+    """The Luhn test of ASCII digits (stdnum's, without its per-call clean-up)."""
+    doubled = sum(_LUHN_DOUBLED[ord(digit) - 48] for digit in digits[-2::-2])
+    return (sum(map(int, digits[-1::-2])) + doubled) % 10 == 0
+
+
+def _clean_siren(raw: str) -> str:
+    """clean_siren, with a fast path for nine ASCII digits that pass the Luhn test."""
+    if len(raw) == 9 and raw.isascii() and raw.isdigit() and _passes_luhn(raw):
+        return raw
+    return validation.clean_siren(raw)
+
+
+def _clean_siret(raw: str) -> str:
+    """clean_siret, with a fast path for plain valid numbers (La Poste's go the slow way)."""
+    if (len(raw) == 14 and raw.isascii() and raw.isdigit() and not raw.startswith(_LA_POSTE)
+            and _passes_luhn(raw) and _passes_luhn(raw[:9])):
+        return raw
+    return validation.clean_siret(raw)
+
+
 def _clean_postcode(raw: str) -> str:
     """clean_postcode, with a fast path for five ASCII digits."""
     if len(raw) == 5 and raw.isascii() and raw.isdigit():
@@ -289,6 +324,8 @@ def _clean_postcode(raw: str) -> str:
 
 def _clean_country(raw: str) -> str:
     """An ISO country code; "France" is accepted for FR."""
+    if len(raw) == 2 and raw.isascii() and raw.isalpha() and raw.isupper():
+        return raw  # what clean_country makes of it
     return _COUNTRY_NAMES.get(fold(raw)) or validation.clean_country(raw)
 
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
+from datetime import date
 
 import pytest
 from postgres_cluster import BOTH_BACKENDS
 from sqlalchemy import Engine, text
 
 from app.db import session_scope
-from app.models import OrganisationCreate
+from app.models import Organisation, OrganisationCreate
 from app.storage import (
+    STORED_COLUMNS,
     Placement,
     StoredRecord,
     UpsertOutcome,
@@ -84,3 +88,32 @@ def test_the_same_record_through_the_api_and_an_import_is_unchanged(engine: Engi
     with session_scope(engine) as session:
         assert write_batch(session=session, records=[record]).outcomes == [
             UpsertOutcome.UNCHANGED]
+
+
+def json_module_digest(row: tuple[object, ...]) -> str:
+    """The digest earlier versions stored: blake2b of the row as the json module writes it."""
+    canonical = json.dumps(list(row), ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.blake2b(canonical.encode("utf-8", "surrogatepass"), digest_size=32).hexdigest()
+
+
+@pytest.mark.parametrize(("lat", "lon", "extra"), [
+    (45.7676, 4.8344, {}),
+    (45.7676, 5e-05, {}),  # written 5e-05 by json, 0.00005 by orjson
+    (1e-07, -0.00009, {}),
+    (0.0, -0.0, {}),
+    (45.7676, 4.8344, {"description": "tab\there, NUL\x00, \u2028 « » 😀 \\ \" /"}),
+    (45.7676, 4.8344, {"creation_date": date(1901, 7, 1), "esus": True}),
+    (45.7676, 4.8344, {"description": "lone \udcff surrogate"}),
+])
+def test_the_digest_of_a_row_is_the_one_earlier_versions_stored(
+    lat: float, lon: float, extra: dict[str, object]
+) -> None:
+    place = PLACE._replace(lat=lat, lon=lon)
+    row = organisation_row({**FIELDS, **extra}, FIELDS["categories"], place)
+    assert content_hash(row) == json_module_digest(row)
+
+
+def test_lat_and_lon_are_the_only_floats_a_stored_row_holds() -> None:
+    floats = {name for name, field in Organisation.model_fields.items()
+              if "float" in str(field.annotation)}
+    assert floats & set(STORED_COLUMNS) == {"lat", "lon"}

@@ -62,6 +62,22 @@ def test_a_siret_whose_siren_fails_luhn_is_dropped_and_no_siren_is_derived() -> 
         "SIRET 94580730215736 starts with SIREN 945807302, which fails its checksum (Luhn)")
 
 
+def test_a_la_poste_siret_numbered_by_its_digit_sum_and_not_luhn_is_kept() -> None:
+    row = clean(siret="35600000049837")
+    assert (row.values["siret"], row.values["siren"], row.warnings) == (
+        "35600000049837", "356000000", [])
+
+
+def test_a_siren_failing_luhn_is_dropped_with_the_reason_of_the_shared_check() -> None:
+    assert dropped("siren", siren="732829321") == (
+        "siren dropped, the structure is kept: SIREN 732829321 fails its checksum (Luhn)")
+
+
+@pytest.mark.parametrize(("given", "stored"), [("FR", "FR"), ("be", "BE"), ("France", "FR")])
+def test_a_country_is_stored_as_its_iso_code(given: str, stored: str) -> None:
+    assert clean(country=given).values["country"] == stored
+
+
 def test_a_bad_siret_rejects_a_row_that_has_no_place_naming_every_problem() -> None:
     with pytest.raises(RowInvalid) as caught:
         clean(postcode=None, city=None, siret="73282932000075", website="www.accueil paysan.fr")
