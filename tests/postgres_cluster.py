@@ -61,6 +61,7 @@ class PostgresCluster:
 
     directory: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="ess-pg-")))
     port: int = field(default_factory=free_port)
+    settings: dict[str, str] = field(default_factory=lambda: dict(SETTINGS))
     _names: itertools.count[int] = field(default_factory=itertools.count)
 
     @property
@@ -74,16 +75,7 @@ class PostgresCluster:
 
     def start(self) -> None:
         """initdb, start the server, create the template database."""
-        if not (BIN / "initdb").exists():
-            raise PostgresSetupError(f"{BIN / 'initdb'} is missing: install the Debian packages "
-                                     "postgresql and postgresql-15-postgis-3 (make test does)")
-        if os.geteuid() == 0:
-            shutil.chown(self.directory, "postgres")
-        _run([str(BIN / "initdb"), "-D", str(self.data), "-U", USER, "--auth=trust",
-              "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"])
-        options = " ".join(f"-c {name}={value}" for name, value in SETTINGS.items())
-        _run([str(BIN / "pg_ctl"), "-D", str(self.data), "-w", "-l", str(self.directory / "log"),
-              "-o", f"-p {self.port} -k {self.directory} {options}", "start"])
+        self.start_server()
         self.execute("postgres", f"CREATE DATABASE {TEMPLATE}")
         self.execute(TEMPLATE, *(f"CREATE EXTENSION IF NOT EXISTS {name}" for name in EXTENSIONS))
         engine = make_engine(self.url(TEMPLATE))
@@ -92,11 +84,27 @@ class PostgresCluster:
         finally:
             engine.dispose()
 
-    def stop(self) -> None:
-        """Stop the server and remove its directory."""
+    def start_server(self) -> None:
+        """initdb (unless the data directory is already made), then start the server."""
+        if not (BIN / "initdb").exists():
+            raise PostgresSetupError(f"{BIN / 'initdb'} is missing: install the Debian packages "
+                                     "postgresql and postgresql-15-postgis-3 (make test does)")
+        if os.geteuid() == 0:
+            shutil.chown(self.directory, "postgres")
+        if not (self.data / "PG_VERSION").exists():
+            _run([str(BIN / "initdb"), "-D", str(self.data), "-U", USER, "--auth=trust",
+                  "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"])
+        options = " ".join(f"-c {name}={value}" for name, value in self.settings.items())
+        _run([str(BIN / "pg_ctl"), "-D", str(self.data), "-w", "-l", str(self.directory / "log"),
+              "-o", f"-p {self.port} -k {self.directory} {options}", "start"])
+
+    def stop(self, *, remove: bool = True) -> None:
+        """Stop the server (fast shutdown when its data is kept) and remove its directory."""
         if (self.data / "postmaster.pid").exists():
-            _run([str(BIN / "pg_ctl"), "-D", str(self.data), "-w", "-m", "immediate", "stop"])
-        shutil.rmtree(self.directory, ignore_errors=True)
+            mode = "immediate" if remove else "fast"
+            _run([str(BIN / "pg_ctl"), "-D", str(self.data), "-w", "-m", mode, "stop"])
+        if remove:
+            shutil.rmtree(self.directory, ignore_errors=True)
 
     def execute(self, database: str, *statements: str) -> None:
         """Run statements outside a transaction (CREATE / DROP DATABASE)."""
