@@ -24,11 +24,13 @@ TIMEOUT_SECONDS = 30.0
 
 @dataclass(frozen=True)
 class Sent:
-    """One request: which kind, its status (0: no answer), ms from its planned start."""
+    """One request: its kind, status (0: no answer), ms from its planned start, ms from when
+    the client could actually send it (the difference is the client's own lag)."""
 
     kind: str
     status: int
     ms: float
+    sent_ms: float
 
 
 @dataclass(frozen=True)
@@ -44,9 +46,11 @@ class LoadResult:
         """Requests without a 2xx answer (socket errors and timeouts included)."""
         return sum(1 for one in self.sent if not 200 <= one.status < 300)
 
-    def percentile_ms(self, share: float, kind: str | None = None) -> float:
+    def percentile_ms(self, share: float, kind: str | None = None, *,
+                      from_send: bool = False) -> float:
         """The latency under which `share` of the requests (of one kind) finished."""
-        latencies = sorted(one.ms for one in self.sent if kind in (None, one.kind))
+        latencies = sorted(one.sent_ms if from_send else one.ms for one in self.sent
+                           if kind in (None, one.kind))
         if not latencies:
             return float("nan")
         return latencies[min(len(latencies) - 1, int(share * len(latencies)))]
@@ -61,14 +65,16 @@ class LoadResult:
 
 
 async def _one(client: httpx.AsyncClient, kind: str, path: str, planned: float) -> Sent:
-    """Send one request; its latency from the planned moment."""
+    """Send one request; its latency from the planned moment and from now."""
+    now = time.perf_counter()
     try:
         response = await client.get(path)
         await response.aread()
         status = response.status_code
     except httpx.HTTPError:
         status = 0
-    return Sent(kind, status, (time.perf_counter() - planned) * 1000)
+    done = time.perf_counter()
+    return Sent(kind, status, (done - planned) * 1000, (done - now) * 1000)
 
 
 async def _run(base_url: str, requests: Sequence[tuple[str, str]], rate: float) -> LoadResult:
