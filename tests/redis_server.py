@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from browser import free_port
+from orphans import dies_with_parent
 
 
 def answers_ping(port: int) -> bool:
@@ -25,14 +26,15 @@ def answers_ping(port: int) -> bool:
 
 @contextmanager
 def redis_server(workdir: Path) -> Iterator[str]:
-    """Start redis-server in `workdir`; yield its redis:// URL; stop it after."""
+    """Start redis-server in `workdir`; yield its redis:// URL; stop it after (or when we die)."""
     executable = shutil.which("redis-server")
     assert executable, "redis-server is missing: `make test` installs Debian's redis-server"
     port = free_port()
     command = [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                "--appendonly", "no", "--dir", str(workdir)]
     with (workdir / "redis.log").open("wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(dies_with_parent(command), stdout=log,
+                                   stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + 30
             while not answers_ping(port):
