@@ -140,7 +140,8 @@ class PostgresqlStrategy(PortableStrategy):
             select(func.count()).select_from(ORGANISATION).where(*within)).scalar_one()
         if total == 0:
             return [], 0
-        reach = _knn_reach(connection, circle, within, limit)
+        reach = (circle.radius_m + SLACK_M if total <= limit
+                 else _knn_reach(connection, circle, conditions, limit))
         distance = haversine_distance(circle)
         statement = (select(*columns, distance).where(_near(circle, reach), *within[1:])
                      .order_by(distance, ORGANISATION.c.id).limit(limit))
@@ -158,15 +159,20 @@ def _near(circle: Circle, reach: float) -> ColumnElement[bool]:
 
 
 def _knn_reach(
-    connection: Connection, circle: Circle, within: list[ColumnElement[bool]], limit: int,
+    connection: Connection, circle: Circle, conditions: Sequence[ColumnElement[bool]],
+    limit: int,
 ) -> float:
     """A reach that holds the `limit` nearest: the limit-th KNN distance, plus the slack.
 
     `limit` points lie within that KNN distance, so within it plus SLACK_M by haversine:
-    any of the `limit` nearest by haversine is within twice the slack by KNN.
+    any of the `limit` nearest by haversine is within twice the slack by KNN. Only the
+    filters go in the WHERE: with the circle there too, the planner trades the GiST's
+    nearest-first scan (which stops after `limit` rows) for a bitmap scan and a sort of the
+    whole circle. The caller asks only when more than `limit` match within the circle, so
+    the scan meets `limit` of them before it leaves the circle.
     """
     knn = GEOG.op("<->")(_centre(circle))
-    nth = connection.execute(select(knn).select_from(ORGANISATION).where(*within)
+    nth = connection.execute(select(knn).select_from(ORGANISATION).where(*conditions)
                              .order_by(knn).limit(1).offset(limit - 1)).scalar()
     if nth is None:
         return circle.radius_m + SLACK_M
