@@ -17,7 +17,7 @@ live too.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
@@ -213,9 +213,12 @@ def _cell_totals() -> list[ColumnElement[Any]]:
 
 
 def _cell_piece(
-    cells: CellRange | None, level: int, display: int | None, spec: Spec
+    cells: CellRange | None, level: int, display: int | None, spec: Spec, *, bounds: bool
 ) -> Select[Any]:
-    """Aggregate rows of a cell range at `level`: (display cell?, value, totals)."""
+    """Aggregate rows of a cell range at `level`: (display cell?, value, totals or count).
+
+    Without `bounds`, the count alone (no sums, no bounds: less to read and to add up).
+    """
     table = CELL_TABLE.c
     keys: list[ColumnElement[Any]] = []
     if display is not None:
@@ -228,7 +231,8 @@ def _cell_piece(
     if cells is not None:
         conditions += [_range_conditions(table.cx, cells.x_min, cells.x_max),
                        _range_conditions(table.cy, cells.y_min, cells.y_max)]
-    return select(*keys, *_cell_totals()).where(*conditions).group_by(*keys)
+    totals = _cell_totals() if bounds else _cell_totals()[:1]
+    return select(*keys, *totals).where(*conditions).group_by(*keys)
 
 
 def _live_piece(
@@ -301,11 +305,13 @@ Piece = tuple[Select[Any], int] | LivePart
 
 
 def _box_pieces(
-    box: BBox, filters: OrganisationFilter, display: int | None, specs: list[Spec] | None
+    box: BBox, filters: OrganisationFilter, display: int | None, specs: list[Spec] | None,
+    bounds: bool = False,
 ) -> list[Piece]:
     """The queries whose rows add up to the structures of a box (not crossing ±180°).
 
-    `specs` None: everything is counted live. `display` None: no display cells.
+    `specs` None: everything is counted live. `display` None: no display cells. `bounds`:
+    the first spec's rows bring sums and bounds, the others only counts.
     """
     level_from = grid.LEVELS[0] if display is None else display
     if specs is None or level_from > grid.FINEST:
@@ -317,8 +323,8 @@ def _box_pieces(
         if inside.empty:
             continue
         strips = [inside] if covered is None else list(_ring(inside, covered.scaled(level)))
-        pieces += [(_cell_piece(strip, level, display, spec), index)
-                   for strip in strips for index, spec in enumerate(specs)]
+        pieces += [(_cell_piece(strip, level, display, spec, bounds=bounds and index == 0),
+                     index) for strip in strips for index, spec in enumerate(specs)]
         covered = inside
     if covered is None:
         return [*pieces, LivePart(box, [])]
@@ -332,15 +338,17 @@ def _levels_of(specs: list[Spec]) -> tuple[int, ...]:
 
 
 def _pieces(
-    filters: OrganisationFilter, display: int | None, specs: list[Spec] | None
+    filters: OrganisationFilter, display: int | None, specs: list[Spec] | None,
+    bounds: bool = False,
 ) -> list[Piece]:
     """The queries whose rows add up to the structures matching the filters."""
     whole_level = grid.LEVELS[0] if display is None else display
     if filters.bbox is None and specs is not None and whole_level <= grid.FINEST:
-        return [(_cell_piece(None, whole_level, display, spec), index)
-                for index, spec in enumerate(specs)]
+        return [(_cell_piece(None, whole_level, display, spec, bounds=bounds and index == 0),
+                 index) for index, spec in enumerate(specs)]
     boxes = grid.split_at_antimeridian(filters.bbox or WORLD)
-    return [piece for box in boxes for piece in _box_pieces(box, filters, display, specs)]
+    return [piece for box in boxes
+            for piece in _box_pieces(box, filters, display, specs, bounds)]
 
 
 Tallies = list[defaultdict[tuple[Any, ...], Tally]]
@@ -355,33 +363,56 @@ def _kind_matches(filters: OrganisationFilter, categories: str, legal_form: str)
 
 def _tallies(
     session: Session, filters: OrganisationFilter, display: int | None, specs: list[Spec],
-    *, live: bool,
+    *, live: bool, bounds: bool = False,
 ) -> Tallies:
     """For each spec: a Tally per (display cell, value), or per (value,) without `display`.
 
     `live`: the aggregates cannot express the filters; count from the organisation table.
+    `bounds`: the first spec's tallies get sums and bounds; the others (and every one
+    without it) only their counts, `n`.
     """
     tallies: Tallies = [defaultdict(Tally) for _ in specs]
     cell_width = 0 if display is None else 2
     connection = session.connection()
-    for piece in _pieces(filters, display, None if live else specs):
-        query, position = ((_live_piece(piece.box, filters, display, piece.edge_conditions), None)
-                           if isinstance(piece, LivePart) else piece)
-        for result in connection.execute(query).all():  # one fetch, not one per row
-            row: tuple[Any, ...] = tuple(result)
-            if not row[-8]:
-                continue
-            cell, totals = tuple(row[:cell_width]), tuple(row[-8:])
-            if position is not None:
-                tallies[position][(*cell, row[cell_width])].add(totals)
-                continue
-            categories, legal_form = row[cell_width], row[cell_width + 1]
-            if not _kind_matches(filters, categories, legal_form):
-                continue
-            for index, each in enumerate(specs):
-                for value in each.live_values(categories, legal_form):
-                    tallies[index][(*cell, value)].add(totals)
+    for piece in _pieces(filters, display, None if live else specs, bounds):
+        if isinstance(piece, LivePart):
+            query = _live_piece(piece.box, filters, display, piece.edge_conditions)
+            _add_live(tallies, connection.execute(query).all(), filters, specs, cell_width)
+        else:
+            _add_cells(tallies[piece[1]], connection.execute(piece[0]).all(), cell_width)
     return tallies
+
+
+def _add_cells(tallies: defaultdict[tuple[Any, ...], Tally], rows: Sequence[Any],
+               cell_width: int) -> None:
+    """Add aggregate rows (display cell?, value, totals or count) to one spec's tallies."""
+    for result in rows:
+        row: tuple[Any, ...] = tuple(result)
+        key = row[:cell_width + 1]
+        if len(row) == cell_width + 2:
+            if row[-1]:
+                tallies[key].n += int(row[-1])
+        elif row[-8]:
+            tallies[key].add(row[-8:])
+
+
+def _add_live(tallies: Tallies, rows: Sequence[Any], filters: OrganisationFilter,
+              specs: list[Spec], cell_width: int) -> None:
+    """Add grouped structure rows (display cell?, categories, legal form, totals) to the specs.
+
+    Only the rows the sector and legal-form filters keep.
+    """
+    for result in rows:
+        row: tuple[Any, ...] = tuple(result)
+        if not row[-8]:
+            continue
+        cell, totals = row[:cell_width], row[-8:]
+        categories, legal_form = row[cell_width], row[cell_width + 1]
+        if not _kind_matches(filters, categories, legal_form):
+            continue
+        for index, each in enumerate(specs):
+            for value in each.live_values(categories, legal_form):
+                tallies[index][(*cell, value)].add(totals)
 
 
 # --------------------------------------------------------------------- specs
@@ -481,7 +512,7 @@ def _count_all(session: Session, filters: OrganisationFilter) -> int:
             total += int(connection.execute(query).scalar_one())
         else:
             cells, _ = piece
-            total += sum(int(tuple(row)[-8] or 0) for row in connection.execute(cells))
+            total += sum(int(tuple(row)[-1] or 0) for row in connection.execute(cells))
     return total
 
 
@@ -491,7 +522,7 @@ def clusters(*, session: Session, filters: OrganisationFilter, zoom: int) -> Clu
     spec = total_spec(filters)
     mix = _sector_spec(filters, _known_sectors(session) if filters.legal_forms else ())
     totals, by_sector = _tallies(session, filters, level, [spec or Spec(ALL), mix],
-                                 live=spec is None)
+                                 live=spec is None, bounds=True)
     cells: defaultdict[tuple[int, int], Tally] = defaultdict(Tally)
     for (cx, cy, _), tally in totals.items():  # each structure has one value of a total spec
         cells[(cx, cy)].merge(tally)
