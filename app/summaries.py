@@ -556,25 +556,30 @@ def facets(*, session: Session, filters: OrganisationFilter, sectors: Iterable[s
     sectors = list(sectors)
     by_sector = dict.fromkeys(sectors, 0)
     by_form: dict[str | None, int] = {form: 0 for form in [*(f.value for f in LegalForm), None]}
-    total = number_matched(session=session, filters=filters)
     unsectored = replace(filters, categories=())
-    [counted] = _facet(session, unsectored, _sector_spec(unsectored, sectors))
-    for (value,), tally in counted.items():
+    unformed = replace(filters, legal_forms=())
+    if filters.text or filters.categories or filters.legal_forms:
+        total = number_matched(session=session, filters=filters)
+        [per_sector] = _facet(session, unsectored, [_sector_spec(unsectored, sectors)])
+        [per_form] = _facet(session, unformed, [_form_spec(unformed)])
+    else:  # the three counts have the same filters: one pass over the box's pieces
+        everything, per_sector, per_form = _facet(
+            session, filters, [Spec(ALL), _sector_spec(filters, sectors), _form_spec(filters)])
+        total = sum(tally.n for tally in everything.values())
+    for (value,), tally in per_sector.items():
         slug = value.split("|")[0]
         by_sector[slug] = by_sector.get(slug, 0) + tally.n
-    unformed = replace(filters, legal_forms=())
-    [counted] = _facet(session, unformed, _form_spec(unformed))
-    for (value,), tally in counted.items():
+    for (value,), tally in per_form.items():
         stored = value.rsplit("|", 1)[-1]
         form = LegalForm[stored].value if stored else None
         by_form[form] = by_form.get(form, 0) + tally.n
     return Facets(total, by_sector, by_form)
 
 
-def _facet(session: Session, filters: OrganisationFilter, spec: Spec) -> Tallies:
-    """Counts per value of a spec: from the aggregates when the filters allow it."""
+def _facet(session: Session, filters: OrganisationFilter, specs: list[Spec]) -> Tallies:
+    """Counts per value of each spec: from the aggregates when the filters allow it."""
     expressible = _expressible(filters) and len(filters.categories) <= 1
-    return _tallies(session, filters, None, [spec], live=not expressible)
+    return _tallies(session, filters, None, specs, live=not expressible)
 
 
 def spatial_extent(*, session: Session) -> BBox | None:
