@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, Table, func, select
@@ -305,8 +305,8 @@ Piece = tuple[Select[Any], int] | LivePart
 
 
 def _box_pieces(
-    box: BBox, filters: OrganisationFilter, display: int | None, specs: list[Spec] | None,
-    bounds: bool = False,
+    box: BBox, filters: OrganisationFilter, display: int | None,
+    specs: tuple[Spec, ...] | None, bounds: bool = False,
 ) -> list[Piece]:
     """The queries whose rows add up to the structures of a box (not crossing ±180°).
 
@@ -332,23 +332,27 @@ def _box_pieces(
                      for strip, conditions in _edge_strips(box, covered)]
 
 
-def _levels_of(specs: list[Spec]) -> tuple[int, ...]:
+def _levels_of(specs: tuple[Spec, ...]) -> tuple[int, ...]:
     """The levels stored for every spec's dimension."""
     return min((levels_of(spec.dimension) for spec in specs), key=len)
 
 
+# Statements hold no data: the same view asked again reuses them (and SQLAlchemy the cache
+# key each one memoizes) instead of building a few dozen statements per request.
+@lru_cache(maxsize=256)
 def _pieces(
-    filters: OrganisationFilter, display: int | None, specs: list[Spec] | None,
+    filters: OrganisationFilter, display: int | None, specs: tuple[Spec, ...] | None,
     bounds: bool = False,
-) -> list[Piece]:
+) -> tuple[Piece, ...]:
     """The queries whose rows add up to the structures matching the filters."""
     whole_level = grid.LEVELS[0] if display is None else display
     if filters.bbox is None and specs is not None and whole_level <= grid.FINEST:
-        return [(_cell_piece(None, whole_level, display, spec, bounds=bounds and index == 0),
-                 index) for index, spec in enumerate(specs)]
+        return tuple((_cell_piece(None, whole_level, display, spec,
+                                  bounds=bounds and index == 0), index)
+                     for index, spec in enumerate(specs))
     boxes = grid.split_at_antimeridian(filters.bbox or WORLD)
-    return [piece for box in boxes
-            for piece in _box_pieces(box, filters, display, specs, bounds)]
+    return tuple(piece for box in boxes
+                 for piece in _box_pieces(box, filters, display, specs, bounds))
 
 
 Tallies = list[defaultdict[tuple[Any, ...], Tally]]
@@ -374,7 +378,7 @@ def _tallies(
     tallies: Tallies = [defaultdict(Tally) for _ in specs]
     cell_width = 0 if display is None else 2
     connection = session.connection()
-    for piece in _pieces(filters, display, None if live else specs, bounds):
+    for piece in _pieces(filters, display, None if live else tuple(specs), bounds):
         if isinstance(piece, LivePart):
             query = _live_piece(piece.box, filters, display, piece.edge_conditions)
             _add_live(tallies, connection.execute(query).all(), filters, specs, cell_width)
@@ -505,7 +509,7 @@ def _count_all(session: Session, filters: OrganisationFilter) -> int:
     """
     connection = session.connection()
     total = 0
-    for piece in _pieces(filters, None, [Spec(ALL)]):
+    for piece in _pieces(filters, None, (Spec(ALL),)):
         if isinstance(piece, LivePart):
             query = select(func.count()).where(
                 *filter_conditions(replace(filters, bbox=piece.box)), *piece.edge_conditions)
