@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy import ColumnElement, Float, Integer, case, cast, func, literal, literal_column
 from sqlalchemy.dialects import sqlite
 
@@ -32,7 +34,7 @@ ALL_LEVELS = (*LEVELS, *FINE_LEVELS)
 MAX_LAT = 85.0511287798066  # beyond it, Mercator puts points on the edge row
 # A cell counts as inside a box only with this margin (in cells), so that rounding in the
 # cell expression can never put a point of the box's outside into an inside cell.
-_INSIDE_MARGIN = 1e-6
+INSIDE_MARGIN = 1e-6
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,13 @@ def y_of(lat: float) -> float:
     """Normalised Mercator y of a latitude (0 north, 1 south)."""
     phi = math.radians(max(-MAX_LAT, min(MAX_LAT, lat)))
     return (1.0 - math.log(math.tan(phi) + 1.0 / math.cos(phi)) / math.pi) / 2.0
+
+
+def ys_of(lats: NDArray[np.float64]) -> NDArray[np.float64]:
+    """`y_of` of many latitudes at once (numpy)."""
+    phi = np.radians(np.clip(lats, -MAX_LAT, MAX_LAT))
+    ys: NDArray[np.float64] = (1.0 - np.log(np.tan(phi) + 1.0 / np.cos(phi)) / math.pi) / 2.0
+    return ys
 
 
 def lon_of(x: float) -> float:
@@ -126,8 +135,8 @@ def inside_range(box: BBox, level: int) -> CellRange:
     n = 1 << level
     x0, x1 = x_of(box.min_lon) * n, x_of(box.max_lon) * n
     y0, y1 = y_of(box.max_lat) * n, y_of(box.min_lat) * n
-    return CellRange(level, math.ceil(x0 + _INSIDE_MARGIN), math.floor(x1 - _INSIDE_MARGIN) - 1,
-                     math.ceil(y0 + _INSIDE_MARGIN), math.floor(y1 - _INSIDE_MARGIN) - 1)
+    return CellRange(level, math.ceil(x0 + INSIDE_MARGIN), math.floor(x1 - INSIDE_MARGIN) - 1,
+                     math.ceil(y0 + INSIDE_MARGIN), math.floor(y1 - INSIDE_MARGIN) - 1)
 
 
 def touched_range(box: BBox, level: int) -> CellRange:

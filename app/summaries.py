@@ -17,9 +17,9 @@ live too.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, Table, func, select
@@ -213,9 +213,12 @@ def _cell_totals() -> list[ColumnElement[Any]]:
 
 
 def _cell_piece(
-    cells: CellRange | None, level: int, display: int | None, spec: Spec
+    cells: CellRange | None, level: int, display: int | None, spec: Spec, *, bounds: bool
 ) -> Select[Any]:
-    """Aggregate rows of a cell range at `level`: (display cell?, value, totals)."""
+    """Aggregate rows of a cell range at `level`: (display cell?, value, totals or count).
+
+    Without `bounds`, the count alone (no sums, no bounds: less to read and to add up).
+    """
     table = CELL_TABLE.c
     keys: list[ColumnElement[Any]] = []
     if display is not None:
@@ -228,7 +231,8 @@ def _cell_piece(
     if cells is not None:
         conditions += [_range_conditions(table.cx, cells.x_min, cells.x_max),
                        _range_conditions(table.cy, cells.y_min, cells.y_max)]
-    return select(*keys, *_cell_totals()).where(*conditions).group_by(*keys)
+    totals = _cell_totals() if bounds else _cell_totals()[:1]
+    return select(*keys, *totals).where(*conditions).group_by(*keys)
 
 
 def _live_piece(
@@ -301,11 +305,13 @@ Piece = tuple[Select[Any], int] | LivePart
 
 
 def _box_pieces(
-    box: BBox, filters: OrganisationFilter, display: int | None, specs: list[Spec] | None
+    box: BBox, filters: OrganisationFilter, display: int | None,
+    specs: tuple[Spec, ...] | None, bounds: bool = False,
 ) -> list[Piece]:
     """The queries whose rows add up to the structures of a box (not crossing ±180°).
 
-    `specs` None: everything is counted live. `display` None: no display cells.
+    `specs` None: everything is counted live. `display` None: no display cells. `bounds`:
+    the first spec's rows bring sums and bounds, the others only counts.
     """
     level_from = grid.LEVELS[0] if display is None else display
     if specs is None or level_from > grid.FINEST:
@@ -317,8 +323,8 @@ def _box_pieces(
         if inside.empty:
             continue
         strips = [inside] if covered is None else list(_ring(inside, covered.scaled(level)))
-        pieces += [(_cell_piece(strip, level, display, spec), index)
-                   for strip in strips for index, spec in enumerate(specs)]
+        pieces += [(_cell_piece(strip, level, display, spec, bounds=bounds and index == 0),
+                     index) for strip in strips for index, spec in enumerate(specs)]
         covered = inside
     if covered is None:
         return [*pieces, LivePart(box, [])]
@@ -326,21 +332,27 @@ def _box_pieces(
                      for strip, conditions in _edge_strips(box, covered)]
 
 
-def _levels_of(specs: list[Spec]) -> tuple[int, ...]:
+def _levels_of(specs: tuple[Spec, ...]) -> tuple[int, ...]:
     """The levels stored for every spec's dimension."""
     return min((levels_of(spec.dimension) for spec in specs), key=len)
 
 
+# Statements hold no data: the same view asked again reuses them (and SQLAlchemy the cache
+# key each one memoizes) instead of building a few dozen statements per request.
+@lru_cache(maxsize=256)
 def _pieces(
-    filters: OrganisationFilter, display: int | None, specs: list[Spec] | None
-) -> list[Piece]:
+    filters: OrganisationFilter, display: int | None, specs: tuple[Spec, ...] | None,
+    bounds: bool = False,
+) -> tuple[Piece, ...]:
     """The queries whose rows add up to the structures matching the filters."""
     whole_level = grid.LEVELS[0] if display is None else display
     if filters.bbox is None and specs is not None and whole_level <= grid.FINEST:
-        return [(_cell_piece(None, whole_level, display, spec), index)
-                for index, spec in enumerate(specs)]
+        return tuple((_cell_piece(None, whole_level, display, spec,
+                                  bounds=bounds and index == 0), index)
+                     for index, spec in enumerate(specs))
     boxes = grid.split_at_antimeridian(filters.bbox or WORLD)
-    return [piece for box in boxes for piece in _box_pieces(box, filters, display, specs)]
+    return tuple(piece for box in boxes
+                 for piece in _box_pieces(box, filters, display, specs, bounds))
 
 
 Tallies = list[defaultdict[tuple[Any, ...], Tally]]
@@ -355,33 +367,56 @@ def _kind_matches(filters: OrganisationFilter, categories: str, legal_form: str)
 
 def _tallies(
     session: Session, filters: OrganisationFilter, display: int | None, specs: list[Spec],
-    *, live: bool,
+    *, live: bool, bounds: bool = False,
 ) -> Tallies:
     """For each spec: a Tally per (display cell, value), or per (value,) without `display`.
 
     `live`: the aggregates cannot express the filters; count from the organisation table.
+    `bounds`: the first spec's tallies get sums and bounds; the others (and every one
+    without it) only their counts, `n`.
     """
     tallies: Tallies = [defaultdict(Tally) for _ in specs]
     cell_width = 0 if display is None else 2
     connection = session.connection()
-    for piece in _pieces(filters, display, None if live else specs):
-        query, position = ((_live_piece(piece.box, filters, display, piece.edge_conditions), None)
-                           if isinstance(piece, LivePart) else piece)
-        for result in connection.execute(query).all():  # one fetch, not one per row
-            row: tuple[Any, ...] = tuple(result)
-            if not row[-8]:
-                continue
-            cell, totals = tuple(row[:cell_width]), tuple(row[-8:])
-            if position is not None:
-                tallies[position][(*cell, row[cell_width])].add(totals)
-                continue
-            categories, legal_form = row[cell_width], row[cell_width + 1]
-            if not _kind_matches(filters, categories, legal_form):
-                continue
-            for index, each in enumerate(specs):
-                for value in each.live_values(categories, legal_form):
-                    tallies[index][(*cell, value)].add(totals)
+    for piece in _pieces(filters, display, None if live else tuple(specs), bounds):
+        if isinstance(piece, LivePart):
+            query = _live_piece(piece.box, filters, display, piece.edge_conditions)
+            _add_live(tallies, connection.execute(query).all(), filters, specs, cell_width)
+        else:
+            _add_cells(tallies[piece[1]], connection.execute(piece[0]).all(), cell_width)
     return tallies
+
+
+def _add_cells(tallies: defaultdict[tuple[Any, ...], Tally], rows: Sequence[Any],
+               cell_width: int) -> None:
+    """Add aggregate rows (display cell?, value, totals or count) to one spec's tallies."""
+    for result in rows:
+        row: tuple[Any, ...] = tuple(result)
+        key = row[:cell_width + 1]
+        if len(row) == cell_width + 2:
+            if row[-1]:
+                tallies[key].n += int(row[-1])
+        elif row[-8]:
+            tallies[key].add(row[-8:])
+
+
+def _add_live(tallies: Tallies, rows: Sequence[Any], filters: OrganisationFilter,
+              specs: list[Spec], cell_width: int) -> None:
+    """Add grouped structure rows (display cell?, categories, legal form, totals) to the specs.
+
+    Only the rows the sector and legal-form filters keep.
+    """
+    for result in rows:
+        row: tuple[Any, ...] = tuple(result)
+        if not row[-8]:
+            continue
+        cell, totals = row[:cell_width], row[-8:]
+        categories, legal_form = row[cell_width], row[cell_width + 1]
+        if not _kind_matches(filters, categories, legal_form):
+            continue
+        for index, each in enumerate(specs):
+            for value in each.live_values(categories, legal_form):
+                tallies[index][(*cell, value)].add(totals)
 
 
 # --------------------------------------------------------------------- specs
@@ -474,14 +509,14 @@ def _count_all(session: Session, filters: OrganisationFilter) -> int:
     """
     connection = session.connection()
     total = 0
-    for piece in _pieces(filters, None, [Spec(ALL)]):
+    for piece in _pieces(filters, None, (Spec(ALL),)):
         if isinstance(piece, LivePart):
             query = select(func.count()).where(
                 *filter_conditions(replace(filters, bbox=piece.box)), *piece.edge_conditions)
             total += int(connection.execute(query).scalar_one())
         else:
             cells, _ = piece
-            total += sum(int(tuple(row)[-8] or 0) for row in connection.execute(cells))
+            total += sum(int(tuple(row)[-1] or 0) for row in connection.execute(cells))
     return total
 
 
@@ -491,7 +526,7 @@ def clusters(*, session: Session, filters: OrganisationFilter, zoom: int) -> Clu
     spec = total_spec(filters)
     mix = _sector_spec(filters, _known_sectors(session) if filters.legal_forms else ())
     totals, by_sector = _tallies(session, filters, level, [spec or Spec(ALL), mix],
-                                 live=spec is None)
+                                 live=spec is None, bounds=True)
     cells: defaultdict[tuple[int, int], Tally] = defaultdict(Tally)
     for (cx, cy, _), tally in totals.items():  # each structure has one value of a total spec
         cells[(cx, cy)].merge(tally)
@@ -525,25 +560,30 @@ def facets(*, session: Session, filters: OrganisationFilter, sectors: Iterable[s
     sectors = list(sectors)
     by_sector = dict.fromkeys(sectors, 0)
     by_form: dict[str | None, int] = {form: 0 for form in [*(f.value for f in LegalForm), None]}
-    total = number_matched(session=session, filters=filters)
     unsectored = replace(filters, categories=())
-    [counted] = _facet(session, unsectored, _sector_spec(unsectored, sectors))
-    for (value,), tally in counted.items():
+    unformed = replace(filters, legal_forms=())
+    if filters.text or filters.categories or filters.legal_forms:
+        total = number_matched(session=session, filters=filters)
+        [per_sector] = _facet(session, unsectored, [_sector_spec(unsectored, sectors)])
+        [per_form] = _facet(session, unformed, [_form_spec(unformed)])
+    else:  # the three counts have the same filters: one pass over the box's pieces
+        everything, per_sector, per_form = _facet(
+            session, filters, [Spec(ALL), _sector_spec(filters, sectors), _form_spec(filters)])
+        total = sum(tally.n for tally in everything.values())
+    for (value,), tally in per_sector.items():
         slug = value.split("|")[0]
         by_sector[slug] = by_sector.get(slug, 0) + tally.n
-    unformed = replace(filters, legal_forms=())
-    [counted] = _facet(session, unformed, _form_spec(unformed))
-    for (value,), tally in counted.items():
+    for (value,), tally in per_form.items():
         stored = value.rsplit("|", 1)[-1]
         form = LegalForm[stored].value if stored else None
         by_form[form] = by_form.get(form, 0) + tally.n
     return Facets(total, by_sector, by_form)
 
 
-def _facet(session: Session, filters: OrganisationFilter, spec: Spec) -> Tallies:
-    """Counts per value of a spec: from the aggregates when the filters allow it."""
+def _facet(session: Session, filters: OrganisationFilter, specs: list[Spec]) -> Tallies:
+    """Counts per value of each spec: from the aggregates when the filters allow it."""
     expressible = _expressible(filters) and len(filters.categories) <= 1
-    return _tallies(session, filters, None, [spec], live=not expressible)
+    return _tallies(session, filters, None, specs, live=not expressible)
 
 
 def spatial_extent(*, session: Session) -> BBox | None:

@@ -9,11 +9,11 @@ deletes, merges, a killed import (its transaction rolls back with them).
 
 from __future__ import annotations
 
-import json
 import math
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -28,14 +28,16 @@ from sqlalchemy import (
     and_,
     func,
     literal,
+    literal_column,
 )
 from sqlalchemy import select as core_select
+from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from app import grid
-from app.aggregates import ALL, CELL_TABLE
+from app.aggregates import ALL
 from app.dialects import sqlite_circle
 from app.dialects.elements import (
     CheckedBox,
@@ -319,15 +321,23 @@ def _distance(
     lon: ColumnElement[float] = ORGANISATION.c.lon,
 ) -> ColumnElement[float]:
     """SQL: metres from the circle's centre, the very operations of `spatial.haversine_m`."""
+    return _distance_from(circle.lat, circle.lon, lat, lon)
+
+
+def _distance_from(
+    centre_lat: Any, centre_lon: Any, lat: ColumnElement[float] = ORGANISATION.c.lat,
+    lon: ColumnElement[float] = ORGANISATION.c.lon,
+) -> ColumnElement[float]:
+    """SQL: metres from a centre (values or SQL), the very operations of `spatial.haversine_m`."""
 
     def squared_sine_of_half(angle: ColumnElement[float]) -> ColumnElement[float]:
         return func.pow(func.sin(angle / 2, type_=Float), 2, type_=Float)
 
-    centre_lat = func.radians(circle.lat, type_=Float)
-    row_lat = func.radians(lat, type_=Float)
-    a = (squared_sine_of_half(row_lat - centre_lat)
-         + func.cos(centre_lat, type_=Float) * func.cos(row_lat, type_=Float)
-         * squared_sine_of_half(func.radians(lon - circle.lon, type_=Float)))
+    centre_phi = func.radians(centre_lat, type_=Float)
+    row_phi = func.radians(lat, type_=Float)
+    a = (squared_sine_of_half(row_phi - centre_phi)
+         + func.cos(centre_phi, type_=Float) * func.cos(row_phi, type_=Float)
+         * squared_sine_of_half(func.radians(lon - centre_lon, type_=Float)))
     half_chord = func.min(1.0, func.sqrt(a, type_=Float), type_=Float)
     return literal(2 * EARTH_RADIUS_M) * func.asin(half_chord, type_=Float)
 
@@ -343,8 +353,9 @@ def _count_within(
     """How many structures lie within the circle and meet the conditions (exact)."""
     if (_counted_by_cells(conditions) and sqlite_circle.applies(circle)
             and _holds_at_least(connection, circle.box(), _CELLS_WORTH)):
-        return (_count_in_runs(connection, sqlite_circle.inside_runs(circle))
-                + _count_in_rim(connection, circle, sqlite_circle.rim_pieces(circle), conditions))
+        cells = sqlite_circle.cover(circle)
+        return (_count_in_runs(connection, cells.inside_runs)
+                + _count_in_rim(connection, circle, cells))
     statement = core_select(func.count()).select_from(ORGANISATION).where(
         *_within(circle, circle.radius_m), *conditions)
     return int(connection.execute(statement).scalar_one())
@@ -355,54 +366,75 @@ def _counted_by_cells(conditions: Sequence[ColumnElement[bool]]) -> bool:
     return len(conditions) == 1 and conditions[0].compare(_COUNTED)
 
 
-def _json_rows(rows: Sequence[Sequence[float]]) -> Any:
-    """A table of the rows (one JSON array each), for a statement to loop over."""
-    return func.json_each(json.dumps([list(row) for row in rows])).table_valued("value").alias()
+def _sql(expression: ColumnElement[Any]) -> str:
+    """An expression as SQLite text with its values written in (fixed values only)."""
+    return str(expression.compile(dialect=sqlite_dialect(),
+                                  compile_kwargs={"literal_binds": True}))
 
 
-def _item(rows: Any, index: int, kind: Any = Integer) -> Any:
-    """SQL: the value at `index` of the current row of `_json_rows`."""
-    return func.json_extract(rows.c.value, f"$[{index}]", type_=kind)
+def _values(width: int, rows: int) -> str:
+    """The placeholders of a VALUES list of `rows` rows of `width` values."""
+    row = "(" + ", ".join("?" * width) + ")"
+    return ", ".join([row] * rows)
+
+
+# Statements of many rows of values take them as one VALUES list each, bound, not as JSON
+# (one json_extract per value cost more than the seeks) nor SQLAlchemy parameters (their
+# processing cost as much again); the text around them is fixed. SQLite binds at most
+# 32,766 values to a statement: longer lists are cut into parts of _VALUES_ROWS rows.
+_VALUES_ROWS = 2000
+_RUNS_SQL = (
+    "WITH run(level, cx, cy_min, cy_max) AS (VALUES {rows}) "  # noqa: S608  (values bound)
+    "SELECT coalesce(sum(cell.n), 0) FROM run CROSS JOIN organisation_cell AS cell "
+    f"ON cell.level = run.level AND cell.dimension = '{ALL}' AND cell.cx = run.cx "
+    "AND cell.cy BETWEEN run.cy_min AND run.cy_max AND cell.value = ''")
+_RIM_CELL = grid.point_cell(ORGANISATION.c.lon, ORGANISATION.c.lat, grid.ALL_LEVELS[-1])
+# The R*Tree is the outer loop (each box), each of its points read by id: CROSS JOIN keeps
+# SQLite's planner from starting with the status index.
+_RIM_SQL = (
+    "WITH centre(lat, lon) AS (VALUES (?, ?)), "  # noqa: S608  (values bound)
+    "box(min_lat, max_lat, min_lon, max_lon) AS (VALUES {rows}) "
+    f"SELECT organisation.id, {_sql(_RIM_CELL[0])}, {_sql(_RIM_CELL[1])} "
+    "FROM centre CROSS JOIN box CROSS JOIN organisation_rtree AS rtree "
+    "CROSS JOIN organisation ON organisation.id = rtree.id "
+    "WHERE rtree.max_lat >= box.min_lat AND rtree.min_lat <= box.max_lat "
+    "AND rtree.max_lon >= box.min_lon AND rtree.min_lon <= box.max_lon "
+    "AND {distance} <= ? AND {counted}")
+
+
+@cache
+def _rim_statement() -> str:
+    """_RIM_SQL with its distance and condition written in (made once)."""
+    distance = _distance_from(literal_column("centre.lat"), literal_column("centre.lon"))
+    return _RIM_SQL.replace("{distance}", _sql(distance)).replace("{counted}", _sql(_COUNTED))
 
 
 def _count_in_runs(connection: Connection, runs: Sequence[sqlite_circle.Run]) -> int:
     """Structures of the runs of cells, from the `all` aggregate rows (one seek per run)."""
-    if not runs:
-        return 0
-    run = _json_rows([(r.level, r.cx, r.cy_min, r.cy_max) for r in runs])
-    cells = CELL_TABLE.c
-    in_run = core_select(func.sum(cells.n)).where(
-        cells.level == _item(run, 0), cells.dimension == ALL, cells.cx == _item(run, 1),
-        cells.cy.between(_item(run, 2), _item(run, 3)), cells.value == "").correlate(run)
-    statement = core_select(func.coalesce(func.sum(in_run.scalar_subquery()), 0)).select_from(run)
-    return int(connection.execute(statement).scalar_one())
+    total = 0
+    for start in range(0, len(runs), _VALUES_ROWS):
+        part = runs[start:start + _VALUES_ROWS]
+        values = [value for r in part for value in (r.level, r.cx, r.cy_min, r.cy_max)]
+        total += int(connection.exec_driver_sql(
+            _RUNS_SQL.format(rows=_values(4, len(part))), tuple(values)).scalar_one())
+    return total
 
 
-def _count_in_rim(
-    connection: Connection, circle: Circle, pieces: Sequence[sqlite_circle.Run],
-    conditions: Sequence[ColumnElement[bool]],
-) -> int:
-    """Structures within the circle and the conditions in the rim's finest cells (measured)."""
-    if not pieces:
-        return 0
-    boxes = [(p.box(), p) for p in pieces]
-    piece = _json_rows([(b.min_lat, b.max_lat, b.min_lon, b.max_lon, p.cx, p.cy_min, p.cy_max)
-                        for b, p in boxes])
-    low_lat, high_lat, low_lon, high_lon = (_item(piece, i, Float) for i in range(4))
-    table = ORGANISATION
-    cx, cy = grid.point_cell(table.c.lon, table.c.lat, pieces[0].level)
-    exact = core_select(func.count()).select_from(table).where(
-        table.c.id == RTREE.c.id, cx == _item(piece, 4),
-        cy.between(_item(piece, 5), _item(piece, 6)), _distance(circle) <= circle.radius_m,
-        *conditions).correlate(RTREE, piece)
-    # R*Tree boxes are rounded outward: overlapping the piece's box finds every point in it.
-    # The row is read by id for each of them: the R*Tree stays the outer loop.
-    in_piece = core_select(func.sum(exact.scalar_subquery())).select_from(RTREE).where(
-        RTREE.c.max_lat >= low_lat, RTREE.c.min_lat <= high_lat,
-        RTREE.c.max_lon >= low_lon, RTREE.c.min_lon <= high_lon).correlate(piece)
-    statement = core_select(func.coalesce(func.sum(in_piece.scalar_subquery()), 0)).select_from(
-        piece)
-    return int(connection.execute(statement).scalar_one())
+def _count_in_rim(connection: Connection, circle: Circle, cells: sqlite_circle.Cover) -> int:
+    """Active structures within the circle in the rim's finest cells (measured one by one)."""
+    # R*Tree boxes are rounded outward: overlapping a box finds every point in it. A point
+    # on the edge of two boxes is found twice: counted once, by id.
+    statement = _rim_statement()
+    boxes = cells.rim_boxes()
+    found: set[int] = set()
+    for start in range(0, len(boxes), _VALUES_ROWS):
+        part = boxes[start:start + _VALUES_ROWS]
+        values = [circle.lat, circle.lon, *(value for box in part for value in (
+            box.min_lat, box.max_lat, box.min_lon, box.max_lon)), circle.radius_m]
+        rows = connection.exec_driver_sql(statement.replace("{rows}", _values(4, len(part))),
+                                          tuple(values))
+        found.update(row[0] for row in rows if cells.in_rim(row[1], row[2]))
+    return len(found)
 
 
 def _within(circle: Circle, reach: float) -> tuple[ColumnElement[bool], ...]:
