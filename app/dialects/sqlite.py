@@ -39,13 +39,14 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from app import grid
 from app.aggregates import ALL
 from app.dialects import sqlite_circle
+from app.dialects.circle_count import COUNTED, counted_by_cells
 from app.dialects.elements import (
     CheckedBox,
     TextMatch,
     WithinBox,
     box_condition,
 )
-from app.models import ACTIVE, Organisation
+from app.models import Organisation
 from app.spatial import EARTH_RADIUS_M, BBox, Circle, bbox_around
 
 ORGANISATION = Organisation.__table__  # type: ignore[attr-defined]
@@ -108,8 +109,6 @@ _BACKFILLS = {
 _DENSE_BOX_ROWS = 10_000
 # Below this many points in the circle's box, measuring them all beats reading cells.
 _CELLS_WORTH = 2_000
-# The structures the `all` aggregate rows count, as queries.filter_conditions says it.
-_COUNTED = ORGANISATION.c.status.in_((ACTIVE,))
 # The most a distance measured from an R*Tree corner (32-bit floats) can be off, in metres
 # (2.6 m at worst: one float step in latitude and longitude near ±180).
 ROUNDING_M = 5.0
@@ -351,7 +350,7 @@ def _count_within(
     connection: Connection, circle: Circle, conditions: Sequence[ColumnElement[bool]]
 ) -> int:
     """How many structures lie within the circle and meet the conditions (exact)."""
-    if (_counted_by_cells(conditions) and sqlite_circle.applies(circle)
+    if (counted_by_cells(conditions) and sqlite_circle.applies(circle)
             and _holds_at_least(connection, circle.box(), _CELLS_WORTH)):
         cells = sqlite_circle.cover(circle)
         return (_count_in_runs(connection, cells.inside_runs)
@@ -359,11 +358,6 @@ def _count_within(
     statement = core_select(func.count()).select_from(ORGANISATION).where(
         *_within(circle, circle.radius_m), *conditions)
     return int(connection.execute(statement).scalar_one())
-
-
-def _counted_by_cells(conditions: Sequence[ColumnElement[bool]]) -> bool:
-    """Whether the conditions keep exactly the structures the aggregates count (active ones)."""
-    return len(conditions) == 1 and conditions[0].compare(_COUNTED)
 
 
 def _sql(expression: ColumnElement[Any]) -> str:
@@ -406,7 +400,7 @@ _RIM_SQL = (
 def _rim_statement() -> str:
     """_RIM_SQL with its distance and condition written in (made once)."""
     distance = _distance_from(literal_column("centre.lat"), literal_column("centre.lon"))
-    return _RIM_SQL.replace("{distance}", _sql(distance)).replace("{counted}", _sql(_COUNTED))
+    return _RIM_SQL.replace("{distance}", _sql(distance)).replace("{counted}", _sql(COUNTED))
 
 
 def _count_in_runs(connection: Connection, runs: Sequence[sqlite_circle.Run]) -> int:
