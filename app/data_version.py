@@ -48,9 +48,14 @@ def version_query() -> Select[Any]:
     return select(*(select(func.max(column)).scalar_subquery() for column in _MARKERS))
 
 
+# Built once: every request reads the version, and building the statement cost as much
+# as running it.
+_VERSION_QUERY = version_query()
+
+
 def data_version(connection: Connection) -> DataVersion:
     """The current data version of the database behind `connection`."""
-    largest_id, updated, last_deletion, deleted = connection.execute(version_query()).one()
+    largest_id, updated, last_deletion, deleted = connection.execute(_VERSION_QUERY).one()
     modified = max(_aware(updated), _aware(deleted))
     marker = f"{largest_id}|{modified.isoformat()}|{last_deletion}|{connection.engine.url}"
     tag = hashlib.blake2b(marker.encode(), digest_size=10).hexdigest()

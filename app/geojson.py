@@ -1,8 +1,9 @@
 """Records to RFC 7946 features, streamed: `[lon, lat]`, 6 decimals, no `crs`.
 
-Encoded with orjson (UTF-8, no ASCII escaping). A streamed collection goes out in chunks
-of FEATURES_PER_CHUNK features and gives the event loop a turn after each chunk, so a
-client that goes away stops the serialisation at the next chunk.
+Encoded with orjson (UTF-8, no ASCII escaping). A collection of at most
+FEATURES_PER_CHUNK features (a page) is one orjson call and one body with its length; a
+larger one goes out in chunks of FEATURES_PER_CHUNK features and gives the event loop a
+turn after each chunk, so a client that goes away stops the serialisation at the next chunk.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from operator import itemgetter
 from typing import Any
 
 import orjson
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from app.models import PUBLIC_COLUMNS, OrganisationPublic, split_list
 
@@ -127,6 +128,18 @@ class GeoJSONResponse(JSONResponse):
     def render(self, content: Any) -> bytes:
         """Serialise without ASCII escaping."""
         return _dumps(content)
+
+
+def feature_collection_response(
+    features: Sequence[dict[str, Any]],
+    members: dict[str, Any],
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """A FeatureCollection: one body when it is no longer than a chunk, else streamed."""
+    if len(features) > FEATURES_PER_CHUNK:
+        return streamed_feature_collection(features, members, headers)
+    body = {"type": "FeatureCollection", "features": features, **members}
+    return Response(_dumps(body), media_type=GEOJSON_MEDIA_TYPE, headers=headers)
 
 
 def streamed_feature_collection(

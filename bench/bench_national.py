@@ -24,7 +24,10 @@ Prints the tables and appends them to bench/results.md with the date, machine an
 The databases are deleted after each size; the servers' logs stay in var/bench/logs/N/.
 
     python bench/bench_national.py [--sizes 100000,1000000] [--seconds 15] [--no-record]
-                                   [--import-only]
+                                   [--import-only] [--queries item,page]
+
+`--queries` keeps the queries whose name contains one of the comma-separated words
+(case ignored; "item" keeps "item by random id" and both "OGC items" queries).
 """
 
 from __future__ import annotations
@@ -138,6 +141,17 @@ class Loaded:
     rejected: int | None = None
     duplicates: int | None = None
     load_average: str = ""
+
+
+def queries_wanted(argument: str | None) -> tuple[Query, ...]:
+    """The queries whose name contains one of the comma-separated words (all without any)."""
+    words = [word.strip().lower() for word in (argument or "").split(",") if word.strip()]
+    chosen = tuple(query for query in QUERIES
+                   if not words or any(word in query.name.lower() for word in words))
+    if not chosen:
+        raise SystemExit(f"no query name contains any of {words}; names: "
+                         + "; ".join(query.name for query in QUERIES))
+    return chosen
 
 
 def sizes_wanted(argument: str | None) -> list[int]:
@@ -483,12 +497,16 @@ def main() -> None:
     parser.add_argument("--import-only", action="store_true",
                         default=os.environ.get("BENCH_IMPORT_ONLY", "") not in ("", "0"),
                         help="only the loads: no servers, no queries (or BENCH_IMPORT_ONLY=1)")
+    parser.add_argument("--queries", help="only the queries whose name contains one of these "
+                        "comma-separated words (e.g. item,page,bbox)")
     parser.add_argument("--database", type=Path,
                         help="query part only, on this database built from the dataset of the "
                         "one size given (kept)")
     args = parser.parse_args()
     if args.database and (args.import_only or len(sizes_wanted(args.sizes)) != 1):
         parser.error("--database queries one size (--sizes N) and is no import run")
+    global QUERIES  # the one selection every run and table reads
+    QUERIES = queries_wanted(args.queries)
     stop_on_sigterm()
     generate.check_columns()
     results = []

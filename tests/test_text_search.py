@@ -14,6 +14,7 @@ from sqlmodel import Session
 from app.config import Settings
 from app.db import create_schema, make_engine, session_scope
 from app.main import create_app
+from app.models import PUBLIC_COLUMNS
 from app.queries import OrganisationFilter, organisations_by_relevance, organisations_page
 from app.storage import Placement, StoredRecord, content_hash, organisation_row, write_batch
 
@@ -50,7 +51,7 @@ def names(engine: Engine, text: str) -> list[str]:
     with Session(engine) as session:
         page = organisations_page(session=session, filters=OrganisationFilter(text=text),
                                   limit=100)
-    return [row["name"] for row in page.rows]
+    return [row[PUBLIC_COLUMNS.index("name")] for row in page.rows]
 
 
 @pytest.mark.parametrize(("text", "expected"), [

@@ -11,7 +11,7 @@ from starlette.staticfiles import StaticFiles
 
 from app import queries
 from app.deps import SQLITE_INTEGER_MAX, SessionDep
-from app.geojson import organisation_feature
+from app.geojson import feature_of_values
 from app.mapview import embed
 from app.mapview.i18n import LANGUAGES, page_language
 from app.mapview.page import (
@@ -72,7 +72,7 @@ def structure_page(
         html = render_missing(wanted, language)
         headers = page_headers(html, settings, language)
         return HTMLResponse(html, status_code=404, headers=headers)
-    feature = organisation_feature(row)
+    feature = feature_of_values(row)
     html = render_structure(feature, request.app.state.taxonomy, settings, language)
     return HTMLResponse(html, headers=page_headers(html, settings, language))
 

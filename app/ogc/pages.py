@@ -9,6 +9,7 @@ from markupsafe import Markup
 
 from app.ogc import html
 from app.ogc.resources import HTML_MEDIA_TYPE, flat_feature
+from app.plain import PlainRow
 
 # The columns of the items table (every property is on each structure's own page).
 ITEM_COLUMNS = ("name", "city", "departement", "legal_form", "categories", "updated_at")
@@ -42,15 +43,15 @@ def resource_page(title: str, body: Mapping[str, Any]) -> str:
     return html.page(title, *parts)
 
 
-def items_page(rows: Sequence[Mapping[str, Any]], members: Mapping[str, Any]) -> str:
-    """A page of structures as a table, with the counts and the links."""
+def items_page(rows: Sequence[PlainRow], members: Mapping[str, Any]) -> str:
+    """A page of structures (plain rows) as a table, with the counts and the links."""
     counts = html.paragraph(f"{members['numberReturned']} structures of "
                             f"{members['numberMatched']} matching, in id order.")
     table = html.table(("id", *ITEM_COLUMNS), [
         # Relative to the items page: /ogc/collections/organisations/items/{id}.
-        (html.anchor(f"items/{row['id']}?f=html", str(row["id"])),
+        (html.anchor(f"items/{feature['id']}?f=html", str(feature["id"])),
          *(feature["properties"].get(name) for name in ITEM_COLUMNS))
-        for row in rows for feature in [flat_feature(row)]])
+        for feature in map(flat_feature, rows)])
     return html.page("Structures", counts, table, html.link_list(members["links"]))
 
 

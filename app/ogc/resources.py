@@ -6,14 +6,15 @@ and of the links base.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from app.geojson import GEOJSON_MEDIA_TYPE, organisation_feature
+from app.geojson import GEOJSON_MEDIA_TYPE, feature_of_values
 from app.links import href_under
-from app.queries import BBox
+from app.plain import PlainRow
+from app.queries import ID_INDEX, BBox
 
 ROOT = "/ogc"
 COLLECTION_ID = "organisations"
@@ -124,20 +125,20 @@ def collections(base: str, extent: Extent, html: bool = False) -> dict[str, Any]
             "links": _both(base, f"{ROOT}/collections", html=html)}
 
 
-def flat_feature(row: Mapping[Any, Any]) -> dict[str, Any]:
-    """A structure as an OGC feature: flat properties, `categories` joined by '|'.
+def flat_feature(row: PlainRow) -> dict[str, Any]:
+    """A structure (a plain row) as an OGC feature: flat properties, `categories` joined by '|'.
 
     GIS formats have no list columns (GDAL would write a GeoPackage cell as `(2:a,b)`).
     """
-    feature = organisation_feature(row)
+    feature = feature_of_values(row)
     feature["properties"]["categories"] = "|".join(feature["properties"]["categories"])
     return feature
 
 
-def item(base: str, row: Mapping[Any, Any]) -> dict[str, Any]:
-    """One structure, with its links."""
+def item(base: str, row: PlainRow) -> dict[str, Any]:
+    """One structure (a plain row), with its links."""
     feature = flat_feature(row)
-    path = f"{ITEMS_PATH}/{row['id']}"
+    path = f"{ITEMS_PATH}/{row[ID_INDEX]}"
     feature["links"] = [
         *_both(base, path, json_type=GEOJSON_MEDIA_TYPE),
         link(base, "collection", JSON_MEDIA_TYPE, COLLECTION_PATH, "f=json"),
@@ -158,6 +159,6 @@ def items_members(base: str, links: Iterable[dict[str, str]], matched: int,
             "links": [*links, collection_link]}
 
 
-def flat_features(rows: Iterable[Mapping[Any, Any]]) -> Iterator[dict[str, Any]]:
-    """The features of a page, one at a time."""
-    return (flat_feature(row) for row in rows)
+def flat_features(rows: Sequence[PlainRow]) -> list[dict[str, Any]]:
+    """The features of a page."""
+    return [flat_feature(row) for row in rows]

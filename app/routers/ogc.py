@@ -15,7 +15,7 @@ from sqlmodel import Session
 from app import http_cache, queries, summaries
 from app.deps import SQLITE_INTEGER_MAX, SessionDep, SettingsDep, TaxonomyDep, only_parameters
 from app.errors import NotFound
-from app.geojson import GEOJSON_MEDIA_TYPE, GeoJSONResponse, streamed_feature_collection
+from app.geojson import GEOJSON_MEDIA_TYPE, GeoJSONResponse, feature_collection_response
 from app.links import connection_base, same_route_href_under
 from app.ogc import pages, resources
 from app.ogc.document import ogc_document
@@ -27,7 +27,7 @@ router = APIRouter(prefix=resources.ROOT, tags=["OGC API"], include_in_schema=Fa
 ONLY_F = [Depends(only_parameters("f"))]
 
 
-def link_base(request: Request, settings: SettingsDep) -> str:
+async def link_base(request: Request, settings: SettingsDep) -> str:
     """What every href of /ogc starts with (links.connection_base)."""
     return connection_base(request, settings)
 
@@ -147,7 +147,7 @@ def items(request: Request, collectionId: str, base: BaseDep, settings: Settings
     members = resources.items_members(base, links, matched, len(page.rows))
     if wanted is Format.HTML:
         return HTMLResponse(pages.items_page(page.rows, members), headers=validators)
-    return streamed_feature_collection(resources.flat_features(page.rows), members, validators)
+    return feature_collection_response(resources.flat_features(page.rows), members, validators)
 
 
 def _feature_id(text: str) -> int:

@@ -26,6 +26,8 @@ from app.errors import NotFound
 from app.geojson import (
     GEOJSON_MEDIA_TYPE,
     GeoJSONResponse,
+    feature_collection_response,
+    feature_of_values,
     organisation_feature,
     streamed_feature_collection,
 )
@@ -70,8 +72,8 @@ def list_organisations(
         links.append(_next_link(request, settings, page.next_after))
     matched = summaries.number_matched(session=session, filters=filters)
     members = {"numberMatched": matched, "numberReturned": len(page.rows), "links": links}
-    features = (organisation_feature(row) for row in page.rows)
-    return streamed_feature_collection(features, members, validators)
+    features = [feature_of_values(row) for row in page.rows]
+    return feature_collection_response(features, members, validators)
 
 
 def _by_relevance(
@@ -104,4 +106,4 @@ def get_organisation(
     row = queries.organisation_by_id(session=session, organisation_id=organisation_id)
     if row is None:
         raise NotFound(f"no structure with id {organisation_id}", parameter="organisation_id")
-    return GeoJSONResponse(organisation_feature(row), headers=validators)
+    return GeoJSONResponse(feature_of_values(row), headers=validators)
