@@ -20,6 +20,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     ColumnElement,
     Engine,
@@ -30,14 +31,12 @@ from sqlalchemy import (
     String,
     Table,
     and_,
-    case,
     cast,
     except_,
     func,
     literal,
     or_,
     select,
-    union_all,
 )
 from sqlalchemy.engine import Connection
 
@@ -67,18 +66,29 @@ def legal_form_expression(table: Table) -> ColumnElement[str]:
     return func.coalesce(cast(table.c.legal_form, String), "")
 
 
-# A structure's cells at every level are computed once per write, into this per-connection
-# table, and every dimension is counted from it.
+# A write's structures are read once into this per-connection table, with their cell at the
+# finest level; a coarser cell is that cell's index divided by a power of two, which is the
+# very cell `grid.cell_index` gives (scaling by a power of two is exact in floating point).
 _POINTS = Table(
     "aggregate_points", MetaData(),
-    Column("level", Integer), Column("cx", Integer), Column("cy", Integer),
     Column("id", Integer), Column("lat", Float), Column("lon", Float),
     Column("categories", String), Column("legal_form", String),
+    Column("x", Integer), Column("y", Integer),
     prefixes=["TEMPORARY"],
 )
-_LEVELS = union_all(*(
-    select(literal(level, Integer).label("level"), literal(float(1 << level), Float).label("scale"))
-    for level in grid.ALL_LEVELS)).subquery("levels")
+# Their totals per level, cell, `categories` string and legal form (those two are '' at the
+# levels finer than grid.FINEST, which count the `all` dimension only), each level summed
+# from the next finer one: every dimension is then counted from these few rows, not from
+# every structure at every level.
+_GROUPS = Table(
+    "aggregate_groups", MetaData(),
+    Column("level", Integer), Column("cx", Integer), Column("cy", Integer),
+    Column("categories", String), Column("legal_form", String),
+    *(Column(name, BigInteger) for name in SUM_COLUMNS),
+    *(Column(name, Float) for name in BOUND_COLUMNS),
+    prefixes=["TEMPORARY"],
+)
+_FINEST_CELL = grid.ALL_LEVELS[-1]
 
 
 def levels_of(dimension: str) -> tuple[int, ...]:
@@ -101,46 +111,80 @@ def _dimension_source(points: Any, dimension: str) -> tuple[Any, ColumnElement[s
     return points, literal("", String)
 
 
-def _clamped_cell(normalised: Any, scale: Any) -> ColumnElement[int]:
-    """SQL: as grid.cell_index, for a level given as a column (its scale 2**level)."""
-    index = cast(func.floor(normalised * scale), Integer)
-    last = cast(scale, Integer) - 1
-    return case((index < 0, 0), (index > last, last), else_=index)
-
-
 def _area_dimensions() -> area_counts.Dimensions:
     """The dimensions as the per-area counts file them (the same as the grid)."""
     return area_counts.Dimensions(DIMENSIONS, _dimension_source, legal_form_expression)
 
 
-def _cell_rows(points: Any, dimension: str, sign: int) -> Select[Any]:
-    """The aggregate rows of the points at every level, times `sign`."""
-    source, value = _dimension_source(points, dimension)
-    keys = [points.c.level, points.c.cx, points.c.cy]
-    sums = [func.count(), func.sum(points.c.id), func.sum(micro_degrees(points.c.lat)),
-            func.sum(micro_degrees(points.c.lon))]
-    bounds = [func.min(points.c.lat), func.min(points.c.lon), func.max(points.c.lat),
-              func.max(points.c.lon)]
-    return select(keys[0], literal(dimension), *keys[1:], value,
-                  *(total * sign for total in sums), *bounds).select_from(source).where(
-        points.c.level <= max(levels_of(dimension))).group_by(*keys, value)
+def _cell_rows(groups: Any, dimension: str, sign: int) -> Select[Any]:
+    """The aggregate rows of the grouped points at every level, times `sign`."""
+    source, value = _dimension_source(groups, dimension)
+    keys = [groups.c.level, groups.c.cx, groups.c.cy]
+    sums = [func.sum(groups.c[name]) * sign for name in SUM_COLUMNS]
+    bounds = [func.min(groups.c.min_lat), func.min(groups.c.min_lon),
+              func.max(groups.c.max_lat), func.max(groups.c.max_lon)]
+    return select(keys[0], literal(dimension), *keys[1:], value, *sums, *bounds).select_from(
+        source).where(groups.c.level <= max(levels_of(dimension))).group_by(*keys, value)
 
 
-def _load_points(connection: Connection, condition: ColumnElement[bool] | None) -> Any:
-    """Fill the connection's point table with the matching structures; return it."""
+def _load_points(connection: Connection, condition: ColumnElement[bool] | None) -> None:
+    """Fill the connection's point table with the matching structures."""
     table = _ORGANISATION
     _POINTS.create(connection, checkfirst=True)
     connection.execute(_POINTS.delete())
-    scale = _LEVELS.c.scale
-    rows = select(_LEVELS.c.level, _clamped_cell(grid.x_expression(table.c.lon), scale),
-                  _clamped_cell(grid.y_expression(table.c.lat), scale), table.c.id, table.c.lat,
-                  table.c.lon, table.c.categories, legal_form_expression(table)
-                  ).select_from(table.join(_LEVELS, literal(True))
+    rows = select(table.c.id, table.c.lat, table.c.lon, table.c.categories,
+                  legal_form_expression(table),
+                  grid.cell_index(grid.x_expression(table.c.lon), _FINEST_CELL),
+                  grid.cell_index(grid.y_expression(table.c.lat), _FINEST_CELL),
                   ).where(table.c.status == ACTIVE)  # the grid counts active structures only
     if condition is not None:
         rows = rows.where(condition)
     connection.execute(_POINTS.insert().from_select([c.name for c in _POINTS.c], rows))
-    return _POINTS
+
+
+def _grouped_points(level: int) -> Select[Any]:
+    """The points' totals per cell of `level` (and sectors and legal form up to FINEST)."""
+    points, factor = _POINTS, 1 << (_FINEST_CELL - level)
+    cx, cy = (points.c.x // factor, points.c.y // factor) if factor > 1 else (points.c.x,
+                                                                              points.c.y)
+    detail: list[ColumnElement[str]] = (
+        [points.c.categories, points.c.legal_form] if level <= grid.FINEST else [])
+    values = detail or [literal("", String), literal("", String)]
+    totals = [func.count(), func.sum(points.c.id), func.sum(micro_degrees(points.c.lat)),
+              func.sum(micro_degrees(points.c.lon)), func.min(points.c.lat),
+              func.min(points.c.lon), func.max(points.c.lat), func.max(points.c.lon)]
+    return select(literal(level, Integer), cx, cy, *values, *totals).group_by(cx, cy, *detail)
+
+
+def _grouped_groups(level: int, finer: int) -> Select[Any]:
+    """The totals per cell of `level`, summed from those of the `finer` level."""
+    groups, factor = _GROUPS, 1 << (finer - level)
+    cx, cy = groups.c.cx // factor, groups.c.cy // factor
+    detail = [groups.c.categories, groups.c.legal_form]
+    totals = [*(func.sum(groups.c[name]) for name in SUM_COLUMNS),
+              *(func.min(groups.c[name]) for name in BOUND_COLUMNS[:2]),
+              *(func.max(groups.c[name]) for name in BOUND_COLUMNS[2:])]
+    return select(literal(level, Integer), cx, cy, *detail, *totals).where(
+        groups.c.level == finer).group_by(cx, cy, *detail)
+
+
+def _group(connection: Connection) -> Any:
+    """Fill the connection's group table from its point table, finest level first."""
+    _GROUPS.create(connection, checkfirst=True)
+    connection.execute(_GROUPS.delete())
+    columns, finer = [c.name for c in _GROUPS.c], 0
+    for level in sorted(grid.ALL_LEVELS, reverse=True):
+        from_points = not finer or level <= grid.FINEST < finer
+        rows = _grouped_points(level) if from_points else _grouped_groups(level, finer)
+        connection.execute(_GROUPS.insert().from_select(columns, rows))
+        finer = level
+    return _GROUPS
+
+
+def _counted(connection: Connection, condition: ColumnElement[bool] | None) -> Any:
+    """The matching active structures, grouped per level and cell (the group table)."""
+    _load_points(connection, condition)
+    return _group(connection)
 
 
 def _upsert(connection: Connection, rows: Select[Any]) -> None:
@@ -171,9 +215,9 @@ def _id_conditions(ids: Sequence[int]) -> Iterator[ColumnElement[bool]]:
 def _apply(connection: Connection, ids: Sequence[int], sign: int) -> None:
     """Add (sign 1) or subtract (sign -1) the stored rows with these ids at every level."""
     for condition in _id_conditions(ids):
-        points = _load_points(connection, condition)
+        groups = _counted(connection, condition)
         for dimension in DIMENSIONS:
-            _upsert(connection, _cell_rows(points, dimension, sign))
+            _upsert(connection, _cell_rows(groups, dimension, sign))
         area_counts.apply(connection, condition, sign, _area_dimensions())
 
 
@@ -213,9 +257,9 @@ def rebuild(connection: Connection) -> None:
     connection.execute(CELL_TABLE.delete())
     connection.execute(SET_TABLE.delete())
     _record_category_sets(connection, None)
-    points = _load_points(connection, None)
+    groups = _counted(connection, None)
     for dimension in DIMENSIONS:
-        _upsert(connection, _cell_rows(points, dimension, 1))
+        _upsert(connection, _cell_rows(groups, dimension, 1))
     area_counts.rebuild(connection, _area_dimensions())
 
 
@@ -225,8 +269,8 @@ def mismatches(connection: Connection) -> int:
     Counts and sums must be equal; stored bounds must contain the recomputed ones.
     """
     exact = len(KEY_COLUMNS) + len(SUM_COLUMNS)
-    points = _load_points(connection, None)
-    recomputed = [_cell_rows(points, dimension, 1).subquery() for dimension in DIMENSIONS]
+    groups = _counted(connection, None)
+    recomputed = [_cell_rows(groups, dimension, 1).subquery() for dimension in DIMENSIONS]
     wanted = [select(*list(query.c)[:exact]) for query in recomputed]
     stored = select(*(CELL_TABLE.c[name] for name in (*KEY_COLUMNS, *SUM_COLUMNS)))
     everything = wanted[0].union_all(*wanted[1:]).subquery()

@@ -24,6 +24,14 @@ READ_MMAP_BYTES = 1 << 30
 READ_CACHE_KIB = 32768
 # How long a connection waits for a lock before "database is locked".
 BUSY_TIMEOUT_MS = 10000
+# A bulk write's connection (an import): a page cache that holds the key index and the
+# aggregates' hot pages, no map of the file (every page an import touches would stay in its
+# resident memory), and fewer, larger checkpoints (each one syncs the database file).
+BULK_WRITE_PRAGMAS = {"cache_size": -65536, "mmap_size": 0, "wal_autocheckpoint": 8192}
+# A whole-table scan's connection (an export): it reads each page once, so the readers'
+# large cache would only hold what is never read again, and a mapped file would stay
+# counted in the process's resident memory.
+SCAN_PRAGMAS = {"cache_size": -2048, "mmap_size": 0}
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -136,6 +144,34 @@ def create_schema(engine: Engine, *, migrate: bool = True) -> None:
                 raise OutdatedSchema(problem)
         strategy_for(engine.dialect.name).install(connection)
     aggregates.ensure(engine)
+
+
+@contextmanager
+def sqlite_pragmas(connection: Connection, pragmas: dict[str, int]) -> Iterator[None]:
+    """On SQLite, these per-connection PRAGMAs for the block, then the values from before.
+
+    A pooled connection goes back to the pool as it came. Other databases are left alone.
+    """
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    before = _set_pragmas(connection, pragmas)
+    try:
+        yield
+    finally:
+        _set_pragmas(connection, before)
+
+
+def _set_pragmas(connection: Connection, pragmas: dict[str, int]) -> dict[str, int]:
+    """Set PRAGMAs, returning their values before; leave no transaction open if none was."""
+    idle = not connection.in_transaction()
+    before = {name: int(connection.exec_driver_sql(f"PRAGMA {name}").scalar_one())
+              for name in pragmas}
+    for name, value in pragmas.items():
+        connection.exec_driver_sql(f"PRAGMA {name} = {int(value)}")
+    if idle:  # end the transaction SQLAlchemy began for the PRAGMAs (the driver began none)
+        connection.commit()
+    return before
 
 
 @contextmanager

@@ -51,8 +51,6 @@ _LAT, _LON = STORED_COLUMNS.index("lat"), STORED_COLUMNS.index("lon")
 _DEFAULTS = tuple((RECORD_COLUMNS.index(name), value) for name, value in RECORD_DEFAULTS.items())
 _TIMESTAMPS = frozenset({"created_at", "updated_at"})
 _INSERTED_COLUMNS = (*STORED_COLUMNS, "key", "content_hash", "created_at", "updated_at")
-BULK_CACHE_KIB = 65536
-BULK_CHECKPOINT_PAGES = 8192
 # SQLite accepts 32766 bound parameters per statement; stay far below.
 _KEYS_PER_QUERY = 900
 _NOT_ALPHANUMERIC = re.compile(r"[^a-z0-9]+")
@@ -396,13 +394,6 @@ def write_batch(*, session: Session, records: Sequence[StoredRecord]) -> BatchWr
     """Upsert a batch with bulk statements; suppressed keys are skipped, never revived."""
     classified = _classified(session, records)
     connection, now = session.connection(), utc_now()
-    if connection.dialect.name == "sqlite":
-        # For this connection: a page cache that holds the key index, no map of the file
-        # (every page an import touches would stay in its memory), and fewer, larger
-        # checkpoints (each one syncs the database file).
-        connection.exec_driver_sql(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
-        connection.exec_driver_sql("PRAGMA mmap_size = 0")
-        connection.exec_driver_sql(f"PRAGMA wal_autocheckpoint = {BULK_CHECKPOINT_PAGES}")
     new = [r for r, (o, _) in zip(records, classified, strict=True) if o is UpsertOutcome.INSERTED]
     changed = [(r, row_id) for r, (o, row_id) in zip(records, classified, strict=True)
                if o is UpsertOutcome.UPDATED and row_id is not None]

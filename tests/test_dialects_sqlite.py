@@ -124,6 +124,18 @@ def test_an_old_database_gets_its_indexes_filled_on_the_next_start(
         assert connection.execute("SELECT count(*) FROM organisation_rtree").fetchone() == (3,)
 
 
+def test_the_text_index_gathers_a_bulk_write_in_large_segments(
+    engine: Engine, database: Path
+) -> None:
+    with sqlite3.connect(database) as connection:
+        settings = "SELECT k, v FROM organisation_fts_config WHERE k = 'hashsize'"
+        assert connection.execute(settings).fetchall() == [("hashsize", 16 << 20)]
+        connection.execute("DELETE FROM organisation_fts_config WHERE k = 'hashsize'")
+    create_schema(engine)  # an older database gets it on its next start
+    with sqlite3.connect(database) as connection:
+        assert connection.execute(settings).fetchall() == [("hashsize", 16 << 20)]
+
+
 def plan(engine: Engine, filters: OrganisationFilter, tail: str = "") -> str:
     """EXPLAIN QUERY PLAN of a filtered id listing, as one text."""
     from sqlalchemy import select

@@ -10,11 +10,11 @@ their public value, so every format writes them as they come.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine
 
+from app.db import SCAN_PRAGMAS, sqlite_pragmas
 from app.models import PUBLIC_COLUMNS
 from app.plain import PlainBatch as PlainBatch
 from app.plain import PlainRow as PlainRow
@@ -38,37 +38,11 @@ def _raw_batch(connection: Connection, filters: OrganisationFilter, after: int |
         result.close()
 
 
-# SQLite page cache of an export's connection meanwhile (KiB): a scan in id order reads
-# each page once, so the readers' large cache would only hold what is never read again.
-SCAN_CACHE_KIB = 2048
-
-
-@contextmanager
-def _scanning(connection: Connection) -> Iterator[None]:
-    """On SQLite, read without mapping the file and with a small cache, then as before.
-
-    Every page of a mapped file that a whole-table read touches stays counted in the
-    process's resident memory (the readers map up to 1 GiB), and so would its cache.
-    """
-    if connection.dialect.name != "sqlite":
-        yield
-        return
-    before = {name: connection.exec_driver_sql(f"PRAGMA {name}").scalar_one()
-              for name in ("mmap_size", "cache_size")}
-    connection.exec_driver_sql("PRAGMA mmap_size = 0")
-    connection.exec_driver_sql(f"PRAGMA cache_size = -{SCAN_CACHE_KIB}")
-    try:
-        yield
-    finally:
-        for name, value in before.items():
-            connection.exec_driver_sql(f"PRAGMA {name} = {int(value)}")
-
-
 def row_batches(
     engine: Engine, filters: OrganisationFilter, batch_rows: int = BATCH_ROWS
 ) -> RowBatches:
     """Every matching row, in keyset-paged batches of plain values."""
-    with engine.connect() as connection, _scanning(connection):
+    with engine.connect() as connection, sqlite_pragmas(connection, SCAN_PRAGMAS):
         after: int | None = None
         while raw := _raw_batch(connection, filters, after, batch_rows):
             yield plain_batch(raw)

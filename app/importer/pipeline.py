@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine
 from sqlmodel import Session
 
 from app import duplicates
-from app.db import session_scope
+from app.db import BULK_WRITE_PRAGMAS, session_scope, sqlite_pragmas
 from app.geocoder import commune_level_only
 from app.importer.columns import ColumnMapping, ColumnPlan, plan_columns
 from app.importer.faults import FileRejected
@@ -247,7 +247,8 @@ class Importer:
         try:
             if self.options.unites_legales is not None:
                 self.ess = EssUnitesLegales(self.options.unites_legales)
-            with self.engine.connect() as connection:
+            with (self.engine.connect() as connection,
+                  sqlite_pragmas(connection, BULK_WRITE_PRAGMAS)):
                 self._connection = connection
                 return self._run(files, expected)
         finally:

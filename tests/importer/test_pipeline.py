@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import math
@@ -22,7 +23,7 @@ from postgres_cluster import BOTH_BACKENDS, DatabaseUrls
 from sqlalchemy import Engine, text
 
 from app.config import Settings
-from app.db import create_schema, make_engine, session_scope
+from app.db import BULK_WRITE_PRAGMAS, create_schema, make_engine, session_scope
 from app.importer import pipeline
 from app.importer.pipeline import ImportContext, ImportMode, ImportOptions, import_paths
 from app.importer.progress import BatchReceipt
@@ -92,6 +93,22 @@ def test_reimporting_the_same_directory_changes_nothing(run_import: Importer) ->
     assert (first.changed, first.count("duplicate_in_run"), second.changed) == (21, 2, 0)
     assert second.count("unchanged") == 21
     assert second.duplicates == []
+
+
+@pytest.mark.sqlite_only("PRAGMAs are SQLite's")
+def test_an_import_gives_its_connection_back_with_the_readers_pragmas(
+    run_import: Importer, engine: Engine
+) -> None:
+    with engine.connect() as connection:
+        before = [connection.exec_driver_sql(f"PRAGMA {name}").scalar_one()
+                  for name in BULK_WRITE_PRAGMAS]
+    assert before != list(BULK_WRITE_PRAGMAS.values())
+    assert run_import(VARIANTS / "utf8-comma-lf.csv").changed == 4
+    pooled = engine.pool.checkedin()  # type: ignore[attr-defined]
+    with contextlib.ExitStack() as stack:  # every pooled connection, the import's among them
+        connections = [stack.enter_context(engine.connect()) for _ in range(pooled)]
+        assert [[connection.exec_driver_sql(f"PRAGMA {name}").scalar_one()
+                 for name in BULK_WRITE_PRAGMAS] for connection in connections] == [before] * pooled
 
 
 def test_a_changed_row_is_updated_in_place(
