@@ -33,7 +33,15 @@ from pathlib import Path
 
 import generate
 import pyogrio
-from harness import ESS_ATLAS, REPO, Measured, append_section, human_bytes, run_measured
+from harness import (
+    ESS_ATLAS,
+    REPO,
+    Measured,
+    append_section,
+    human_bytes,
+    run_measured,
+    sizes_wanted,
+)
 
 sys.path.insert(0, str(REPO))
 
@@ -56,12 +64,6 @@ class Run:
     tool: str
     measured: Measured
     features: int
-
-
-def sizes_wanted(argument: str | None) -> list[int]:
-    """The sizes from --sizes, else BENCH_EXPORT_SIZES, else the default."""
-    text = argument or os.environ.get("BENCH_EXPORT_SIZES") or DEFAULT_SIZES
-    return [int(part) for part in text.split(",") if part.strip()]
 
 
 def database_env(database: Path) -> dict[str, str]:
@@ -180,7 +182,7 @@ def main() -> None:
     if args.database:
         runs = runs_for(args.database.resolve(), WORK / "given")
     else:
-        runs = [run for size in sizes_wanted(args.sizes)
+        runs = [run for size in sizes_wanted(args.sizes, "BENCH_EXPORT_SIZES", DEFAULT_SIZES)
                 for run in runs_for(database_for(size), database_for(size).parent)]
     lines = [*table(runs), "",
              f"Each command ran alone, one after the other; 1-minute load average "

@@ -59,6 +59,7 @@ from harness import (
     serve_options,
     server,
     settle,
+    sizes_wanted,
     stop_on_sigterm,
     wrk,
 )
@@ -66,6 +67,8 @@ from harness import (
 WORK = REPO / "var" / "bench" / "national"
 LOGS = REPO / "var" / "bench" / "logs"
 DEFAULT_SIZES = "100000,1000000"
+# The item query samples this many ids.
+MIN_SIZE = 1000
 FRANCE_BBOX = "-5.5,41.2,9.8,51.2"
 PARIS_BBOX = "2.25,48.81,2.42,48.90"
 PARIS = "lat=48.8566&lon=2.3522"
@@ -152,18 +155,6 @@ def queries_wanted(argument: str | None) -> tuple[Query, ...]:
         raise SystemExit(f"no query name contains any of {words}; names: "
                          + "; ".join(query.name for query in QUERIES))
     return chosen
-
-
-def sizes_wanted(argument: str | None) -> list[int]:
-    """Sizes from --sizes, else BENCH_SIZES, else both 100k and 1M."""
-    text = argument or os.environ.get("BENCH_SIZES") or DEFAULT_SIZES
-    try:
-        sizes = [int(part.replace("_", "")) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise SystemExit(f"sizes must be comma-separated whole numbers, got {text!r}") from None
-    if not sizes or min(sizes) < 1000:
-        raise SystemExit(f"sizes must be at least 1000 (the item query samples 1000 ids): {text!r}")
-    return sizes
 
 
 # --- loading ------------------------------------------------------------------------
@@ -503,14 +494,15 @@ def main() -> None:
                         help="query part only, on this database built from the dataset of the "
                         "one size given (kept)")
     args = parser.parse_args()
-    if args.database and (args.import_only or len(sizes_wanted(args.sizes)) != 1):
+    sizes = sizes_wanted(args.sizes, "BENCH_SIZES", DEFAULT_SIZES, minimum=MIN_SIZE)
+    if args.database and (args.import_only or len(sizes) != 1):
         parser.error("--database queries one size (--sizes N) and is no import run")
     global QUERIES  # the one selection every run and table reads
     QUERIES = queries_wanted(args.queries)
     stop_on_sigterm()
     generate.check_columns()
     results = []
-    for rows in sizes_wanted(args.sizes):
+    for rows in sizes:
         print(f"== {rows:,} structures", flush=True)
         results.append(run_size(rows, args.seconds, args.import_only, args.database))
     if args.import_only:

@@ -54,6 +54,7 @@ from harness import (
     free_port,
     server,
     settle,
+    sizes_wanted,
     stop_on_sigterm,
     wrk,
 )
@@ -124,12 +125,6 @@ class SizeResult:
     items: dict[str, WrkResult]
     mixes: dict[str, LoadResult]
     load_average: str
-
-
-def sizes_wanted(argument: str | None) -> list[int]:
-    """Sizes from --sizes, else BENCH_SIZES, else 100,000."""
-    text = argument or os.environ.get("BENCH_SIZES") or DEFAULT_SIZES
-    return [int(part.replace("_", "")) for part in text.split(",") if part.strip()]
 
 
 # --- the two databases ----------------------------------------------------------------------
@@ -494,7 +489,7 @@ def main() -> None:
     parser.add_argument("--mix-seconds", type=float, default=60.0)
     parser.add_argument("--no-record", action="store_true", help="do not touch results.md")
     args = parser.parse_args()
-    sizes = sizes_wanted(args.sizes)
+    sizes = sizes_wanted(args.sizes, "BENCH_SIZES", DEFAULT_SIZES)
     if args.sqlite and len(sizes) != 1:
         parser.error("--sqlite goes with one size (--sizes N)")
     stop_on_sigterm()

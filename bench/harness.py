@@ -63,6 +63,18 @@ def stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
 
 
+def sizes_wanted(argument: str | None, variable: str, default: str, minimum: int = 1) -> list[int]:
+    """The sizes (N) to run: from --sizes, else the environment variable, else the default."""
+    text = argument or os.environ.get(variable) or default
+    try:
+        sizes = [int(part.replace("_", "")) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise SystemExit(f"sizes must be comma-separated whole numbers, got {text!r}") from None
+    if not sizes or min(sizes) < minimum:
+        raise SystemExit(f"sizes must be at least {minimum:,}: {text!r}")
+    return sizes
+
+
 def free_port() -> int:
     """A TCP port free on the loopback interface right now."""
     with socket.socket() as probe:
