@@ -19,7 +19,7 @@ from app.deps import (
     only_parameters,
 )
 from app.errors import InvalidParameter
-from app.geojson import GeoJSONResponse, organisation_feature, streamed_feature_collection
+from app.geojson import GeoJSONResponse, feature_collection_response, organisation_feature
 from app.geojson_models import NearbyCollection
 
 router = APIRouter(prefix="/api", tags=["organisations"])
@@ -54,9 +54,7 @@ def nearby(
         session=session, lat=lat, lon=lon, radius_m=radius_km * 1000, filters=filters,
         limit=check_limit(limit, settings),
     )
-    features = (
-        organisation_feature(h.organisation, distance_m=round(h.distance_m, 1))
-        for h in nearby.hits
-    )
+    features = [organisation_feature(h.organisation, distance_m=round(h.distance_m, 1))
+                for h in nearby.hits]
     members = {"numberMatched": nearby.number_matched, "numberReturned": len(nearby.hits)}
-    return streamed_feature_collection(features, members)
+    return feature_collection_response(features, members)

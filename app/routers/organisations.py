@@ -29,7 +29,6 @@ from app.geojson import (
     feature_collection_response,
     feature_of_values,
     organisation_feature,
-    streamed_feature_collection,
 )
 from app.geojson_models import OrganisationCollection, OrganisationFeature
 from app.links import same_route_href
@@ -83,7 +82,7 @@ def _by_relevance(
     ranked = queries.organisations_by_relevance(
         session=session, filters=filters, limit=paging.limit, after=paging.after)
     members = {"numberReturned": len(ranked.rows), "moreMatched": ranked.more, "links": []}
-    return streamed_feature_collection([organisation_feature(row) for row in ranked.rows],
+    return feature_collection_response([organisation_feature(row) for row in ranked.rows],
                                        members, headers)
 
 
