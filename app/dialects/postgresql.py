@@ -14,10 +14,11 @@ SQL (the very expression SQLite uses), so both databases give the same metres.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, Select, String, and_, column, func, select, values
-from sqlalchemy.engine import Connection
+from sqlalchemy import ColumnElement, Select, String, and_, func, select
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import functions
@@ -29,13 +30,15 @@ from app.config import ConfigurationError
 from app.dialects import sqlite_circle
 from app.dialects.circle_count import (
     COUNTED,
-    RUNS_PER_STATEMENT,
+    VALUES_ROWS,
     count_in_runs,
     counted_by_cells,
+    values_list,
 )
 from app.dialects.elements import CheckedBox, TextMatch, WithinBox, text_match
 from app.dialects.portable import PortableStrategy, like_pattern
 from app.dialects.sqlite import _distance as haversine_distance
+from app.dialects.sqlite import _distance_from as haversine_from
 from app.models import Organisation
 from app.spatial import Circle
 
@@ -173,24 +176,46 @@ def _count_within(
     return int(connection.execute(statement).scalar_one())
 
 
+# The rim's boxes each searched through the GiST on `geom` (one nested index scan per box);
+# its fixed text (cells, distance to the centre, condition) is compiled once (_rim_statement).
+_RIM_SQL = (
+    "WITH centre(lat, lon) AS (VALUES (%s::float8, %s::float8)), "
+    "box(min_lat, max_lat, min_lon, max_lon) AS (VALUES {rows}) "
+    "SELECT organisation.id, {cx}, {cy} FROM centre CROSS JOIN box JOIN organisation ON "
+    "organisation.geom && ST_MakeEnvelope(box.min_lon, box.min_lat, box.max_lon, box.max_lat, "
+    "4326) WHERE {distance} <= %s AND {counted}")
+
+
+@cache
+def _rim_statement(dialect: Dialect) -> str:
+    """_RIM_SQL with its cells, distance and condition written in (made once)."""
+    def sql(expression: ColumnElement[Any]) -> str:
+        # This module's compile hooks leave numbers as parameters even with literal_binds:
+        # they are written in here (fixed numbers only), then % is escaped for the driver.
+        compiled = expression.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
+        numbers = {name: repr(value) for name, value in compiled.params.items()
+                   if isinstance(value, int | float)}
+        return (str(compiled) % numbers).replace("%", "%%")
+
+    cx, cy = grid.point_cell(ORGANISATION.c.lon, ORGANISATION.c.lat, sqlite_circle.FINEST)
+    distance = haversine_from(literal_column("centre.lat"), literal_column("centre.lon"))
+    return (_RIM_SQL.replace("{cx}", sql(cx)).replace("{cy}", sql(cy))
+            .replace("{distance}", sql(distance)).replace("{counted}", sql(COUNTED)))
+
+
 def _count_in_rim(connection: Connection, circle: Circle, cells: sqlite_circle.Cover) -> int:
     """Active structures within the circle in the rim's finest cells (measured one by one)."""
-    cx, cy = grid.point_cell(ORGANISATION.c.lon, ORGANISATION.c.lat, sqlite_circle.FINEST)
+    statement = _rim_statement(connection.dialect)
     boxes = cells.rim_boxes()
     found: set[int] = set()
-    for start in range(0, len(boxes), RUNS_PER_STATEMENT):
-        box = values(column("min_lat", Float), column("max_lat", Float),
-                     column("min_lon", Float), column("max_lon", Float), name="box").data(
-            [(b.min_lat, b.max_lat, b.min_lon, b.max_lon)
-             for b in boxes[start:start + RUNS_PER_STATEMENT]])
+    for start in range(0, len(boxes), VALUES_ROWS):
+        part = boxes[start:start + VALUES_ROWS]
+        values = [circle.lat, circle.lon, *(value for box in part for value in (
+            box.min_lat, box.max_lat, box.min_lon, box.max_lon)), circle.radius_m]
+        rows = connection.exec_driver_sql(
+            statement.replace("{rows}", values_list(connection, 4, len(part))), tuple(values))
         # A point on the edge of two boxes is found twice: counted once, by id.
-        envelope = func.ST_MakeEnvelope(box.c.min_lon, box.c.min_lat, box.c.max_lon,
-                                        box.c.max_lat, 4326)
-        statement = (select(ORGANISATION.c.id, cx, cy)
-                     .select_from(ORGANISATION.join(box, GEOM.op("&&")(envelope)))
-                     .where(haversine_distance(circle) <= circle.radius_m, COUNTED))
-        found.update(row[0] for row in connection.execute(statement)
-                     if cells.in_rim(row[1], row[2]))
+        found.update(row[0] for row in rows if cells.in_rim(row[1], row[2]))
     return len(found)
 
 

@@ -37,9 +37,14 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from app import grid
-from app.aggregates import ALL
 from app.dialects import sqlite_circle
-from app.dialects.circle_count import COUNTED, counted_by_cells
+from app.dialects.circle_count import (
+    COUNTED,
+    VALUES_ROWS,
+    count_in_runs,
+    counted_by_cells,
+    values_list,
+)
 from app.dialects.elements import (
     CheckedBox,
     TextMatch,
@@ -368,7 +373,7 @@ def _count_within(
     if (counted_by_cells(conditions) and sqlite_circle.applies(circle)
             and _holds_at_least(connection, circle.box(), _CELLS_WORTH)):
         cells = sqlite_circle.cover(circle)
-        return (_count_in_runs(connection, cells.inside_runs)
+        return (count_in_runs(connection, cells.inside_runs)
                 + _count_in_rim(connection, circle, cells))
     statement = core_select(func.count()).select_from(ORGANISATION).where(
         *_within(circle, circle.radius_m), *conditions)
@@ -381,22 +386,6 @@ def _sql(expression: ColumnElement[Any]) -> str:
                                   compile_kwargs={"literal_binds": True}))
 
 
-def _values(width: int, rows: int) -> str:
-    """The placeholders of a VALUES list of `rows` rows of `width` values."""
-    row = "(" + ", ".join("?" * width) + ")"
-    return ", ".join([row] * rows)
-
-
-# Statements of many rows of values take them as one VALUES list each, bound, not as JSON
-# (one json_extract per value cost more than the seeks) nor SQLAlchemy parameters (their
-# processing cost as much again); the text around them is fixed. SQLite binds at most
-# 32,766 values to a statement: longer lists are cut into parts of _VALUES_ROWS rows.
-_VALUES_ROWS = 2000
-_RUNS_SQL = (
-    "WITH run(level, cx, cy_min, cy_max) AS (VALUES {rows}) "  # noqa: S608  (values bound)
-    "SELECT coalesce(sum(cell.n), 0) FROM run CROSS JOIN organisation_cell AS cell "
-    f"ON cell.level = run.level AND cell.dimension = '{ALL}' AND cell.cx = run.cx "
-    "AND cell.cy BETWEEN run.cy_min AND run.cy_max AND cell.value = ''")
 _RIM_CELL = grid.point_cell(ORGANISATION.c.lon, ORGANISATION.c.lat, grid.ALL_LEVELS[-1])
 # The R*Tree is the outer loop (each box), each of its points read by id: CROSS JOIN keeps
 # SQLite's planner from starting with the status index.
@@ -418,17 +407,6 @@ def _rim_statement() -> str:
     return _RIM_SQL.replace("{distance}", _sql(distance)).replace("{counted}", _sql(COUNTED))
 
 
-def _count_in_runs(connection: Connection, runs: Sequence[sqlite_circle.Run]) -> int:
-    """Structures of the runs of cells, from the `all` aggregate rows (one seek per run)."""
-    total = 0
-    for start in range(0, len(runs), _VALUES_ROWS):
-        part = runs[start:start + _VALUES_ROWS]
-        values = [value for r in part for value in (r.level, r.cx, r.cy_min, r.cy_max)]
-        total += int(connection.exec_driver_sql(
-            _RUNS_SQL.format(rows=_values(4, len(part))), tuple(values)).scalar_one())
-    return total
-
-
 def _count_in_rim(connection: Connection, circle: Circle, cells: sqlite_circle.Cover) -> int:
     """Active structures within the circle in the rim's finest cells (measured one by one)."""
     # R*Tree boxes are rounded outward: overlapping a box finds every point in it. A point
@@ -436,12 +414,12 @@ def _count_in_rim(connection: Connection, circle: Circle, cells: sqlite_circle.C
     statement = _rim_statement()
     boxes = cells.rim_boxes()
     found: set[int] = set()
-    for start in range(0, len(boxes), _VALUES_ROWS):
-        part = boxes[start:start + _VALUES_ROWS]
+    for start in range(0, len(boxes), VALUES_ROWS):
+        part = boxes[start:start + VALUES_ROWS]
         values = [circle.lat, circle.lon, *(value for box in part for value in (
             box.min_lat, box.max_lat, box.min_lon, box.max_lon)), circle.radius_m]
-        rows = connection.exec_driver_sql(statement.replace("{rows}", _values(4, len(part))),
-                                          tuple(values))
+        rows = connection.exec_driver_sql(
+            statement.replace("{rows}", values_list(connection, 4, len(part))), tuple(values))
         found.update(row[0] for row in rows if cells.in_rim(row[1], row[2]))
     return len(found)
 
