@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 from app.aggregates import ALL
 from app.dialects import sqlite_circle
 from app.models import ACTIVE, Organisation
+from app.spatial import Circle
 
 ORGANISATION = Organisation.__table__  # type: ignore[attr-defined]
 # The structures the `all` aggregate rows count, as queries.filter_conditions says it.
@@ -56,3 +57,24 @@ def count_in_runs(connection: Connection, runs: Sequence[sqlite_circle.Run]) -> 
             _RUNS_SQL.format(rows=values_list(connection, 4, len(part)), join=join),
             tuple(values)).scalar_one())
     return total
+
+
+def count_in_rim(connection: Connection, circle: Circle, cells: sqlite_circle.Cover,
+                 statement: str) -> int:
+    """Active structures within the circle in the rim's finest cells (measured one by one).
+
+    `statement` is the dialect's search of the rim's boxes: its parameters are the centre's
+    lat and lon, the boxes' VALUES list (in place of `{rows}`), then the radius in metres;
+    it answers (id, cx, cy) of the finest cell of each point found. A point on the edge of
+    two boxes is found twice: counted once, by id.
+    """
+    boxes = cells.rim_boxes()
+    found: set[int] = set()
+    for start in range(0, len(boxes), VALUES_ROWS):
+        part = boxes[start:start + VALUES_ROWS]
+        values = [circle.lat, circle.lon, *(value for box in part for value in (
+            box.min_lat, box.max_lat, box.min_lon, box.max_lon)), circle.radius_m]
+        rows = connection.exec_driver_sql(
+            statement.replace("{rows}", values_list(connection, 4, len(part))), tuple(values))
+        found.update(row[0] for row in rows if cells.in_rim(row[1], row[2]))
+    return len(found)

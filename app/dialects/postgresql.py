@@ -30,10 +30,9 @@ from app.config import ConfigurationError
 from app.dialects import sqlite_circle
 from app.dialects.circle_count import (
     COUNTED,
-    VALUES_ROWS,
+    count_in_rim,
     count_in_runs,
     counted_by_cells,
-    values_list,
 )
 from app.dialects.elements import CheckedBox, TextMatch, WithinBox, text_match
 from app.dialects.portable import PortableStrategy, like_pattern
@@ -171,7 +170,7 @@ def _count_within(
     if counted_by_cells(conditions) and sqlite_circle.applies(circle):
         cells = sqlite_circle.cover(circle)
         return (count_in_runs(connection, cells.inside_runs)
-                + _count_in_rim(connection, circle, cells))
+                + count_in_rim(connection, circle, cells, _rim_statement(connection.dialect)))
     statement = select(func.count()).select_from(ORGANISATION).where(*within)
     return int(connection.execute(statement).scalar_one())
 
@@ -203,20 +202,6 @@ def _rim_statement(dialect: Dialect) -> str:
             .replace("{distance}", sql(distance)).replace("{counted}", sql(COUNTED)))
 
 
-def _count_in_rim(connection: Connection, circle: Circle, cells: sqlite_circle.Cover) -> int:
-    """Active structures within the circle in the rim's finest cells (measured one by one)."""
-    statement = _rim_statement(connection.dialect)
-    boxes = cells.rim_boxes()
-    found: set[int] = set()
-    for start in range(0, len(boxes), VALUES_ROWS):
-        part = boxes[start:start + VALUES_ROWS]
-        values = [circle.lat, circle.lon, *(value for box in part for value in (
-            box.min_lat, box.max_lat, box.min_lon, box.max_lon)), circle.radius_m]
-        rows = connection.exec_driver_sql(
-            statement.replace("{rows}", values_list(connection, 4, len(part))), tuple(values))
-        # A point on the edge of two boxes is found twice: counted once, by id.
-        found.update(row[0] for row in rows if cells.in_rim(row[1], row[2]))
-    return len(found)
 
 
 def _centre(circle: Circle) -> ColumnElement[Any]:

@@ -40,10 +40,9 @@ from app import grid
 from app.dialects import sqlite_circle
 from app.dialects.circle_count import (
     COUNTED,
-    VALUES_ROWS,
+    count_in_rim,
     count_in_runs,
     counted_by_cells,
-    values_list,
 )
 from app.dialects.elements import (
     CheckedBox,
@@ -374,7 +373,7 @@ def _count_within(
             and _holds_at_least(connection, circle.box(), _CELLS_WORTH)):
         cells = sqlite_circle.cover(circle)
         return (count_in_runs(connection, cells.inside_runs)
-                + _count_in_rim(connection, circle, cells))
+                + count_in_rim(connection, circle, cells, _rim_statement()))
     statement = core_select(func.count()).select_from(ORGANISATION).where(
         *_within(circle, circle.radius_m), *conditions)
     return int(connection.execute(statement).scalar_one())
@@ -387,6 +386,7 @@ def _sql(expression: ColumnElement[Any]) -> str:
 
 
 _RIM_CELL = grid.point_cell(ORGANISATION.c.lon, ORGANISATION.c.lat, grid.ALL_LEVELS[-1])
+# R*Tree boxes are rounded outward: overlapping a box finds every point in it.
 # The R*Tree is the outer loop (each box), each of its points read by id: CROSS JOIN keeps
 # SQLite's planner from starting with the status index.
 _RIM_SQL = (
@@ -407,21 +407,6 @@ def _rim_statement() -> str:
     return _RIM_SQL.replace("{distance}", _sql(distance)).replace("{counted}", _sql(COUNTED))
 
 
-def _count_in_rim(connection: Connection, circle: Circle, cells: sqlite_circle.Cover) -> int:
-    """Active structures within the circle in the rim's finest cells (measured one by one)."""
-    # R*Tree boxes are rounded outward: overlapping a box finds every point in it. A point
-    # on the edge of two boxes is found twice: counted once, by id.
-    statement = _rim_statement()
-    boxes = cells.rim_boxes()
-    found: set[int] = set()
-    for start in range(0, len(boxes), VALUES_ROWS):
-        part = boxes[start:start + VALUES_ROWS]
-        values = [circle.lat, circle.lon, *(value for box in part for value in (
-            box.min_lat, box.max_lat, box.min_lon, box.max_lon)), circle.radius_m]
-        rows = connection.exec_driver_sql(
-            statement.replace("{rows}", values_list(connection, 4, len(part))), tuple(values))
-        found.update(row[0] for row in rows if cells.in_rim(row[1], row[2]))
-    return len(found)
 
 
 def _within(circle: Circle, reach: float) -> tuple[ColumnElement[bool], ...]:
