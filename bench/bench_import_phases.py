@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import functools
 import os
 import resource
 import sys
@@ -24,6 +23,7 @@ from typing import Any
 
 import generate
 from harness import REPO, append_section
+from harness import timed as harness_timed
 
 sys.path.insert(0, str(REPO))
 
@@ -38,15 +38,8 @@ SPENT: Counter[str] = Counter()
 
 
 def timed(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
-    """`function`, adding the writing thread's CPU seconds it takes to SPENT[name]."""
-    @functools.wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        started = time.thread_time()
-        try:
-            return function(*args, **kwargs)
-        finally:
-            SPENT[name] += time.thread_time() - started
-    return wrapper
+    """`function`, adding the CPU seconds it takes to SPENT[name] (thread_time)."""
+    return harness_timed(SPENT, name, function, time.thread_time)
 
 
 def instrument() -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import cProfile
-import functools
 import gc
 import os
 import pickle
@@ -31,6 +30,7 @@ from typing import Any
 
 import generate
 from harness import REPO, append_section
+from harness import timed as harness_timed
 
 sys.path.insert(0, str(REPO))
 
@@ -50,15 +50,8 @@ PARTS = ("decode (CSV rows)", "chunk to the worker (pickle)", "columns (cell_val
 
 
 def timed(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
-    """`function`, adding the CPU seconds it takes to SPENT[name]."""
-    @functools.wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        started = time.process_time()
-        try:
-            return function(*args, **kwargs)
-        finally:
-            SPENT[name] += time.process_time() - started
-    return wrapper
+    """`function`, adding the CPU seconds it takes to SPENT[name] (process_time)."""
+    return harness_timed(SPENT, name, function, time.process_time)
 
 
 def instrument() -> None:

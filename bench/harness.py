@@ -8,6 +8,7 @@ sent to the benchmark itself unwinds the same way.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import platform
@@ -19,10 +20,12 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -61,6 +64,19 @@ end
 def stop_on_sigterm() -> None:
     """Turn SIGTERM into SystemExit so `finally` blocks stop the servers."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+
+
+def timed(spent: Counter[str], name: str, function: Callable[..., Any],
+          clock: Callable[[], float] = time.process_time) -> Callable[..., Any]:
+    """`function`, adding the seconds of `clock` it takes to `spent[name]`."""
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        started = clock()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            spent[name] += clock() - started
+    return wrapper
 
 
 def sizes_wanted(argument: str | None, variable: str, default: str, minimum: int = 1) -> list[int]:
