@@ -161,18 +161,20 @@ def _public_rows(session: Session, statement: Select[tuple[object, ...]]) -> lis
     ]
 
 
-def _plain_rows(session: Session, statement: Select[tuple[object, ...]],
-                parameters: dict[str, Any] | None = None) -> list[PlainRow]:
-    """Run a public SELECT; its rows as plain tuples, read from the driver's cursor.
-
-    No SQLAlchemy row nor dict per row: the values are made plain column by column.
-    """
-    result = session.connection().execute(statement, parameters)
+def driver_rows(connection: Connection, statement: Select[tuple[object, ...]],
+                parameters: dict[str, Any] | None = None) -> list[Any]:
+    """A SELECT's rows as the driver's cursor gives them: no SQLAlchemy row object per row."""
+    result = connection.execute(statement, parameters)
     try:
-        raw = result.cursor.fetchall()
+        return list(result.cursor.fetchall())
     finally:
         result.close()
-    return list(plain_batch(raw).rows())
+
+
+def _plain_rows(session: Session, statement: Select[tuple[object, ...]],
+                parameters: dict[str, Any] | None = None) -> list[PlainRow]:
+    """Run a public SELECT; its rows as plain tuples, made plain column by column."""
+    return list(plain_batch(driver_rows(session.connection(), statement, parameters)).rows())
 
 
 # Built once: the statement and its cache key are reused by every request for one id.

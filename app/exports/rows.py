@@ -15,15 +15,13 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from app.db import SCAN_PRAGMAS, sqlite_pragmas
-from app.models import PUBLIC_COLUMNS
 from app.plain import PlainBatch as PlainBatch
 from app.plain import PlainRow as PlainRow
 from app.plain import plain_batch
-from app.queries import OrganisationFilter, id_ordered_select
+from app.queries import ID_INDEX, OrganisationFilter, driver_rows, id_ordered_select
 
 # Rows read per query: large enough to amortise a query, small enough to bound memory.
 BATCH_ROWS = 2_000
-ID_INDEX = PUBLIC_COLUMNS.index("id")
 
 RowBatches = Iterator[PlainBatch]
 
@@ -31,11 +29,7 @@ RowBatches = Iterator[PlainBatch]
 def _raw_batch(connection: Connection, filters: OrganisationFilter, after: int | None,
                limit: int) -> list[Any]:
     """One keyset query's rows, fetched from the driver's cursor without row objects."""
-    result = connection.execute(id_ordered_select(connection, filters, after).limit(limit))
-    try:
-        return list(result.cursor.fetchall())
-    finally:
-        result.close()
+    return driver_rows(connection, id_ordered_select(connection, filters, after).limit(limit))
 
 
 def row_batches(
