@@ -189,8 +189,9 @@ _RIM_SQL = (
 def _rim_statement(dialect: Dialect) -> str:
     """_RIM_SQL with its cells, distance and condition written in (made once)."""
     def sql(expression: ColumnElement[Any]) -> str:
-        # This module's compile hooks leave numbers as parameters even with literal_binds:
-        # they are written in here (fixed numbers only), then % is escaped for the driver.
+        # Compiled for psycopg, the numbers of the cell and distance expressions stay typed
+        # parameters even with literal_binds: they are written in here (fixed numbers
+        # only), then % is escaped for the driver.
         compiled = expression.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
         numbers = {name: repr(value) for name, value in compiled.params.items()
                    if isinstance(value, int | float)}
