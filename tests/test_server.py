@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -12,9 +13,11 @@ import httpx
 import pytest
 from browser import free_port, running_server
 from test_cli_serve import serve_in_subprocess
+from uvicorn.server import ServerState
 
 from app.config import Settings
 from app.main import create_app
+from app.server import server_config
 
 SettingsFactory = Callable[..., Settings]
 
@@ -147,3 +150,29 @@ def test_requests_in_time_are_served_one_after_another(timeout_server: int) -> N
             time.sleep(0.5)
             sock.sendall(b"Host: x\r\n\r\n")
             assert read_response(sock).startswith(b"HTTP/1.1 200")
+
+
+def test_connections_on_the_workers_socket_send_without_delay(
+    make_settings: SettingsFactory,
+) -> None:
+    """The listening socket `--workers N` shares is uvicorn's (protocol 0): asyncio leaves
+    Nagle on for its connections, so the protocol turns it off itself."""
+    config = server_config(create_app(make_settings()), make_settings(), host="127.0.0.1",
+                           port=free_port(), workers=2, log_level="warning")
+    config.load()
+    listener = config.bind_socket()
+    listener.listen()
+    loop = asyncio.new_event_loop()
+    with listener, socket.create_connection(listener.getsockname()):
+        accepted, _ = listener.accept()
+        with accepted:
+            assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 0
+            transport, _protocol = loop.run_until_complete(loop.connect_accepted_socket(
+                lambda: config.http_protocol_class(config, ServerState(), {}, _loop=loop),
+                accepted))
+            try:
+                assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+            finally:
+                transport.close()
+                loop.run_until_complete(asyncio.sleep(0))
+                loop.close()
