@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-MAX_CONNECTIONS = 200
+CONNECTIONS = 64
 TIMEOUT_SECONDS = 30.0
 
 
@@ -78,17 +78,36 @@ async def _one(client: httpx.AsyncClient, kind: str, path: str, planned: float) 
 
 
 async def _run(base_url: str, requests: Sequence[tuple[str, str]], rate: float) -> LoadResult:
-    limits = httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=50)
+    """Release request i at `i / rate` into a queue that CONNECTIONS senders drain.
+
+    The client never holds more requests in flight than it has connections: a slow server
+    makes the queue grow (each queued request's latency still counts from its planned
+    moment), not httpx's connection pool, whose bookkeeping grows with every waiting request
+    and made the client itself fall minutes behind its schedule.
+    """
+    limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
+    queue: asyncio.Queue[tuple[int, str, str, float] | None] = asyncio.Queue()
+    sent: list[Sent | None] = [None] * len(requests)
     async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=TIMEOUT_SECONDS,
                                  headers={"Accept-Encoding": "gzip"}) as client:
-        started, tasks, worst_lag = time.perf_counter(), [], 0.0
+
+        async def sender() -> None:
+            while (item := await queue.get()) is not None:
+                index, kind, path, planned = item
+                sent[index] = await _one(client, kind, path, planned)
+
+        senders = [asyncio.create_task(sender()) for _ in range(CONNECTIONS)]
+        started, worst_lag = time.perf_counter(), 0.0
         for index, (kind, path) in enumerate(requests):
             planned = started + index / rate
             await asyncio.sleep(max(0.0, planned - time.perf_counter()))
             worst_lag = max(worst_lag, time.perf_counter() - planned)
-            tasks.append(asyncio.create_task(_one(client, kind, path, planned)))
-        sent = list(await asyncio.gather(*tasks))
-    return LoadResult(rate, len(requests) / rate, sent, worst_lag * 1000)
+            queue.put_nowait((index, kind, path, planned))
+        for _ in senders:
+            queue.put_nowait(None)
+        await asyncio.gather(*senders)
+    return LoadResult(rate, len(requests) / rate, [one for one in sent if one is not None],
+                      worst_lag * 1000)
 
 
 def open_loop(base_url: str, requests: Sequence[tuple[str, str]], rate: float) -> LoadResult:
