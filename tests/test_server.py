@@ -17,7 +17,7 @@ from uvicorn.server import ServerState
 
 from app.config import Settings
 from app.main import create_app
-from app.server import server_config
+from app.server import HeaderTimeoutProtocol, server_config
 
 SettingsFactory = Callable[..., Settings]
 
@@ -160,6 +160,7 @@ def test_connections_on_the_workers_socket_send_without_delay(
     config = server_config(create_app(make_settings()), make_settings(), host="127.0.0.1",
                            port=free_port(), workers=2, log_level="warning")
     config.load()
+    assert config.http_protocol_class is HeaderTimeoutProtocol
     listener = config.bind_socket()
     listener.listen()
     loop = asyncio.new_event_loop()
@@ -168,7 +169,7 @@ def test_connections_on_the_workers_socket_send_without_delay(
         with accepted:
             assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 0
             transport, _protocol = loop.run_until_complete(loop.connect_accepted_socket(
-                lambda: config.http_protocol_class(config, ServerState(), {}, _loop=loop),
+                lambda: HeaderTimeoutProtocol(config, ServerState(), {}, _loop=loop),
                 accepted))
             try:
                 assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
