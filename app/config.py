@@ -92,6 +92,8 @@ class Settings(BaseSettings):
     public_url: str | None = None
     header_timeout: float = Field(default=10.0, gt=0, le=300)
     keep_alive_timeout: int = Field(default=5, ge=1, le=300)
+    # Requests one worker process runs at once in its threads (the routes are synchronous).
+    request_threads: int = Field(default=2, ge=1, le=64)
 
     @field_validator("geocoder_url")
     @classmethod

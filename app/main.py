@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 
 from app.apidocs import mount_docs
@@ -54,6 +55,7 @@ def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        limit_request_threads(settings.request_threads)
         try:
             create_schema(app.state.engine, migrate=settings.migrates_schema)
         except OutdatedSchema as outdated:
@@ -65,6 +67,18 @@ def _lifespan(settings: Settings):  # type: ignore[no-untyped-def]
         app.state.engine.dispose()
 
     return lifespan
+
+
+def limit_request_threads(threads: int) -> None:
+    """Run at most `threads` synchronous routes (and dependencies) at once in this process.
+
+    Each SQLite row a query steps through releases and takes back the GIL, so requests in
+    more threads than the process has a core for queue on the GIL: at 1,000,000
+    structures, eight Paris bbox pages at once in one worker cost 31 ms of CPU each with
+    anyio's default 40 threads, 19 ms with 2, 15 ms with 1 (bench/results.md, session 6).
+    Two keep one thread busy while the other waits on the database or the disk.
+    """
+    anyio.to_thread.current_default_thread_limiter().total_tokens = threads
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -9,9 +9,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import anyio.to_thread
 import httpx
 import pytest
 from browser import free_port, running_server
+from fastapi.testclient import TestClient
+from pydantic import ValidationError
 from test_cli_serve import serve_in_subprocess
 from uvicorn.server import ServerState
 
@@ -177,3 +180,24 @@ def test_connections_on_the_workers_socket_send_without_delay(
                 transport.close()
                 loop.run_until_complete(asyncio.sleep(0))
                 loop.close()
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_a_worker_runs_at_most_request_threads_routes_at_once(
+    make_settings: SettingsFactory, threads: int
+) -> None:
+    with TestClient(create_app(make_settings(request_threads=threads))) as client:
+        assert client.portal is not None  # the app's event loop, while the client is open
+        tokens = client.portal.call(
+            lambda: anyio.to_thread.current_default_thread_limiter().total_tokens)
+        assert client.get("/api/organisations?limit=1").status_code == 200
+    assert tokens == threads
+
+
+@pytest.mark.parametrize("value", ["0", "65", "many"])
+def test_request_threads_out_of_range_are_refused(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("ESS_REQUEST_THREADS", value)
+    with pytest.raises(ValidationError, match="request_threads"):
+        Settings()
