@@ -81,7 +81,7 @@ def feature_of_values(values: Sequence[Any], **extra: Any) -> dict[str, Any]:
     }
 
 
-def _dumps(value: Any) -> bytes:
+def json_bytes(value: Any) -> bytes:
     """Compact UTF-8 JSON that keeps accents readable."""
     return orjson.dumps(value)
 
@@ -95,14 +95,14 @@ def feature_collection_chunks(
     try:
         separator = b""
         while batch := list(islice(remaining, FEATURES_PER_CHUNK)):
-            yield separator + b",".join(map(_dumps, batch))
+            yield separator + b",".join(map(json_bytes, batch))
             separator = b","
     finally:  # a response cut short closes the features' generator (and its cursor) now
         if isinstance(remaining, Generator):
             remaining.close()
     yield b"]"
     for name, value in members.items():
-        yield b"," + _dumps(name) + b":" + _dumps(value)
+        yield b"," + json_bytes(name) + b":" + json_bytes(value)
     yield b"}"
 
 
@@ -127,7 +127,7 @@ class GeoJSONResponse(JSONResponse):
 
     def render(self, content: Any) -> bytes:
         """Serialise without ASCII escaping."""
-        return _dumps(content)
+        return json_bytes(content)
 
 
 def feature_collection_response(
@@ -139,7 +139,7 @@ def feature_collection_response(
     if len(features) > FEATURES_PER_CHUNK:
         return streamed_feature_collection(features, members, headers)
     body = {"type": "FeatureCollection", "features": features, **members}
-    return Response(_dumps(body), media_type=GEOJSON_MEDIA_TYPE, headers=headers)
+    return Response(json_bytes(body), media_type=GEOJSON_MEDIA_TYPE, headers=headers)
 
 
 def streamed_feature_collection(

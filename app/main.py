@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 import anyio.to_thread
 from fastapi import FastAPI
 
+from app.answer_cache import AnswerCache
 from app.apidocs import mount_docs
 from app.compression import CompressionMiddleware
 from app.config import Settings
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = make_engine(settings.database_url)
     app.state.taxonomy = load_taxonomy(settings.categories_yaml)
+    app.state.answers = AnswerCache()
     install_error_handlers(app)
     install_openapi(app, settings, app.state.taxonomy)
     for module in (organisations, nearby, clusters, facets, taxonomy, areas, basemap, choropleth,

@@ -264,3 +264,27 @@ def test_a_nul_character_in_q_is_400_not_500(api: TestClient, path: str) -> None
     assert response.json()["error"] == {
         "status": 400, "code": "invalid_parameter", "parameter": "q",
         "message": "q must not contain a NUL character"}
+
+
+def test_a_view_asked_again_after_writes_answers_the_new_data(make_settings: Any) -> None:
+    """Clusters and facets are kept per data version: the same URL after a delete or an
+    insert is answered from the data as it now is, never from the kept answer."""
+    settings: Settings = make_settings(load_default_directory=False)
+    views = ["/api/clusters?zoom=6", "/api/facets"]
+    with TestClient(create_app(settings)) as client:
+        answers = client.app.state.answers  # type: ignore[attr-defined]
+        writer = make_engine(settings.database_url)  # as another process would
+        write(writer, france_records(300, seed=12))
+        assert [client.get(view).json()["numberMatched"] for view in views] == [300, 300]
+        assert len(answers) == 2
+        assert [client.get(view).json()["numberMatched"] for view in views] == [300, 300]
+        assert len(answers) == 2  # the same two answers, served again
+        with session_scope(writer) as session:
+            delete_organisation(session=session, organisation_id=1)
+        assert [client.get(view).json()["numberMatched"] for view in views] == [299, 299]
+        write(writer, france_records(10, seed=13, first=301))
+        total = len(stored(writer))
+        assert [client.get(view).json()["numberMatched"] for view in views] == [total] * 2
+        assert total == 309
+        assert len(answers) == 6
+        writer.dispose()

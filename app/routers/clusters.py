@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from sqlmodel import Session
 
-from app import summaries
+from app import http_cache, summaries
 from app.deps import HARVEST_PARAMETERS, HarvestFilterDep, Integer, SessionDep, only_parameters
-from app.geojson import GeoJSONResponse, point_geometry
+from app.geojson import GEOJSON_MEDIA_TYPE, GeoJSONResponse, json_bytes, point_geometry
 from app.geojson_models import ClusterCollection
+from app.queries import OrganisationFilter
 
 router = APIRouter(prefix="/api", tags=["organisations"])
 
@@ -39,15 +42,26 @@ def _cluster_feature(cluster: summaries.Cluster) -> dict[str, Any]:
     dependencies=[Depends(only_parameters(*HARVEST_PARAMETERS, "zoom"))],
 )
 def clusters(
+    request: Request,
     session: SessionDep,
     filters: HarvestFilterDep,
     zoom: Annotated[Integer, Query(ge=0, le=22, description="Map zoom level (Web Mercator)")],
-) -> GeoJSONResponse:
+) -> Response:
     """Clusters of the structures in `bbox` (default: the world) for a map at `zoom`."""
+    validators = http_cache.request_validators(request, session.connection())
+    if unchanged := http_cache.not_modified(request, validators):
+        return unchanged
+    body = request.app.state.answers.body(
+        validators["ETag"], lambda: json_bytes(_collection(session, filters, zoom)))
+    return Response(body, media_type=GEOJSON_MEDIA_TYPE, headers=validators)
+
+
+def _collection(session: Session, filters: OrganisationFilter, zoom: int) -> dict[str, Any]:
+    """The clusters and single structures of a view, as a FeatureCollection."""
     view = summaries.clusters(session=session, filters=filters, zoom=zoom)
     features = [*map(_single_feature, view.singles), *map(_cluster_feature, view.clusters)]
-    return GeoJSONResponse({
+    return {
         "type": "FeatureCollection", "features": features,
         "numberMatched": view.number_matched, "numberReturned": len(features),
         "zoom": zoom, "gridLevel": view.level,
-    })
+    }
