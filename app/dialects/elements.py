@@ -9,11 +9,16 @@ hold them stay in SQLAlchemy's compiled cache.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, or_
+from typing import Any
+
+from sqlalchemy import ColumnElement, Float, func, literal, or_
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.sqltypes import NULLTYPE
 
-from app.spatial import BBox
+from app.models import Organisation
+from app.spatial import EARTH_RADIUS_M, BBox, Circle
+
+_ORGANISATION = Organisation.__table__  # type: ignore[attr-defined]
 
 
 class WithinBox(FunctionElement[bool]):
@@ -57,3 +62,29 @@ def box_condition(bbox: BBox, kind: type[WithinBox] = WithinBox) -> ColumnElemen
     if len(parts) == 1:
         return within_box(parts[0], kind)
     return or_(*(within_box(part, kind) for part in parts))
+
+
+def haversine_distance(
+    circle: Circle, lat: ColumnElement[float] = _ORGANISATION.c.lat,
+    lon: ColumnElement[float] = _ORGANISATION.c.lon,
+) -> ColumnElement[float]:
+    """SQL: metres from the circle's centre, the very operations of `spatial.haversine_m`."""
+    return haversine_from(circle.lat, circle.lon, lat, lon)
+
+
+def haversine_from(
+    centre_lat: Any, centre_lon: Any, lat: ColumnElement[float] = _ORGANISATION.c.lat,
+    lon: ColumnElement[float] = _ORGANISATION.c.lon,
+) -> ColumnElement[float]:
+    """SQL: metres from a centre (values or SQL), the very operations of `spatial.haversine_m`."""
+
+    def squared_sine_of_half(angle: ColumnElement[float]) -> ColumnElement[float]:
+        return func.pow(func.sin(angle / 2, type_=Float), 2, type_=Float)
+
+    centre_phi = func.radians(centre_lat, type_=Float)
+    row_phi = func.radians(lat, type_=Float)
+    a = (squared_sine_of_half(row_phi - centre_phi)
+         + func.cos(centre_phi, type_=Float) * func.cos(row_phi, type_=Float)
+         * squared_sine_of_half(func.radians(lon - centre_lon, type_=Float)))
+    half_chord = func.min(1.0, func.sqrt(a, type_=Float), type_=Float)
+    return literal(2 * EARTH_RADIUS_M) * func.asin(half_chord, type_=Float)

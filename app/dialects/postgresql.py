@@ -34,10 +34,15 @@ from app.dialects.circle_count import (
     count_in_runs,
     counted_by_cells,
 )
-from app.dialects.elements import CheckedBox, TextMatch, WithinBox, text_match
+from app.dialects.elements import (
+    CheckedBox,
+    TextMatch,
+    WithinBox,
+    haversine_distance,
+    haversine_from,
+    text_match,
+)
 from app.dialects.portable import PortableStrategy, like_pattern
-from app.dialects.sqlite import _distance as haversine_distance
-from app.dialects.sqlite import _distance_from as haversine_from
 from app.models import Organisation
 from app.spatial import Circle
 

@@ -27,7 +27,6 @@ from sqlalchemy import (
     Table,
     and_,
     func,
-    literal,
     literal_column,
 )
 from sqlalchemy import select as core_select
@@ -49,9 +48,11 @@ from app.dialects.elements import (
     TextMatch,
     WithinBox,
     box_condition,
+    haversine_distance,
+    haversine_from,
 )
 from app.models import Organisation
-from app.spatial import EARTH_RADIUS_M, BBox, Circle, bbox_around
+from app.spatial import BBox, Circle, bbox_around
 
 ORGANISATION = Organisation.__table__  # type: ignore[attr-defined]
 # The virtual tables live outside SQLModel.metadata: create_all must not make them.
@@ -334,35 +335,9 @@ def _holds_at_least(connection: Connection, bbox: BBox, rows: int) -> bool:
     return bool(found >= rows)
 
 
-def _distance(
-    circle: Circle, lat: ColumnElement[float] = ORGANISATION.c.lat,
-    lon: ColumnElement[float] = ORGANISATION.c.lon,
-) -> ColumnElement[float]:
-    """SQL: metres from the circle's centre, the very operations of `spatial.haversine_m`."""
-    return _distance_from(circle.lat, circle.lon, lat, lon)
-
-
-def _distance_from(
-    centre_lat: Any, centre_lon: Any, lat: ColumnElement[float] = ORGANISATION.c.lat,
-    lon: ColumnElement[float] = ORGANISATION.c.lon,
-) -> ColumnElement[float]:
-    """SQL: metres from a centre (values or SQL), the very operations of `spatial.haversine_m`."""
-
-    def squared_sine_of_half(angle: ColumnElement[float]) -> ColumnElement[float]:
-        return func.pow(func.sin(angle / 2, type_=Float), 2, type_=Float)
-
-    centre_phi = func.radians(centre_lat, type_=Float)
-    row_phi = func.radians(lat, type_=Float)
-    a = (squared_sine_of_half(row_phi - centre_phi)
-         + func.cos(centre_phi, type_=Float) * func.cos(row_phi, type_=Float)
-         * squared_sine_of_half(func.radians(lon - centre_lon, type_=Float)))
-    half_chord = func.min(1.0, func.sqrt(a, type_=Float), type_=Float)
-    return literal(2 * EARTH_RADIUS_M) * func.asin(half_chord, type_=Float)
-
-
-def _rough_distance(circle: Circle) -> ColumnElement[float]:
+def _roughhaversine_distance(circle: Circle) -> ColumnElement[float]:
     """SQL: `_distance` from the R*Tree's rounded corner, within ROUNDING_M of the truth."""
-    return _distance(circle, RTREE.c.min_lat, RTREE.c.min_lon)
+    return haversine_distance(circle, RTREE.c.min_lat, RTREE.c.min_lon)
 
 
 def _count_within(
@@ -403,7 +378,7 @@ _RIM_SQL = (
 @cache
 def _rim_statement() -> str:
     """_RIM_SQL with its distance and condition written in (made once)."""
-    distance = _distance_from(literal_column("centre.lat"), literal_column("centre.lon"))
+    distance = haversine_from(literal_column("centre.lat"), literal_column("centre.lon"))
     return _RIM_SQL.replace("{distance}", _sql(distance)).replace("{counted}", _sql(COUNTED))
 
 
@@ -412,7 +387,7 @@ def _rim_statement() -> str:
 def _within(circle: Circle, reach: float) -> tuple[ColumnElement[bool], ...]:
     """SQL: within `reach` metres of the centre, the R*Tree narrowing to the box."""
     return (box_condition(bbox_around(circle.lat, circle.lon, reach)),
-            _distance(circle) <= reach)
+            haversine_distance(circle) <= reach)
 
 
 def _nearest(
@@ -420,7 +395,7 @@ def _nearest(
     columns: Sequence[ColumnElement[Any]], conditions: Sequence[ColumnElement[bool]], limit: int,
 ) -> list[tuple[Sequence[Any], float]]:
     """The `limit` nearest within `reach`, by distance then id."""
-    distance = _distance(circle)
+    distance = haversine_distance(circle)
     box = bbox_around(circle.lat, circle.lon, reach)
     if conditions or len(box.parts()) > 1:
         candidates = _within(circle, reach)
@@ -441,7 +416,7 @@ def _rough_candidates(
     Were x among them and its rounded distance beyond the `limit`-th one's plus twice the
     rounding, `limit` points would be surely nearer than x.
     """
-    rough = _rough_distance(circle)
+    rough = _roughhaversine_distance(circle)
     in_box = (RTREE.c.max_lat >= box.min_lat, RTREE.c.min_lat <= box.max_lat,
               RTREE.c.max_lon >= box.min_lon, RTREE.c.min_lon <= box.max_lon,
               rough <= reach + ROUNDING_M)
