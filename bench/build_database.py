@@ -27,7 +27,9 @@ def main() -> None:
     kept = aggregates.add, aggregates.subtract
     aggregates.add = aggregates.subtract = lambda connection, ids: None  # type: ignore[assignment]
     try:
-        cli(["import", str(dataset.csv)], standalone_mode=False)
+        # The report goes beside the dataset, not into whatever folder this runs from.
+        cli(["import", str(dataset.csv), "--report-dir", str(dataset.folder / "import-reports")],
+            standalone_mode=False)
     finally:
         aggregates.add, aggregates.subtract = kept
     print(f"imported in {time.perf_counter() - started:.0f} s", flush=True)
