@@ -1,9 +1,10 @@
 """The pre-aggregated grid counts, kept in step with the organisation table.
 
 `organisation_cell` holds, for every level of `grid.LEVELS`, one row per cell and value
-of each dimension (`all`, `sector`, `legal_form`, `sector_form`, `categories`), and for the
-finer `grid.FINE_LEVELS` one row per cell of the `all` dimension: how many structures, the
-exact integer sums of their ids and micro-degree coordinates, and bounds that contain them.
+of each dimension (`all`, `sector`, `legal_form`, `sector_form`, `categories`), and at the
+finer `grid.FINE_LEVELS` rows of the dimensions `levels_of` names there (`all` down to 18,
+`sector` and `legal_form` down to 16): how many structures, the exact integer sums of their
+ids and micro-degree coordinates, and bounds that contain them.
 A cell has at most 1 + sectors + legal forms + sectors × legal forms rows besides its
 distinct `categories` strings, whatever the number of structures.
 
@@ -77,7 +78,7 @@ _POINTS = Table(
     prefixes=["TEMPORARY"],
 )
 # Their totals per level, cell, `categories` string and legal form (those two are '' at the
-# levels finer than grid.FINEST, which count the `all` dimension only), each level summed
+# levels finer than DETAIL_FINEST, which count the `all` dimension only), each level summed
 # from the next finer one: every dimension is then counted from these few rows, not from
 # every structure at every level.
 _GROUPS = Table(
@@ -89,11 +90,25 @@ _GROUPS = Table(
     prefixes=["TEMPORARY"],
 )
 _FINEST_CELL = grid.ALL_LEVELS[-1]
+# The levels each dimension is stored at, finest last: the one place that says so. `all`
+# goes down to ~100 m, so a box or circle with no other filter is counted from whole cells
+# but a thin edge; the sector and legal-form mix of clusters and facets down to level 16
+# (cells ~420 m wide in France), so a map at zoom 11-14 reads cells, not rows; the pairs
+# and exact `categories` strings, which make the most rows per structure, stop at FINEST.
+_LEVELS = {
+    ALL: grid.ALL_LEVELS,
+    SECTOR: (*grid.LEVELS, 14, 16),
+    LEGAL_FORM: (*grid.LEVELS, 14, 16),
+    SECTOR_FORM: grid.LEVELS,
+    CATEGORIES: grid.LEVELS,
+}
+# Down to this level the groups carry `categories` and legal form (finer, `all` only).
+DETAIL_FINEST = max(levels[-1] for dimension, levels in _LEVELS.items() if dimension != ALL)
 
 
 def levels_of(dimension: str) -> tuple[int, ...]:
-    """The levels a dimension is stored at."""
-    return grid.ALL_LEVELS if dimension == ALL else grid.LEVELS
+    """The levels a dimension is stored at, coarsest first."""
+    return _LEVELS[dimension]
 
 
 def _dimension_source(points: Any, dimension: str) -> tuple[Any, ColumnElement[str]]:
@@ -124,7 +139,7 @@ def _cell_rows(groups: Any, dimension: str, sign: int) -> Select[Any]:
     bounds = [func.min(groups.c.min_lat), func.min(groups.c.min_lon),
               func.max(groups.c.max_lat), func.max(groups.c.max_lon)]
     return select(keys[0], literal(dimension), *keys[1:], value, *sums, *bounds).select_from(
-        source).where(groups.c.level <= max(levels_of(dimension))).group_by(*keys, value)
+        source).where(groups.c.level.in_(levels_of(dimension))).group_by(*keys, value)
 
 
 def _load_points(connection: Connection, condition: ColumnElement[bool] | None) -> None:
@@ -143,12 +158,12 @@ def _load_points(connection: Connection, condition: ColumnElement[bool] | None) 
 
 
 def _grouped_points(level: int) -> Select[Any]:
-    """The points' totals per cell of `level` (and sectors and legal form up to FINEST)."""
+    """The points' totals per cell of `level` (and sectors and legal form to DETAIL_FINEST)."""
     points, factor = _POINTS, 1 << (_FINEST_CELL - level)
     cx, cy = (points.c.x // factor, points.c.y // factor) if factor > 1 else (points.c.x,
                                                                               points.c.y)
     detail: list[ColumnElement[str]] = (
-        [points.c.categories, points.c.legal_form] if level <= grid.FINEST else [])
+        [points.c.categories, points.c.legal_form] if level <= DETAIL_FINEST else [])
     values = detail or [literal("", String), literal("", String)]
     totals = [func.count(), func.sum(points.c.id), func.sum(micro_degrees(points.c.lat)),
               func.sum(micro_degrees(points.c.lon)), func.min(points.c.lat),
@@ -174,7 +189,7 @@ def _group(connection: Connection) -> Any:
     connection.execute(_GROUPS.delete())
     columns, finer = [c.name for c in _GROUPS.c], 0
     for level in sorted(grid.ALL_LEVELS, reverse=True):
-        from_points = not finer or level <= grid.FINEST < finer
+        from_points = not finer or level <= DETAIL_FINEST < finer
         rows = _grouped_points(level) if from_points else _grouped_groups(level, finer)
         connection.execute(_GROUPS.insert().from_select(columns, rows))
         finer = level
@@ -307,16 +322,30 @@ def _missing_sets(connection: Connection) -> int:
 
 
 def is_missing(connection: Connection) -> bool:
-    """True for a database with active structures but no aggregates at the finest level.
+    """True for a database whose aggregates lack a dimension's finest level (or all of them).
 
-    Made before the aggregates existed, or before their finest level did: every active
-    structure has a row there.
+    Made before the aggregates existed, or before a dimension got its finest level: every
+    active structure has a row there (a sector one when it has a sector).
     """
-    active = select(_ORGANISATION.c.id).where(_ORGANISATION.c.status == ACTIVE).limit(1)
-    finest = select(CELL_TABLE.c.level).where(CELL_TABLE.c.level == grid.ALL_LEVELS[-1],
-                                              CELL_TABLE.c.dimension == ALL).limit(1)
-    has_rows = connection.execute(active).first() is not None
-    return has_rows and connection.execute(finest).first() is None
+    return any(_lacks_finest_level(connection, dimension) and _counted_in(connection, dimension)
+               for dimension in DIMENSIONS)
+
+
+def _lacks_finest_level(connection: Connection, dimension: str) -> bool:
+    """True when organisation_cell has no row of the dimension at its finest level."""
+    cells = CELL_TABLE.c
+    query = select(cells.level).where(cells.level == levels_of(dimension)[-1],
+                                      cells.dimension == dimension).limit(1)
+    return connection.execute(query).first() is None
+
+
+def _counted_in(connection: Connection, dimension: str) -> bool:
+    """True when an active structure has a row of the dimension (sector ones: with a sector)."""
+    table = _ORGANISATION
+    query = select(table.c.id).where(table.c.status == ACTIVE).limit(1)
+    if dimension in (SECTOR, SECTOR_FORM):
+        query = query.where(table.c.categories != "")
+    return connection.execute(query).first() is not None
 
 
 def ensure(engine: Engine) -> bool:

@@ -26,9 +26,10 @@ from app.spatial import BBox
 # all coarser ones.
 LEVELS = (2, 4, 6, 8, 10, 12)
 FINEST = LEVELS[-1]
-# Finer levels kept for the `all` dimension only (one row per cell, 18 is ~107 × 70 m in
-# France): a count with no filter but a box or a circle reads whole cells down to them, so
-# only a strip a hundred metres wide along its edge is counted point by point.
+# Finer levels kept for some dimensions only (`aggregates.levels_of`: `all` down to 18,
+# ~107 × 70 m in France, the sector and legal-form counts down to 16): a count with no
+# filter but a box or a circle reads whole cells down to 18, so only a strip a hundred
+# metres wide along its edge is counted point by point.
 FINE_LEVELS = (14, 16, 18)
 ALL_LEVELS = (*LEVELS, *FINE_LEVELS)
 MAX_LAT = 85.0511287798066  # beyond it, Mercator puts points on the edge row

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from app import schema
+from app import aggregates, schema
 from app.config import Settings, load_settings
 from app.db import make_engine, open_database, reporting_open_errors
 from app.terminal import exits_on_configuration_error
@@ -29,6 +29,16 @@ def _read_version(settings: Settings) -> tuple[str | None, str | None]:
             engine.dispose()
 
 
+def _back_fill_aggregates(settings: Settings) -> bool:
+    """Rebuild aggregates made by an older build (a level missing); True when it had to."""
+    with reporting_open_errors(settings.database_url):
+        engine = make_engine(settings.database_url)
+        try:
+            return aggregates.ensure(engine)
+        finally:
+            engine.dispose()
+
+
 @db_cli.command("upgrade")
 @exits_on_configuration_error
 def upgrade() -> None:
@@ -37,7 +47,9 @@ def upgrade() -> None:
     before, problem = _read_version(settings)
     head = schema.head_revision()
     if problem is None:
-        typer.echo(f"the schema is at {head}, this build's revision: nothing to do")
+        done = ("its aggregates, made by an older build, were rebuilt"
+                if _back_fill_aggregates(settings) else "nothing to do")
+        typer.echo(f"the schema is at {head}, this build's revision: {done}")
         return
     open_database(settings, migrate=True).dispose()
     typer.echo(f"the schema was at {_revision_text(before)}; it is now at {head}")

@@ -3,15 +3,17 @@
 A box is cut into pieces whose counts are cheap and exact:
 
 - at the display level, the cells wholly inside the box, from `organisation_cell`;
-- at each finer stored level, the ring of cells wholly inside the box that the coarser
-  level did not cover (a few cells wide, so a few index range scans);
+- at each finer level stored for every dimension read (`aggregates.levels_of`), the ring
+  of cells wholly inside the box that the coarser level did not cover (a few cells wide,
+  so a few index range scans); cells finer than the display level are shifted onto it;
 - the strip left between the finest inside cells and the box's edges, counted live from
   the organisation table through the spatial filter (`queries.filter_conditions`).
 
 Each structure of the box is in exactly one piece, so the pieces add up to the exact
 count. A text filter cannot be pre-aggregated: it is counted and grouped live over the
-matching rows. Above the finest stored level (zoom ≥ 13) the box is small and is grouped
-live too.
+matching rows. A display level finer than the finest level stored for what is read (with
+no filter or one sector, level 16: from zoom 15; else level 12: from zoom 11) is grouped
+live too: the box is small.
 """
 
 from __future__ import annotations
@@ -166,7 +168,12 @@ class Facets:
 
 
 def display_level(zoom: int, bbox: BBox | None) -> int:
-    """The grid level clusters are shown at for a zoom, coarser if the box has too many cells."""
+    """The grid level clusters are shown at for a zoom, coarser if the box has too many cells.
+
+    Up to grid.FINEST, a level stored for every dimension; finer, zoom + 2 whatever is
+    stored (cells finer than it are shifted onto it, what is finer than any stored level is
+    grouped live), so the clusters of a view are the same whatever the filters.
+    """
     wanted = zoom + CELL_ZOOM_OFFSET
     level = wanted if wanted > grid.FINEST else _stored_at_most(wanted)
     while level > grid.LEVELS[0] and _cells_touched(bbox or WORLD, level) > MAX_CELLS:
@@ -314,7 +321,7 @@ def _box_pieces(
     the first spec's rows bring sums and bounds, the others only counts.
     """
     level_from = grid.LEVELS[0] if display is None else display
-    if specs is None or level_from > grid.FINEST:
+    if specs is None or level_from > _levels_of(specs)[-1]:
         return [LivePart(box, [])]
     pieces: list[Piece] = []
     covered: CellRange | None = None
@@ -332,9 +339,11 @@ def _box_pieces(
                      for strip, conditions in _edge_strips(box, covered)]
 
 
+@cache
 def _levels_of(specs: tuple[Spec, ...]) -> tuple[int, ...]:
-    """The levels stored for every spec's dimension."""
-    return min((levels_of(spec.dimension) for spec in specs), key=len)
+    """The levels stored for every spec's dimension, coarsest first."""
+    common = set.intersection(*(set(levels_of(spec.dimension)) for spec in specs))
+    return tuple(sorted(common))
 
 
 # Statements hold no data: the same view asked again reuses them (and SQLAlchemy the cache
@@ -346,7 +355,7 @@ def _pieces(
 ) -> tuple[Piece, ...]:
     """The queries whose rows add up to the structures matching the filters."""
     whole_level = grid.LEVELS[0] if display is None else display
-    if filters.bbox is None and specs is not None and whole_level <= grid.FINEST:
+    if filters.bbox is None and specs is not None and whole_level in _levels_of(specs):
         return tuple((_cell_piece(None, whole_level, display, spec,
                                   bounds=bounds and index == 0), index)
                      for index, spec in enumerate(specs))

@@ -5,7 +5,7 @@ generated CSV into a fresh SQLite file, with the writer's phases wrapped in time
 CPU time of the writing thread is counted (not wall time), so a loaded machine changes
 the figures less; the wall time and rows/s of the whole run are printed too.
 
-    python bench/bench_import_phases.py [--rows 100000] [--coordinates] [--no-record]
+    python bench/bench_import_phases.py [--rows 100000] [--coordinates] [--csv FILE] [--no-record]
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import generate
@@ -69,16 +70,23 @@ def _timed_context(name: str, method: Any) -> Any:
     return wrapper
 
 
+def _generated_csv(rows: int, *, coordinates: bool) -> Path:
+    """The generated dataset's CSV (made if missing), with or without lat/lon."""
+    dataset = generate.cached_dataset(rows)
+    return dataset.csv if coordinates or dataset.bare_csv is None else dataset.bare_csv
+
+
 def main() -> None:
     """Import the generated CSV once with timers and print the phases."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--coordinates", action="store_true", help="the CSV with lat/lon")
+    parser.add_argument("--csv", type=Path, help="import this file (of --rows rows) instead")
     parser.add_argument("--no-record", action="store_true", help="do not touch results.md")
     args = parser.parse_args()
-    dataset = generate.cached_dataset(args.rows)
-    csv = dataset.csv if args.coordinates or dataset.bare_csv is None else dataset.bare_csv
+    csv = args.csv or _generated_csv(args.rows, coordinates=args.coordinates)
     instrument()
+    generate.CACHE_DIR.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=generate.CACHE_DIR.parent) as folder:
         settings = Settings(database_url=f"sqlite:///{folder}/atlas.sqlite3",
                             load_default_directory=False)

@@ -218,6 +218,29 @@ def test_aggregates_made_before_the_finest_level_are_rebuilt_with_the_schema(
     assert_in_step(engine, tight=True)
 
 
+@pytest.mark.parametrize("taken_out", [
+    "level > 12 AND dimension IN ('sector', 'legal_form')",  # made before levels 14 and 16
+    "level = 16 AND dimension = 'sector'",
+], ids=["sector-and-form", "sector-16"])
+def test_aggregates_made_before_the_sector_levels_are_rebuilt_with_the_schema(
+        engine: Engine, taken_out: str) -> None:
+    write(engine, france_records(400))
+    with engine.connect() as connection:
+        assert not aggregates.is_missing(connection)
+    with engine.begin() as connection:
+        connection.execute(text(f"DELETE FROM organisation_cell WHERE {taken_out}"))  # noqa: S608
+        assert aggregates.is_missing(connection)
+    create_schema(engine)
+    sector_levels = {key[0] for key in stored_cells(engine) if key[1] == "sector"}
+    assert sector_levels == set(aggregates.levels_of("sector")) == {*grid.LEVELS, 14, 16}
+    assert_in_step(engine, tight=True)
+
+
+def test_an_empty_database_needs_no_aggregates(engine: Engine) -> None:
+    with engine.connect() as connection:
+        assert not aggregates.is_missing(connection)
+
+
 def test_check_and_rebuild_commands(engine: Engine) -> None:
     write(engine, france_records(300))
     environment = {"ESS_DATABASE_URL": str(engine.url)}

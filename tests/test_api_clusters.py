@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import math
 import random
+import re
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
+import numpy as np
 import pytest
 from aggregate_data import SECTORS, Stored, france_records, matches, stored, write
 from fastapi.testclient import TestClient
 from postgres_cluster import BOTH_BACKENDS, DatabaseUrls
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 
-from app import grid
+from app import grid, summaries
 from app.config import Settings
 from app.db import create_schema, make_engine, session_scope
 from app.deps import parse_bbox
@@ -137,6 +140,141 @@ def test_the_france_view_is_a_few_hundred_features(api: TestClient) -> None:
             assert body["numberMatched"] > 1000
             assert len(body["features"]) <= 400, zoom
             assert len(response.content) < 100_000
+
+
+def tile_block(lon: float, lat: float, zoom: int, across: int, down: int) -> str:
+    """The bbox the map page asks for a block of tiles of `zoom` from the one holding a point."""
+    n = 1 << zoom
+    x0, y0 = math.floor(grid.x_of(lon) * n), math.floor(grid.y_of(lat) * n)
+    west, east = grid.lon_of(x0 / n), grid.lon_of((x0 + across) / n)
+    north, south = grid.lat_of(y0 / n), grid.lat_of((y0 + down) / n)
+    return ",".join(f"{value:.6f}" for value in (west, south, east, north))
+
+
+def brute_clusters(everything: list[Stored], parameters: dict[str, Any], level: int
+                   ) -> dict[tuple[int, int], list[Stored]]:
+    """The matching structures of each display cell, grouped in Python."""
+    filters, n = as_filter(parameters), 1 << level
+    cells: dict[tuple[int, int], list[Stored]] = {}
+    for item in everything:
+        if matches(item, filters):
+            cell = (min(n - 1, math.floor(grid.x_of(item.lon) * n)),
+                    min(n - 1, math.floor(grid.y_of(item.lat) * n)))
+            cells.setdefault(cell, []).append(item)
+    return cells
+
+
+def expected_mix(members: list[Stored], parameters: dict[str, Any]) -> dict[str, int]:
+    """A cluster's sector mix: every sector of its members, or only the filtered ones."""
+    mix = Counter(sector for item in members for sector in item.categories)
+    kept = parameters.get("category")
+    return {sector: count for sector, count in mix.items() if not kept or sector in kept}
+
+
+@pytest.mark.parametrize("parameters", [{}, {"category": ["habitat"]},
+                                        {"legal_form": ["association"]}],
+                         ids=lambda p: urlencode(p, doseq=True) or "none")
+def test_clusters_at_zoom_11_to_14_are_the_cells_of_their_members(
+    api: TestClient, everything: list[Stored], parameters: dict[str, Any]
+) -> None:
+    """Counted from finer cells or live, each cluster is its members: count, centre, mix."""
+    for lon, lat in ((2.35, 48.86), (4.84, 45.76), (-1.55, 47.22)):
+        for zoom in (11, 12, 13, 14):
+            query = {**parameters, "bbox": tile_block(lon - 0.1, lat + 0.05, zoom, 5, 4),
+                     "zoom": zoom}
+            body = get_json(api, "/api/clusters", query)
+            assert body["gridLevel"] == zoom + 2
+            cells = brute_clusters(everything, query, body["gridLevel"])
+            found = {}
+            for feature in body["features"]:
+                if feature["properties"]["cluster"]:
+                    _, cx, cy = map(int, feature["id"].split("/"))
+                    found[(cx, cy)] = feature
+            singles = {feature["id"] for feature in body["features"]
+                       if not feature["properties"]["cluster"]}
+            assert singles == {members[0].id for members in cells.values() if len(members) == 1}
+            assert set(found) == {cell for cell, members in cells.items() if len(members) > 1}
+            for cell, feature in found.items():
+                members = cells[cell]
+                assert feature["properties"]["count"] == len(members)
+                assert feature["properties"]["sectors"] == expected_mix(members, query)
+                lon_mean = sum(item.lon for item in members) / len(members)
+                lat_mean = sum(item.lat for item in members) / len(members)
+                assert feature["geometry"]["coordinates"] == pytest.approx(
+                    [lon_mean, lat_mean], abs=2e-6)
+                assert feature["bbox"] == pytest.approx(
+                    [min(i.lon for i in members), min(i.lat for i in members),
+                     max(i.lon for i in members), max(i.lat for i in members)], abs=1e-6)
+
+
+def clear_edges_block(everything: list[Stored], parameters: dict[str, Any]) -> str:
+    """A 3 x 3 block of zoom-12 tiles with a town inside and no structure near its edges.
+
+    Near: within one level-16 cell, the widest strip counted on rows at that zoom.
+    """
+    near = 360 / (1 << 16)
+    lons = np.array([item.lon for item in everything])
+    lats = np.array([item.lat for item in everything])
+    kept = np.array([matches(item, as_filter(parameters)) for item in everything])
+    for town in sorted(everything, key=lambda item: item.id):
+        if not (42 < town.lat < 51 and -5 < town.lon < 8):
+            continue
+        text = tile_block(town.lon - 0.09, town.lat + 0.06, 12, 3, 3)
+        box = parse_bbox(text)
+        inside = ((lons >= box.min_lon) & (lons <= box.max_lon) & (lats >= box.min_lat)
+                  & (lats <= box.max_lat))
+        edge = np.minimum.reduce([lons - box.min_lon, box.max_lon - lons, lats - box.min_lat,
+                                  box.max_lat - lats])
+        if not (inside & (edge < near)).any() and (inside & kept).sum() >= 20:
+            return text
+    raise AssertionError("no zoom-12 view with clear edges in the fixture")
+
+
+def counted_on_rows(database: Engine, filters: OrganisationFilter, zoom: int
+                    ) -> tuple[summaries.ClusterView, int]:
+    """A cluster view, and how many structures its statements on `organisation` counted.
+
+    Every statement that groups organisation rows is recorded, then run again to sum the
+    structures it counted (the lookup of single structures by id groups nothing).
+    """
+    recorded: list[tuple[str, Any]] = []
+
+    def record(_c: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if re.search(r"\borganisation\b", statement) and "GROUP BY" in statement:
+            recorded.append((statement, parameters))
+
+    event.listen(database, "before_cursor_execute", record)
+    try:
+        with session_scope(database) as session:
+            view = summaries.clusters(session=session, filters=filters, zoom=zoom)
+    finally:
+        event.remove(database, "before_cursor_execute", record)
+    counted = 0
+    with database.connect() as connection:
+        for statement, parameters in recorded:
+            rows = connection.exec_driver_sql(statement, parameters).all()
+            counted += sum(int(row[-8]) for row in rows)
+    return view, counted
+
+
+@pytest.mark.parametrize("parameters", [{}, {"category": ["habitat"]}],
+                         ids=lambda p: urlencode(p, doseq=True) or "none")
+def test_a_zoom_12_view_with_no_filter_or_one_sector_counts_no_row_live(
+    database: Engine, everything: list[Stored], parameters: dict[str, Any]
+) -> None:
+    """Its structures come from the sector and legal-form cells down to level 16."""
+    query = {**parameters, "bbox": clear_edges_block(everything, parameters)}
+    view, counted = counted_on_rows(database, as_filter(query), 12)
+    assert view.level == 14
+    assert view.number_matched == brute_count(everything, query)
+    assert view.clusters
+    assert counted == 0
+    # A legal form needs the sector-and-form pairs, stored down to level 12 only: the whole
+    # box is counted on its rows (the sector and legal form are checked on their groups).
+    formed = {**query, "legal_form": ["association"]}
+    view, counted = counted_on_rows(database, as_filter(formed), 12)
+    assert view.number_matched == brute_count(everything, formed) > 0
+    assert counted == brute_count(everything, {"bbox": query["bbox"]})
 
 
 def test_a_stack_of_structures_at_one_point_is_one_cluster_at_high_zoom(

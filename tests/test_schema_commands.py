@@ -104,6 +104,24 @@ def test_a_second_upgrade_has_nothing_to_do(first_release: Settings) -> None:
         0, f"the schema is at {head_revision()}, this build's revision: nothing to do\n")
 
 
+def test_db_upgrade_rebuilds_aggregates_made_before_the_sector_levels(
+    first_release: Settings,
+) -> None:
+    assert run(first_release, "db", "upgrade").exit_code == 0
+    engine = make_engine(first_release.database_url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "DELETE FROM organisation_cell WHERE level > 12 AND dimension = 'sector'")
+        assert aggregates.mismatches(connection) > 0
+    result = run(first_release, "db", "upgrade")
+    assert (result.exit_code, result.stdout) == (
+        0, f"the schema is at {head_revision()}, this build's revision: its aggregates, made "
+           "by an older build, were rebuilt\n")
+    with engine.connect() as connection:
+        assert aggregates.mismatches(connection) == 0
+    engine.dispose()
+
+
 def test_db_upgrade_gives_an_empty_database_the_whole_schema(
     make_settings: SettingsFactory,
 ) -> None:
