@@ -17,12 +17,15 @@ from app.resources import shipped_file
 
 @contextmanager
 def serve_in_subprocess(tmp_path: Path, *options: str, **environment: str) -> Iterator[str]:
-    """`ess-atlas serve` in a subprocess on a fresh SQLite file, plus `environment`."""
-    env = environment_without_settings(
-        ESS_DATABASE_URL=f"sqlite:///{tmp_path / 'serve.sqlite3'}",
-        ESS_GEOCODER_CACHE_PATH=str(tmp_path / "cache.sqlite3"),
+    """`ess-atlas serve` in a subprocess on a fresh SQLite file, plus `environment`.
+
+    `environment` may name another database (ESS_DATABASE_URL).
+    """
+    env = environment_without_settings(**{
+        "ESS_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}",
+        "ESS_GEOCODER_CACHE_PATH": str(tmp_path / "cache.sqlite3"),
         **environment,
-    )
+    })
     command = [sys.executable, "-m", "app.cli", "serve", *options]
     with serving(command, env, tmp_path / "serve.log") as base:
         yield base

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from postgres_cluster import BOTH_BACKENDS
+from postgres_cluster import BOTH_BACKENDS, DatabaseUrls
 from test_cli_serve import serve_in_subprocess
 
 BACKENDS = BOTH_BACKENDS
@@ -22,9 +22,11 @@ def server_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def served(server_folder: Path) -> Iterator[str]:
-    """ess-atlas serve (default directory) on a free loopback port, exports in its own folder."""
+def served(server_folder: Path, database_urls: DatabaseUrls) -> Iterator[str]:
+    """ess-atlas serve (default directory) on a free loopback port, on a new database of the
+    module's backend, exports in its own folder."""
     with serve_in_subprocess(server_folder, "--workers", "1",
+                             ESS_DATABASE_URL=database_urls(server_folder),
                              ESS_EXPORT_DIR=str(server_folder / "exports")) as base:
         yield base
 
