@@ -14,6 +14,14 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Connection
+from starlette.requests import Request
+from starlette.responses import Response
+
+from app import http_cache
+from app.geojson import json_bytes
 
 MAX_ANSWERS = 256
 MAX_BODY_BYTES = 256 * 1024
@@ -47,3 +55,18 @@ class AnswerCache:
     def __len__(self) -> int:
         with self._lock:
             return len(self._bodies)
+
+
+def kept_json_response(
+    request: Request, connection: Connection, make: Callable[[], Any], media_type: str,
+) -> Response:
+    """`make()`'s document as JSON with its ETag, or 304 when the client holds it.
+
+    The body is the one this process kept for that ETag, made and kept now if it has none.
+    """
+    validators = http_cache.request_validators(request, connection)
+    if unchanged := http_cache.not_modified(request, validators):
+        return unchanged
+    answers: AnswerCache = request.app.state.answers
+    body = answers.body(validators["ETag"], lambda: json_bytes(make()))
+    return Response(body, media_type=media_type, headers=validators)

@@ -8,9 +8,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from app import http_cache, summaries
+from app import summaries
+from app.answer_cache import kept_json_response
 from app.deps import HARVEST_PARAMETERS, HarvestFilterDep, Integer, SessionDep, only_parameters
-from app.geojson import GEOJSON_MEDIA_TYPE, GeoJSONResponse, json_bytes, point_geometry
+from app.geojson import GEOJSON_MEDIA_TYPE, GeoJSONResponse, point_geometry
 from app.geojson_models import ClusterCollection
 from app.queries import OrganisationFilter
 
@@ -48,12 +49,8 @@ def clusters(
     zoom: Annotated[Integer, Query(ge=0, le=22, description="Map zoom level (Web Mercator)")],
 ) -> Response:
     """Clusters of the structures in `bbox` (default: the world) for a map at `zoom`."""
-    validators = http_cache.request_validators(request, session.connection())
-    if unchanged := http_cache.not_modified(request, validators):
-        return unchanged
-    body = request.app.state.answers.body(
-        validators["ETag"], lambda: json_bytes(_collection(session, filters, zoom)))
-    return Response(body, media_type=GEOJSON_MEDIA_TYPE, headers=validators)
+    return kept_json_response(request, session.connection(),
+                              lambda: _collection(session, filters, zoom), GEOJSON_MEDIA_TYPE)
 
 
 def _collection(session: Session, filters: OrganisationFilter, zoom: int) -> dict[str, Any]:

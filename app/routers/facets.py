@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from app import http_cache, summaries
+from app import summaries
+from app.answer_cache import kept_json_response
 from app.deps import HARVEST_PARAMETERS, HarvestFilterDep, SessionDep, TaxonomyDep, only_parameters
-from app.geojson import json_bytes
 from app.queries import OrganisationFilter
 from app.taxonomy import Taxonomy
 
@@ -24,12 +24,8 @@ def facets(
     request: Request, session: SessionDep, taxonomy: TaxonomyDep, filters: HarvestFilterDep
 ) -> Response:
     """Structures matching the filters, and per sector / legal form without that facet's filter."""
-    validators = http_cache.request_validators(request, session.connection())
-    if unchanged := http_cache.not_modified(request, validators):
-        return unchanged
-    body = request.app.state.answers.body(
-        validators["ETag"], lambda: json_bytes(_facets(session, taxonomy, filters)))
-    return Response(body, media_type="application/json", headers=validators)
+    return kept_json_response(request, session.connection(),
+                              lambda: _facets(session, taxonomy, filters), "application/json")
 
 
 def _facets(session: Session, taxonomy: Taxonomy, filters: OrganisationFilter) -> dict[str, Any]:
