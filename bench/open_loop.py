@@ -31,6 +31,7 @@ class Sent:
     status: int
     ms: float
     sent_ms: float
+    error: str = ""  # the client's exception when there was no answer
 
 
 @dataclass(frozen=True)
@@ -66,15 +67,15 @@ class LoadResult:
 
 async def _one(client: httpx.AsyncClient, kind: str, path: str, planned: float) -> Sent:
     """Send one request; its latency from the planned moment and from now."""
-    now = time.perf_counter()
+    now, error = time.perf_counter(), ""
     try:
         response = await client.get(path)
         await response.aread()
         status = response.status_code
-    except httpx.HTTPError:
-        status = 0
+    except httpx.HTTPError as failure:
+        status, error = 0, f"{type(failure).__name__}: {failure}"
     done = time.perf_counter()
-    return Sent(kind, status, (done - planned) * 1000, (done - now) * 1000)
+    return Sent(kind, status, (done - planned) * 1000, (done - now) * 1000, error)
 
 
 async def _run(base_url: str, requests: Sequence[tuple[str, str]], rate: float) -> LoadResult:
