@@ -335,8 +335,8 @@ def _holds_at_least(connection: Connection, bbox: BBox, rows: int) -> bool:
     return bool(found >= rows)
 
 
-def _roughhaversine_distance(circle: Circle) -> ColumnElement[float]:
-    """SQL: `_distance` from the R*Tree's rounded corner, within ROUNDING_M of the truth."""
+def _rough_distance(circle: Circle) -> ColumnElement[float]:
+    """SQL: `haversine_distance` from the R*Tree's rounded corner (within ROUNDING_M)."""
     return haversine_distance(circle, RTREE.c.min_lat, RTREE.c.min_lon)
 
 
@@ -416,7 +416,7 @@ def _rough_candidates(
     Were x among them and its rounded distance beyond the `limit`-th one's plus twice the
     rounding, `limit` points would be surely nearer than x.
     """
-    rough = _roughhaversine_distance(circle)
+    rough = _rough_distance(circle)
     in_box = (RTREE.c.max_lat >= box.min_lat, RTREE.c.min_lat <= box.max_lat,
               RTREE.c.max_lon >= box.min_lon, RTREE.c.min_lon <= box.max_lon,
               rough <= reach + ROUNDING_M)
