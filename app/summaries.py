@@ -339,11 +339,15 @@ def _box_pieces(
                      for strip, conditions in _edge_strips(box, covered)]
 
 
-@cache
 def _levels_of(specs: tuple[Spec, ...]) -> tuple[int, ...]:
     """The levels stored for every spec's dimension, coarsest first."""
-    common = set.intersection(*(set(levels_of(spec.dimension)) for spec in specs))
-    return tuple(sorted(common))
+    return _common_levels(frozenset(spec.dimension for spec in specs))
+
+
+@cache  # keyed by dimensions only (a handful), not by the specs' filter values
+def _common_levels(dimensions: frozenset[str]) -> tuple[int, ...]:
+    """The levels stored for all of these dimensions, coarsest first."""
+    return tuple(sorted(set.intersection(*(set(levels_of(each)) for each in dimensions))))
 
 
 # Statements hold no data: the same view asked again reuses them (and SQLAlchemy the cache
