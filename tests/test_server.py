@@ -8,9 +8,11 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import anyio.to_thread
 import httpx
+import psutil
 import pytest
 from browser import free_port, running_server
 from fastapi.testclient import TestClient
@@ -74,6 +76,86 @@ def test_serve_with_two_workers_shares_one_sqlite_file(tmp_path: Path) -> None:
             answers = [client.get("/api/organisations", headers={"Connection": "close"})
                        for _ in range(10)]
     assert [a.status_code for a in answers] == [200] * 10
+
+
+def listening_sockets(port: int) -> dict[int, set[int]]:
+    """Each process's listening sockets on `port`, by pid: the sockets' inode numbers."""
+    sockets: dict[int, set[int]] = {}
+    for process in psutil.process_iter():
+        try:
+            for connection in process.net_connections(kind="tcp"):
+                if connection.status == psutil.CONN_LISTEN and connection.laddr.port == port:
+                    inode = Path(f"/proc/{process.pid}/fd/{connection.fd}").stat().st_ino
+                    sockets.setdefault(process.pid, set()).add(inode)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, FileNotFoundError):
+            continue
+    return sockets
+
+
+def workers_of(supervisor: psutil.Process, count: int) -> list[psutil.Process]:
+    """The supervisor's `count` worker processes, once each listens on the port."""
+    for _ in range(600):
+        workers = [child for child in supervisor.children() if child.name() != "resource_tracker"
+                   and "resource_tracker" not in " ".join(child.cmdline())]
+        if len(workers) == count:
+            return workers
+        time.sleep(0.1)
+    raise AssertionError(f"{supervisor.pid} has {len(workers)} workers, not {count}")
+
+
+def connected_workers(base: str, connections: int) -> set[int]:
+    """The pids holding the server end of `connections` keep-alive connections, once each
+    connection has had an answer."""
+    port = int(base.rsplit(":", 1)[1])
+    clients = [httpx.Client(base_url=base, timeout=60) for _ in range(connections)]
+    try:
+        assert [client.get("/healthz").status_code for client in clients] == [200] * connections
+        return {process.pid for process in psutil.process_iter()
+                for connection in _connections_of(process)
+                if connection.status == psutil.CONN_ESTABLISHED and connection.laddr.port == port}
+    finally:
+        for client in clients:
+            client.close()
+
+
+def _connections_of(process: psutil.Process) -> list[Any]:
+    try:
+        return list(process.net_connections(kind="tcp"))
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return []
+
+
+def test_each_worker_listens_on_a_socket_of_its_own(tmp_path: Path) -> None:
+    """With one shared listening socket, asyncio's accept loop let one worker take every
+    connection of a client; with a socket per worker (SO_REUSEPORT) the kernel spreads them.
+    A worker started again after a crash gets a socket of its own too."""
+    with serve(tmp_path, "--workers", "2") as base:
+        port = int(base.rsplit(":", 1)[1])
+        supervisor = next(p for p in psutil.process_iter(["cmdline"])
+                          if "serve" in (p.info["cmdline"] or [])
+                          and str(port) in (p.info["cmdline"] or []))
+        workers = workers_of(supervisor, 2)
+        listening = listening_sockets(port)
+        assert supervisor.pid not in listening  # it holds the port, but does not listen
+        assert sorted(listening) == sorted(w.pid for w in workers)
+        assert [len(inodes) for inodes in listening.values()] == [1, 1]
+        assert len(set().union(*listening.values())) == 2  # two sockets, not one shared
+        # 24 connections all on one worker by chance: 2 ** -23
+        assert connected_workers(base, 24) == {w.pid for w in workers}
+
+        workers[0].kill()
+        workers[0].wait(timeout=10)
+        replaced = [w for w in workers_of(supervisor, 2) if w.pid != workers[1].pid]
+        for _ in range(600):
+            listening = listening_sockets(port)
+            if replaced[0].pid in listening:
+                break
+            time.sleep(0.1)
+        assert sorted(listening) == sorted([workers[1].pid, replaced[0].pid])
+        assert len(set().union(*listening.values())) == 2
+        with httpx.Client(base_url=base, timeout=60) as client:
+            assert [client.get("/healthz", headers={"Connection": "close"}).status_code
+                    for _ in range(20)] == [200] * 20
 
 
 @pytest.fixture
