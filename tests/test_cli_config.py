@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -29,11 +30,13 @@ DATABASE_COMMANDS = [command for command in COMMANDS if command[0] in
 
 
 def run(args: list[str], environment: dict[str, str], tmp_path: Path) -> Result:
+    """The command in `tmp_path` (what it writes, `out.csv` included, stays there)."""
     env = {"ESS_GEOCODER_CACHE_PATH": str(tmp_path / "cache.sqlite3"), **environment}
     if "ESS_DATABASE_URL" not in env:
         env["ESS_DATABASE_URL"] = f"sqlite:///{tmp_path / 'atlas.sqlite3'}"
     extra = ["--report-dir", str(tmp_path / "reports")] if args[0] == "import" else []
-    return CliRunner().invoke(cli, [*args, *extra], env=env)
+    with contextlib.chdir(tmp_path):
+        return CliRunner().invoke(cli, [*args, *extra], env=env)
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda command: command[0])
