@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, func, select
+from sqlalchemy import ColumnElement, Connection, Select, Table, bindparam, func, select
 from sqlmodel import Session
 
 from app import grid
@@ -42,6 +42,7 @@ from app.aggregates import (
 )
 from app.count_cache import cached_count
 from app.dialects import strategy_for
+from app.dialects.elements import WithinBox
 from app.grid import CellRange
 from app.models import Organisation
 from app.queries import BBox, OrganisationFilter, filter_conditions
@@ -192,14 +193,39 @@ def _cells_touched(bbox: BBox, level: int) -> int:
 
 
 # --------------------------------------------------------------------- pieces
+#
+# Every view cuts its box into other cell ranges and strips, but into pieces of a few
+# shapes only. Each piece is a statement of its shape, built once and kept (its SQLAlchemy
+# cache key with it), and the values of its ranges and strips, bound when it runs:
+# building a few dozen statements per view cost as much as running them.
 
 
-def _range_conditions(column: Any, low: int, high: int) -> ColumnElement[bool]:
-    """A cell index within [low, high]: an IN list when short (index seeks), else BETWEEN."""
+@dataclass(frozen=True)
+class BoundQuery:
+    """A kept statement and the values of its named parameters for one piece."""
+
+    statement: Select[Any]
+    parameters: dict[str, Any]
+
+
+def _seeks(low: int, high: int) -> bool:
+    """A cell range short enough to read as an IN list (an index seek per cell)."""
+    return high - low < _SEEK_VALUES
+
+
+def _range_condition(column: Any, name: str, seek: bool) -> ColumnElement[bool]:
+    """A cell index within a range bound later: an IN list when short, else BETWEEN."""
     condition: ColumnElement[bool] = (
-        column.in_(list(range(low, high + 1))) if high - low < _SEEK_VALUES
-        else column.between(low, high))
+        column.in_(bindparam(f"{name}_cells", expanding=True)) if seek
+        else column.between(bindparam(f"{name}_min"), bindparam(f"{name}_max")))
     return condition
+
+
+def _range_values(name: str, low: int, high: int) -> dict[str, Any]:
+    """The parameters of `_range_condition` for the range [low, high]."""
+    if _seeks(low, high):
+        return {f"{name}_cells": list(range(low, high + 1))}
+    return {f"{name}_min": low, f"{name}_max": high}
 
 
 @cache  # built once: statements are made on every request
@@ -221,11 +247,23 @@ def _cell_totals() -> list[ColumnElement[Any]]:
 
 def _cell_piece(
     cells: CellRange | None, level: int, display: int | None, spec: Spec, *, bounds: bool
-) -> Select[Any]:
+) -> BoundQuery:
     """Aggregate rows of a cell range at `level`: (display cell?, value, totals or count).
 
     Without `bounds`, the count alone (no sums, no bounds: less to read and to add up).
     """
+    if cells is None:
+        return BoundQuery(_cell_statement(level, display, spec, bounds, None), {})
+    shape = (_seeks(cells.x_min, cells.x_max), _seeks(cells.y_min, cells.y_max))
+    return BoundQuery(_cell_statement(level, display, spec, bounds, shape),
+                      {**_range_values("x", cells.x_min, cells.x_max),
+                       **_range_values("y", cells.y_min, cells.y_max)})
+
+
+@lru_cache(maxsize=1024)
+def _cell_statement(level: int, display: int | None, spec: Spec, bounds: bool,
+                    shape: tuple[bool, bool] | None) -> Select[Any]:
+    """The statement of `_cell_piece`; `shape`: whether x and y are IN lists (None: no range)."""
     table = CELL_TABLE.c
     keys: list[ColumnElement[Any]] = []
     if display is not None:
@@ -235,28 +273,48 @@ def _cell_piece(
                  else [table.cx.op(">>")(shift), table.cy.op(">>")(shift)])
     keys.append(table.value)
     conditions = [table.level == level, *spec.conditions()]
-    if cells is not None:
-        conditions += [_range_conditions(table.cx, cells.x_min, cells.x_max),
-                       _range_conditions(table.cy, cells.y_min, cells.y_max)]
+    if shape is not None:
+        conditions += [_range_condition(table.cx, "x", shape[0]),
+                       _range_condition(table.cy, "y", shape[1])]
     totals = _cell_totals() if bounds else _cell_totals()[:1]
     return select(*keys, *totals).where(*conditions).group_by(*keys)
 
 
-def _live_piece(
-    box: BBox, filters: OrganisationFilter, display: int | None,
-    extra: list[ColumnElement[bool]],
-) -> Select[Any]:
-    """Structure rows of a box and `extra`: (display cell?, categories, legal form, totals)."""
+def _live_piece(part: LivePart, filters: OrganisationFilter, display: int | None) -> BoundQuery:
+    """Structure rows of a live part: (display cell?, categories, legal form, totals)."""
+    # Sector and legal-form filters are applied to the grouped rows (`_kind_matches`): in
+    # SQL their membership subquery would drive the plan instead of the spatial filter.
+    loose = replace(filters, bbox=None, categories=(), legal_forms=())
+    statement = _live_statement(loose, display, part.edge.side if part.edge else None,
+                                part.edge.level if part.edge else None)
+    return BoundQuery(statement, part.parameters())
+
+
+@lru_cache(maxsize=256)
+def _live_statement(filters: OrganisationFilter, display: int | None, side: str | None,
+                    level: int | None) -> Select[Any]:
+    """The statement of `_live_piece`, for filters without a box (the part's box is bound)."""
     table = _ORGANISATION
     keys: list[ColumnElement[Any]] = []
     if display is not None:
         keys += list(grid.point_cell(table.c.lon, table.c.lat, display))
     keys += [table.c.categories, legal_form_expression(table)]
-    # Sector and legal-form filters are applied to the grouped rows (`_kind_matches`): in
-    # SQL their membership subquery would drive the plan instead of the spatial filter.
-    loose = replace(filters, bbox=box, categories=(), legal_forms=())
-    conditions = [*filter_conditions(loose), *extra]
+    conditions = _live_conditions(filters, side, level)
     return select(*keys, *_totals(table)).where(*conditions).group_by(*keys)
+
+
+@lru_cache(maxsize=256)
+def _live_count_statement(filters: OrganisationFilter, side: str | None,
+                          level: int | None) -> Select[Any]:
+    """COUNT of the structures of a live part, for filters without a box."""
+    return select(func.count()).where(*_live_conditions(filters, side, level))
+
+
+def _live_conditions(filters: OrganisationFilter, side: str | None, level: int | None
+                     ) -> list[ColumnElement[bool]]:
+    """The filters, the part's box and its edge conditions (both bound later)."""
+    box = WithinBox(*(bindparam(name) for name in LivePart.BOX_PARAMETERS))
+    return [*filter_conditions(filters), box, *_edge_conditions(side, level)]
 
 
 def _ring(inside: CellRange, inner: CellRange) -> Iterator[CellRange]:
@@ -281,34 +339,72 @@ def _clipped(box: BBox, min_lon: float, min_lat: float, max_lon: float, max_lat:
     return clipped
 
 
-def _edge_strips(box: BBox, covered: CellRange) -> Iterator[tuple[BBox, list[Any]]]:
-    """The parts of a box outside the covered cells: (search box, exact cell conditions)."""
-    table, level = _ORGANISATION, covered.level
-    cx, cy = grid.point_cell(table.c.lon, table.c.lat, level)
+def _edge_strips(box: BBox, covered: CellRange) -> Iterator[tuple[BBox, Edge]]:
+    """The parts of a box outside the covered cells: (search box, which side of them)."""
     outer = grid.cell_box(covered)
     west, east = outer.min_lon + _STRIP_MARGIN, outer.max_lon - _STRIP_MARGIN
     south, north = outer.min_lat + _STRIP_MARGIN, outer.max_lat - _STRIP_MARGIN
     wide = (outer.min_lon - _STRIP_MARGIN, outer.max_lon + _STRIP_MARGIN)
-    across = cx.between(covered.x_min, covered.x_max)
     strips = (
-        (_clipped(box, -180, -90, west, 90), [cx < covered.x_min]),
-        (_clipped(box, east, -90, 180, 90), [cx > covered.x_max]),
-        (_clipped(box, wide[0], north, wide[1], 90), [across, cy < covered.y_min]),
-        (_clipped(box, wide[0], -90, wide[1], south), [across, cy > covered.y_max]),
+        (_clipped(box, -180, -90, west, 90), "west"),
+        (_clipped(box, east, -90, 180, 90), "east"),
+        (_clipped(box, wide[0], north, wide[1], 90), "north"),
+        (_clipped(box, wide[0], -90, wide[1], south), "south"),
     )
-    return ((strip, conditions) for strip, conditions in strips if strip is not None)
+    return ((strip, Edge(side, covered)) for strip, side in strips if strip is not None)
+
+
+@dataclass(frozen=True)
+class Edge:
+    """The points of a strip beside covered cells: those on `side` of them, by cell."""
+
+    side: str
+    covered: CellRange
+
+    @property
+    def level(self) -> int:
+        """The level of the covered cells."""
+        return self.covered.level
+
+
+def _edge_conditions(side: str | None, level: int | None) -> list[ColumnElement[bool]]:
+    """SQL: the exact cell test of an edge strip, the covered range bound later."""
+    if side is None or level is None:
+        return []
+    table = _ORGANISATION
+    cx, cy = grid.point_cell(table.c.lon, table.c.lat, level)
+    across = cx.between(bindparam("covered_x_min"), bindparam("covered_x_max"))
+    return {
+        "west": [cx < bindparam("covered_x_min")],
+        "east": [cx > bindparam("covered_x_max")],
+        "north": [across, cy < bindparam("covered_y_min")],
+        "south": [across, cy > bindparam("covered_y_max")],
+    }[side]
 
 
 @dataclass(frozen=True)
 class LivePart:
-    """A part of a box counted from the organisation table: its box, its exact conditions."""
+    """A part of a box counted from the organisation table: its box, and its edge if any."""
+
+    BOX_PARAMETERS = ("box_min_lat", "box_max_lat", "box_min_lon", "box_max_lon")
 
     box: BBox
-    edge_conditions: list[ColumnElement[bool]]
+    edge: Edge | None
+
+    def parameters(self) -> dict[str, Any]:
+        """The values of the part's box and covered range in its statement."""
+        box = self.box
+        found = dict(zip(self.BOX_PARAMETERS,
+                         (box.min_lat, box.max_lat, box.min_lon, box.max_lon), strict=True))
+        if self.edge is not None:
+            covered = self.edge.covered
+            found |= {"covered_x_min": covered.x_min, "covered_x_max": covered.x_max,
+                      "covered_y_min": covered.y_min, "covered_y_max": covered.y_max}
+        return found
 
 
 # An aggregate query and the index of its spec, or a part counted live.
-Piece = tuple[Select[Any], int] | LivePart
+Piece = tuple[BoundQuery, int] | LivePart
 
 
 def _box_pieces(
@@ -322,7 +418,7 @@ def _box_pieces(
     """
     level_from = grid.LEVELS[0] if display is None else display
     if specs is None or level_from > _levels_of(specs)[-1]:
-        return [LivePart(box, [])]
+        return [LivePart(box, None)]
     pieces: list[Piece] = []
     covered: CellRange | None = None
     for level in (stored for stored in _levels_of(specs) if stored >= level_from):
@@ -334,9 +430,8 @@ def _box_pieces(
                      index) for strip in strips for index, spec in enumerate(specs)]
         covered = inside
     if covered is None:
-        return [*pieces, LivePart(box, [])]
-    return pieces + [LivePart(strip, conditions)
-                     for strip, conditions in _edge_strips(box, covered)]
+        return [*pieces, LivePart(box, None)]
+    return pieces + [LivePart(strip, edge) for strip, edge in _edge_strips(box, covered)]
 
 
 def _levels_of(specs: tuple[Spec, ...]) -> tuple[int, ...]:
@@ -371,6 +466,11 @@ def _pieces(
 Tallies = list[defaultdict[tuple[Any, ...], Tally]]
 
 
+def _run(connection: Connection, query: BoundQuery) -> Sequence[Any]:
+    """Every row of a piece's statement with its values bound."""
+    return connection.execute(query.statement, query.parameters).all()
+
+
 def _kind_matches(filters: OrganisationFilter, categories: str, legal_form: str) -> bool:
     """The sector and legal-form filters, on a stored categories string and legal form."""
     if filters.categories and set(filters.categories).isdisjoint(sectors_of(categories)):
@@ -393,10 +493,10 @@ def _tallies(
     connection = session.connection()
     for piece in _pieces(filters, display, None if live else tuple(specs), bounds):
         if isinstance(piece, LivePart):
-            query = _live_piece(piece.box, filters, display, piece.edge_conditions)
-            _add_live(tallies, connection.execute(query).all(), filters, specs, cell_width)
+            query = _live_piece(piece, filters, display)
+            _add_live(tallies, _run(connection, query), filters, specs, cell_width)
         else:
-            _add_cells(tallies[piece[1]], connection.execute(piece[0]).all(), cell_width)
+            _add_cells(tallies[piece[1]], _run(connection, piece[0]), cell_width)
     return tallies
 
 
@@ -522,14 +622,16 @@ def _count_all(session: Session, filters: OrganisationFilter) -> int:
     """
     connection = session.connection()
     total = 0
+    unboxed = replace(filters, bbox=None)
     for piece in _pieces(filters, None, (Spec(ALL),)):
         if isinstance(piece, LivePart):
-            query = select(func.count()).where(
-                *filter_conditions(replace(filters, bbox=piece.box)), *piece.edge_conditions)
-            total += int(connection.execute(query).scalar_one())
+            edge = piece.edge
+            query = BoundQuery(_live_count_statement(unboxed, edge and edge.side,
+                                                     edge and edge.level), piece.parameters())
+            total += int(_run(connection, query)[0][0])
         else:
             cells, _ = piece
-            total += sum(int(tuple(row)[-1] or 0) for row in connection.execute(cells))
+            total += sum(int(tuple(row)[-1] or 0) for row in _run(connection, cells))
     return total
 
 
