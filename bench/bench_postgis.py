@@ -73,13 +73,14 @@ READY = "ready"  # marker of a kept folder whose two databases are complete
 # A deployment's settings for a 1M-structure atlas on a small server (the data, ~1 GB with
 # its indexes, fits in shared_buffers); durability left as shipped (fsync, synchronous
 # commit). JIT off: it costs tens of ms on the planner's guess of a large query, and these
-# queries are short (an OLTP setting most deployments make).
+# queries are short (an OLTP setting most deployments make). No parallel workers either
+# (docs/deploy.md): ~10 ms to start one, for plans that stop after a page.
 TUNING = {
     "listen_addresses": "127.0.0.1", "max_connections": "100", "shared_buffers": "2GB",
     "effective_cache_size": "8GB", "work_mem": "32MB", "maintenance_work_mem": "1GB",
     "random_page_cost": "1.1", "effective_io_concurrency": "200", "max_wal_size": "4GB",
     "checkpoint_timeout": "15min", "jit": "off", "max_worker_processes": "4",
-    "max_parallel_workers_per_gather": "1", "log_min_duration_statement": "1000",
+    "max_parallel_workers_per_gather": "0", "log_min_duration_statement": "1000",
 }
 PARIS = "lat=48.8566&lon=2.3522"
 PARIS_BBOX = "2.25,48.81,2.42,48.90"

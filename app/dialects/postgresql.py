@@ -97,10 +97,16 @@ def _between(min_lat: Any, max_lat: Any, min_lon: Any, max_lon: Any) -> ColumnEl
 
 @compiles(WithinBox, "postgresql")
 def _within_box(element: WithinBox, compiler: SQLCompiler, **kw: Any) -> str:
-    """GiST candidates (`&&`, float boxes rounded outward), then the exact lat/lon test."""
-    bounds = list(element.clauses)
-    overlaps = GEOM.op("&&")(_envelope(*bounds))
-    return compiler.process(and_(overlaps, _between(*bounds)), **kw)
+    """ST_Intersects of the point and the box: GiST candidates (`&&`), then the exact test.
+
+    For a point and an axis-aligned box the exact test compares the stored doubles, edges
+    included, as the lat/lon BETWEEN does. Written as `&&` plus a lat/lon test instead, the
+    planner multiplied the two selectivities as if independent (a Paris box: 245 rows
+    expected, 38,948 found) and sorted the whole box for a page in id order (95 ms) rather
+    than reading the primary key until the page is full (3 ms); ST_Intersects is estimated
+    from the GiST statistics alone.
+    """
+    return compiler.process(func.ST_Intersects(GEOM, _envelope(*element.clauses)), **kw)
 
 
 @compiles(CheckedBox, "postgresql")
