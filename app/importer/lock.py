@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -25,9 +26,14 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, delete, update
 
 from app.errors import Conflict
-from app.models import ImportLock, utc_now
+from app.models import ImportLock, ImportRun, utc_now
 
 HEARTBEAT_SECONDS = 5.0
+# A run's log says it is over a moment before its lock is let go (the heartbeat stops, the
+# row is deleted, the advisory lock freed): an import asked for in that moment waits for
+# the lock, at most this long, instead of being refused.
+FINISHING_WAIT_SECONDS = 5.0
+_FINISHING_POLL_SECONDS = 0.05
 STALE_AFTER = timedelta(seconds=60)
 # The advisory lock's key on PostgreSQL ("ESS" 2); below 2**31, so pg_locks shows it as objid.
 ADVISORY_KEY = 0x455353_02
@@ -194,7 +200,33 @@ class HeldImportLock:
 
 
 def acquire_import_lock(engine: Engine, run_id: str) -> HeldImportLock:
-    """Take the import lock for `run_id`, freeing a stale one; raise ImportInProgress if busy."""
+    """Take the import lock for `run_id`, freeing a stale one; raise ImportInProgress if busy.
+
+    A lock whose run is already over (or whose row is already gone) is about to be let go:
+    wait for it, up to FINISHING_WAIT_SECONDS.
+    """
+    deadline = time.monotonic() + FINISHING_WAIT_SECONDS
+    while True:
+        try:
+            return _acquire_once(engine, run_id)
+        except ImportInProgress:
+            if time.monotonic() >= deadline or not _holder_finishing(engine):
+                raise
+            time.sleep(_FINISHING_POLL_SECONDS)
+
+
+def _holder_finishing(engine: Engine) -> bool:
+    """Whether the lock is held by a run whose log already says it is over (or by no row)."""
+    lock = current_lock(engine)
+    if lock is None:
+        return True
+    with Session(engine) as session:
+        run = session.get(ImportRun, lock.run_id)
+    return run is not None and run.finished_at is not None
+
+
+def _acquire_once(engine: Engine, run_id: str) -> HeldImportLock:
+    """One attempt at the lock (freeing a stale one); ImportInProgress if busy."""
     if _advisory(engine):
         return _acquire_advisory(engine, run_id)
     freed: str | None = None

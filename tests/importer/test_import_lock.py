@@ -7,6 +7,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -21,7 +22,7 @@ from app.config import Settings
 from app.importer import lock as lock_module
 from app.importer.lock import ImportInProgress, acquire_import_lock, live_lock
 from app.importer.pipeline import ImportMode, open_run
-from app.importer.runs import get_run
+from app.importer.runs import DONE, finish_run, get_run
 from app.models import ImportLock, ImportRun, utc_now
 
 BACKENDS = BOTH_BACKENDS
@@ -162,3 +163,28 @@ def test_the_heartbeat_outlives_a_write_longer_than_the_busy_timeout(
     finally:
         held.release()
         impatient.dispose()
+
+
+def test_an_import_asked_for_as_the_last_one_lets_go_waits_for_the_lock(engine: Engine) -> None:
+    """A client that sees a run done and starts the next import at once is not refused in the
+    moment between the run's log saying `done` and its lock being let go."""
+    held = open_run(engine, origin="cli", mode=ImportMode.DEFAULT, files=["a.csv"])
+    finish_run(engine, held.run_id, status=DONE, report=None, rejected_csv=None)
+    letting_go = threading.Timer(0.5, held.release)
+    started = time.monotonic()
+    letting_go.start()
+    try:
+        with acquire_import_lock(engine, "b" * 32) as second:
+            waited = time.monotonic() - started
+            assert second.run_id == "b" * 32
+    finally:
+        letting_go.join()
+    assert waited >= 0.4
+
+
+def test_a_running_import_is_not_waited_for(engine: Engine) -> None:
+    started = time.monotonic()
+    held = open_run(engine, origin="cli", mode=ImportMode.DEFAULT, files=["a.csv"])
+    with held, pytest.raises(ImportInProgress, match="another import is running"):
+        acquire_import_lock(engine, "b" * 32)
+    assert time.monotonic() - started < lock_module.FINISHING_WAIT_SECONDS
