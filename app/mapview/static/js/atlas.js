@@ -22,7 +22,9 @@ import {
 const LIST_LIMIT = 200;
 const STACK_LIMIT = 500;
 const NEARBY_LIMIT = 200;
-const MOVE_DEBOUNCE_MS = 200;
+// Leaflet fires one moveend per pan or zoom; the wait only merges a burst of them (wheel
+// zooms, arrow keys), and each new view aborts the requests of the one before.
+const MOVE_DEBOUNCE_MS = 100;
 const TEXT_DEBOUNCE_MS = 350;
 const HISTORY_DEBOUNCE_MS = 400;
 const RESTORE_QUIET_MS = 700;
