@@ -194,7 +194,7 @@ def _cells_touched(bbox: BBox, level: int) -> int:
 
 # --------------------------------------------------------------------- pieces
 #
-# Every view cuts its box into other cell ranges and strips, but into pieces of a few
+# Every view cuts its box into its own cell ranges and strips, but into pieces of a few
 # shapes only. Each piece is a statement of its shape, built once and kept (its SQLAlchemy
 # cache key with it), and the values of its ranges and strips, bound when it runs:
 # building a few dozen statements per view cost as much as running them. The aggregate
