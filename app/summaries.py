@@ -320,8 +320,7 @@ def _live_piece(part: LivePart, filters: OrganisationFilter, display: int | None
     # Sector and legal-form filters are applied to the grouped rows (`_kind_matches`): in
     # SQL their membership subquery would drive the plan instead of the spatial filter.
     loose = replace(filters, bbox=None, categories=(), legal_forms=())
-    statement = _live_statement(loose, display, part.edge.side if part.edge else None,
-                                part.edge.level if part.edge else None)
+    statement = _live_statement(loose, display, *part.edge_shape)
     return BoundQuery(statement, part.parameters())
 
 
@@ -425,6 +424,11 @@ class LivePart:
 
     box: BBox
     edge: Edge | None
+
+    @property
+    def edge_shape(self) -> tuple[str | None, int | None]:
+        """What its statement's shape depends on: the edge's side and level (None: no edge)."""
+        return (self.edge.side, self.edge.level) if self.edge else (None, None)
 
     def parameters(self) -> dict[str, Any]:
         """The values of the part's box and covered range in its statement."""
@@ -662,9 +666,8 @@ def _count_all(session: Session, filters: OrganisationFilter) -> int:
     unboxed = replace(filters, bbox=None)
     for piece in _pieces(filters, None, (Spec(ALL),)):
         if isinstance(piece, LivePart):
-            edge = piece.edge
-            query = BoundQuery(_live_count_statement(unboxed, edge and edge.side,
-                                                     edge and edge.level), piece.parameters())
+            query = BoundQuery(_live_count_statement(unboxed, *piece.edge_shape),
+                               piece.parameters())
             total += int(_run(connection, query)[0][0])
         else:
             cells, _ = piece
