@@ -4,9 +4,10 @@ uvicorn's keep-alive timeout stops as soon as any byte arrives, so a client that
 half a request line holds its connection for ever. `HeaderTimeoutProtocol` closes a
 connection whose request headers are not complete `header_timeout` seconds after the
 connection opened or the previous response ended. It also turns Nagle's algorithm off on
-every TCP connection: asyncio does so only for sockets made with IPPROTO_TCP, and the
-listening socket uvicorn makes for several workers has protocol 0, so each answer written in
-two parts (headers, then body) waited for the client's delayed ACK, 40 ms on Linux.
+every TCP connection, whatever made its listening socket: asyncio does so only for
+sockets made with IPPROTO_TCP, and on the protocol-0 socket uvicorn used to share between
+workers each answer written in two parts (headers, then body) waited for the client's
+delayed ACK, 40 ms on Linux.
 
 With several workers, each listens on a socket of its own (SO_REUSEPORT), and the kernel
 spreads new connections over them: see `ReusePortListener`.

@@ -82,21 +82,21 @@ def listening_sockets(port: int) -> dict[int, set[int]]:
     """Each process's listening sockets on `port`, by pid: the sockets' inode numbers."""
     sockets: dict[int, set[int]] = {}
     for process in psutil.process_iter():
-        try:
-            for connection in process.net_connections(kind="tcp"):
-                if connection.status == psutil.CONN_LISTEN and connection.laddr.port == port:
+        for connection in _connections_of(process):
+            if connection.status == psutil.CONN_LISTEN and connection.laddr.port == port:
+                try:
                     inode = Path(f"/proc/{process.pid}/fd/{connection.fd}").stat().st_ino
-                    sockets.setdefault(process.pid, set()).add(inode)
-        except (psutil.NoSuchProcess, psutil.AccessDenied, FileNotFoundError):
-            continue
+                except FileNotFoundError:  # the process ended meanwhile
+                    continue
+                sockets.setdefault(process.pid, set()).add(inode)
     return sockets
 
 
 def workers_of(supervisor: psutil.Process, count: int) -> list[psutil.Process]:
     """The supervisor's `count` worker processes, once each listens on the port."""
     for _ in range(600):
-        workers = [child for child in supervisor.children() if child.name() != "resource_tracker"
-                   and "resource_tracker" not in " ".join(child.cmdline())]
+        workers = [child for child in supervisor.children()
+                   if "resource_tracker" not in " ".join(child.cmdline())]
         if len(workers) == count:
             return workers
         time.sleep(0.1)
@@ -240,8 +240,8 @@ def test_requests_in_time_are_served_one_after_another(timeout_server: int) -> N
 def test_connections_on_the_workers_socket_send_without_delay(
     make_settings: SettingsFactory,
 ) -> None:
-    """The listening socket `--workers N` shares is uvicorn's (protocol 0): asyncio leaves
-    Nagle on for its connections, so the protocol turns it off itself."""
+    """On a listening socket made with protocol 0 (as uvicorn's for several workers was),
+    asyncio leaves Nagle on for its connections, so the protocol turns it off itself."""
     config = server_config(create_app(make_settings()), make_settings(), host="127.0.0.1",
                            port=free_port(), workers=2, log_level="warning")
     config.load()
