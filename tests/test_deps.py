@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+from pathlib import Path
+
+import anyio
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine
+from sqlmodel import Session
+
+from app.deps import point_read
 
 # `1_0`, Arabic-Indic, full-width and Devanagari digits, a non-breaking space, inf and nan:
 # Python's int() and float() accept each of these; the API must not.
@@ -87,3 +95,23 @@ def test_the_largest_sqlite_integer_is_a_valid_id_and_after(client: TestClient) 
 )
 def test_ascii_decimal_notations_are_accepted(client: TestClient, params: dict[str, str]) -> None:
     assert client.get("/api/nearby", params=params).status_code == 200
+
+
+@pytest.mark.parametrize(("url", "on_the_loop"), [
+    ("sqlite:///{folder}/atlas.sqlite3", True),
+    # Never connected: the dispatch reads the dialect only.
+    ("postgresql+psycopg://nobody@127.0.0.1:1/none", False),
+])
+def test_point_reads_run_on_the_event_loop_on_sqlite_only(
+    tmp_path: Path, url: str, on_the_loop: bool
+) -> None:
+    engine = create_engine(url.format(folder=tmp_path))
+
+    async def read_in_a_request() -> tuple[int, int]:
+        with Session(engine) as session:
+            read_by = await point_read(session, threading.get_ident)
+        return threading.get_ident(), read_by
+
+    loop_thread, read_by = anyio.run(read_in_a_request)
+    engine.dispose()
+    assert (read_by == loop_thread) is on_the_loop

@@ -13,7 +13,14 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlmodel import Session
 
 from app import http_cache, queries, summaries
-from app.deps import SQLITE_INTEGER_MAX, SessionDep, SettingsDep, TaxonomyDep, only_parameters
+from app.deps import (
+    SQLITE_INTEGER_MAX,
+    SessionDep,
+    SettingsDep,
+    TaxonomyDep,
+    only_parameters,
+    point_read,
+)
 from app.errors import NotFound
 from app.geojson import GEOJSON_MEDIA_TYPE, GeoJSONResponse, feature_collection_response
 from app.links import connection_base, same_route_href_under
@@ -158,12 +165,19 @@ def _feature_id(text: str) -> int:
 
 
 @router.get("/collections/{collectionId}/items/{featureId}", dependencies=ONLY_F)
-def item(request: Request, collectionId: str, featureId: str, base: BaseDep,
-         session: SessionDep) -> Response:
+async def item(request: Request, collectionId: str, featureId: str, base: BaseDep,
+               session: SessionDep) -> Response:
     """One structure, with its links."""
     _check_collection(collectionId)
     wanted = response_format(request)
     organisation_id = _feature_id(featureId)
+    return await point_read(session, lambda: _item(request, base, session, organisation_id,
+                                                   wanted))
+
+
+def _item(request: Request, base: str, session: Session, organisation_id: int,
+          wanted: Format) -> Response:
+    """The answer of item: 304, 404, or the Feature in the format wanted."""
     validators = _validators(request, session, base)
     if unchanged := http_cache.not_modified(request, validators):
         return unchanged

@@ -21,6 +21,7 @@ from app.deps import (
     SettingsDep,
     geojson_format,
     only_parameters,
+    point_read,
 )
 from app.errors import NotFound
 from app.geojson import (
@@ -93,12 +94,17 @@ def _by_relevance(
                404: {"description": "No structure with this id"}},
     dependencies=[Depends(only_parameters("f")), Depends(geojson_format)],
 )
-def get_organisation(
+async def get_organisation(
     request: Request,
     organisation_id: Annotated[Integer, Path(ge=1, le=SQLITE_INTEGER_MAX)],
     session: SessionDep,
 ) -> Response:
     """One structure as a GeoJSON Feature."""
+    return await point_read(session, lambda: _organisation(request, session, organisation_id))
+
+
+def _organisation(request: Request, session: Session, organisation_id: int) -> Response:
+    """The answer of get_organisation: 304, 404 or the Feature."""
     validators = http_cache.request_validators(request, session.connection())
     if unchanged := http_cache.not_modified(request, validators):
         return unchanged
