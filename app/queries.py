@@ -188,25 +188,34 @@ def organisation_by_id(*, session: Session, organisation_id: int) -> PlainRow | 
 
 
 def id_ordered_select(
-    connection: Connection, filters: OrganisationFilter, after: int | None = None
+    connection: Connection, filters: OrganisationFilter, after: int | None = None,
+    matched: int | None = None,
 ) -> Select[tuple[object, ...]]:
-    """The public columns (PUBLIC_COLUMNS order) of the matches in id order after `after`."""
+    """The public columns (PUBLIC_COLUMNS order) of the matches in id order after `after`.
+
+    `matched`: how many structures match the filters, when the caller has counted them
+    (it may spare the database a density probe).
+    """
     one_sector = len(filters.categories) == 1 and not filters.text
     others = filter_conditions(replace(filters, text=None, bbox=None,
                                        categories=() if one_sector else filters.categories))
     statement = strategy_for(connection.dialect.name).id_ordered(
         connection, _public_select().where(*others), bbox=filters.bbox, after=after,
-        folded_text=fold(filters.text) if filters.text else None)
+        folded_text=fold(filters.text) if filters.text else None, matched=matched)
     if one_sector:
         statement = _driven_by_sector(statement, filters.categories[0])
     return statement
 
 
 def organisations_page(
-    *, session: Session, filters: OrganisationFilter, limit: int, after: int | None = None
+    *, session: Session, filters: OrganisationFilter, limit: int, after: int | None = None,
+    matched: int | None = None,
 ) -> Page:
-    """One page in id order, starting after the id `after` (keyset paging)."""
-    statement = id_ordered_select(session.connection(), filters, after)
+    """One page in id order, starting after the id `after` (keyset paging).
+
+    `matched`: how many structures match the filters, when already counted.
+    """
+    statement = id_ordered_select(session.connection(), filters, after, matched)
     rows = _plain_rows(session, statement.limit(limit + 1))
     next_after = int(rows[limit - 1][ID_INDEX]) if len(rows) > limit else None
     return Page(rows=rows[:limit], next_after=next_after)

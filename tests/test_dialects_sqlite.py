@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 from index_agreement import index_disagreements
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 from sqlmodel import Session
 
 from app.db import create_schema, session_scope
-from app.dialects.sqlite import TRIGGERS
+from app.dialects.sqlite import DENSE_BOX_ROWS, TRIGGERS
 from app.duplicates import merge_candidate
 from app.models import DuplicateCandidate, OrganisationCreate
-from app.queries import BBox, OrganisationFilter, filter_conditions
+from app.queries import BBox, OrganisationFilter, filter_conditions, id_ordered_select
 from app.storage import (
     Placement,
     StoredRecord,
@@ -155,6 +155,37 @@ def test_bbox_pages_are_driven_by_the_rtree(engine: Engine, bbox: BBox) -> None:
     steps = plan(engine, OrganisationFilter(bbox=bbox), " AND id > 10 ORDER BY id LIMIT 101")
     assert "VIRTUAL TABLE INDEX" in steps and "organisation_rtree" in steps
     assert "SCAN organisation\n" not in steps + "\n"
+
+
+def rtree_probes(engine: Engine, bbox: BBox, matched: int | None) -> tuple[str, int]:
+    """The box condition of an id listing built knowing `matched`, and the R*Tree reads made."""
+    statements: list[str] = []
+
+    def note(conn: object, cursor: object, statement: str, *rest: object) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        with Session(engine) as session:
+            built = id_ordered_select(session.connection(), OrganisationFilter(bbox=bbox),
+                                      matched=matched)
+            sql = str(built.compile(engine))
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    return sql, sum("organisation_rtree" in each for each in statements)
+
+
+def test_a_count_that_makes_the_box_dense_spares_the_rtree_probe(engine: Engine) -> None:
+    paris = BBox(2.2, 48.8, 2.5, 48.9)
+    # The listing's count is a subset of the box's points: that many make it dense.
+    dense_sql, probes = rtree_probes(engine, paris, matched=DENSE_BOX_ROWS)
+    assert probes == 0
+    assert "organisation_rtree" not in dense_sql  # checked on the rows read in id order
+    # Fewer matches say nothing of the box (other filters): the R*Tree is asked.
+    for matched in (DENSE_BOX_ROWS - 1, None):
+        sql, probes = rtree_probes(engine, paris, matched=matched)
+        assert probes == 1
+        assert "organisation_rtree" in sql  # an empty box is sparse: driven by the R*Tree
 
 
 def test_text_search_is_driven_by_fts(engine: Engine) -> None:

@@ -43,9 +43,12 @@ class Strategy(Protocol):
 
     def id_ordered(
         self, connection: Connection, statement: Select[Any], *, folded_text: str | None,
-        bbox: BBox | None, after: int | None,
+        bbox: BBox | None, after: int | None, matched: int | None = None,
     ) -> Select[Any]:
-        """The statement narrowed to the text and box, after the id `after`, in id order."""
+        """The statement narrowed to the text and box, after the id `after`, in id order.
+
+        `matched`: how many structures the whole listing matches, when already counted.
+        """
 
     def ranked(self, statement: Select[Any], folded_text: str) -> Select[Any]:
         """The statement ordered by relevance to the text, best first, then by id."""

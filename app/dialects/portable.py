@@ -77,7 +77,7 @@ class PortableStrategy:
 
     def id_ordered(
         self, connection: Connection, statement: Select[Any], *, folded_text: str | None,
-        bbox: BBox | None, after: int | None,
+        bbox: BBox | None, after: int | None, matched: int | None = None,
     ) -> Select[Any]:
         """The statement narrowed to the text and box, after the id `after`, in id order."""
         table = ORGANISATION

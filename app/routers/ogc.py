@@ -147,9 +147,9 @@ def items(request: Request, collectionId: str, base: BaseDep, settings: Settings
     validators = _validators(request, session, base)
     if unchanged := http_cache.not_modified(request, validators):
         return unchanged
-    page = queries.organisations_page(session=session, filters=asked.filters,
-                                      limit=asked.limit, after=asked.after)
     matched = summaries.number_matched(session=session, filters=asked.filters)
+    page = queries.organisations_page(session=session, filters=asked.filters,
+                                      limit=asked.limit, after=asked.after, matched=matched)
     links = _page_links(request, base, wanted, page.next_after)
     members = resources.items_members(base, links, matched, len(page.rows))
     if wanted is Format.HTML:

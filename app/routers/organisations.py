@@ -64,13 +64,13 @@ def list_organisations(
         return unchanged
     if page_request.sort is PageOrder.RELEVANCE:
         return _by_relevance(session, filters, page_request, validators)
-    page = queries.organisations_page(
-        session=session, filters=filters, limit=page_request.limit, after=page_request.after
-    )
+    matched = summaries.number_matched(session=session, filters=filters)
+    page = queries.organisations_page(session=session, filters=filters,
+                                      limit=page_request.limit, after=page_request.after,
+                                      matched=matched)
     links: list[dict[str, Any]] = []
     if page.next_after is not None:
         links.append(_next_link(request, settings, page.next_after))
-    matched = summaries.number_matched(session=session, filters=filters)
     members = {"numberMatched": matched, "numberReturned": len(page.rows), "links": links}
     features = [feature_of_values(row) for row in page.rows]
     return feature_collection_response(features, members, validators)
