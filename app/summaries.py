@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, Table, bindparam, func, select
+from sqlalchemy import ColumnElement, Connection, Select, Table, bindparam, func, or_, select
 from sqlmodel import Session
 
 from app import grid
@@ -402,17 +402,24 @@ class Edge:
 
 
 def _edge_conditions(side: str | None, level: int | None) -> list[ColumnElement[bool]]:
-    """SQL: the exact cell test of an edge strip, the covered range bound later."""
+    """SQL: the exact cell test of an edge strip, the covered range bound later.
+
+    A point's cell column grows with its longitude and its row falls with its latitude, so
+    a point farther than _STRIP_MARGIN beyond the covered cells' edge is beyond their cells:
+    the cell (a logarithm and a tangent per point) is computed only within the margin.
+    """
     if side is None or level is None:
         return []
     table = _ORGANISATION
-    cx, cy = grid.point_cell(table.c.lon, table.c.lat, level)
-    across = cx.between(bindparam("covered_x_min"), bindparam("covered_x_max"))
+    lon, lat = table.c.lon, table.c.lat
+    cx, cy = grid.point_cell(lon, lat, level)
+    across = or_(lon.between(bindparam("inner_west"), bindparam("inner_east")),
+                 cx.between(bindparam("covered_x_min"), bindparam("covered_x_max")))
     return {
-        "west": [cx < bindparam("covered_x_min")],
-        "east": [cx > bindparam("covered_x_max")],
-        "north": [across, cy < bindparam("covered_y_min")],
-        "south": [across, cy > bindparam("covered_y_max")],
+        "west": [or_(lon < bindparam("outer_west"), cx < bindparam("covered_x_min"))],
+        "east": [or_(lon > bindparam("outer_east"), cx > bindparam("covered_x_max"))],
+        "north": [across, or_(lat > bindparam("outer_north"), cy < bindparam("covered_y_min"))],
+        "south": [across, or_(lat < bindparam("outer_south"), cy > bindparam("covered_y_max"))],
     }[side]
 
 
@@ -437,8 +444,15 @@ class LivePart:
                          (box.min_lat, box.max_lat, box.min_lon, box.max_lon), strict=True))
         if self.edge is not None:
             covered = self.edge.covered
+            outer = grid.cell_box(covered)
             found |= {"covered_x_min": covered.x_min, "covered_x_max": covered.x_max,
-                      "covered_y_min": covered.y_min, "covered_y_max": covered.y_max}
+                      "covered_y_min": covered.y_min, "covered_y_max": covered.y_max,
+                      "outer_west": outer.min_lon - _STRIP_MARGIN,
+                      "outer_east": outer.max_lon + _STRIP_MARGIN,
+                      "outer_south": outer.min_lat - _STRIP_MARGIN,
+                      "outer_north": outer.max_lat + _STRIP_MARGIN,
+                      "inner_west": outer.min_lon + _STRIP_MARGIN,
+                      "inner_east": outer.max_lon - _STRIP_MARGIN}
         return found
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from typing import Any
 
@@ -10,14 +11,16 @@ from aggregate_data import france_records, record, write
 from alembic import command
 from postgres_cluster import BOTH_BACKENDS
 from sqlalchemy import Engine, text
+from sqlmodel import Session
 from typer.testing import CliRunner
 
-from app import aggregates, grid
+from app import aggregates, grid, summaries
 from app.cli import cli
 from app.db import create_schema, session_scope
 from app.dialects import strategy_for
 from app.duplicates import merge_candidate
 from app.models import DuplicateCandidate, OrganisationCreate
+from app.queries import BBox, OrganisationFilter
 from app.schema import BASELINE, run_alembic
 from app.storage import Placement, UpsertOutcome, delete_organisation, upsert_organisation
 
@@ -259,3 +262,38 @@ def test_check_and_rebuild_commands(engine: Engine) -> None:
     result = runner.invoke(cli, ["aggregates", "rebuild"], env=environment)
     assert result.exit_code == 0 and result.stdout.startswith("aggregates rebuilt in ")
     assert_in_step(engine, tight=True)
+
+
+# Offsets (degrees) from a covered cell's edge: on it, within the live strips' margin
+# (1e-7), on the margin and beyond it, on both sides.
+EDGE_OFFSETS = (0.0, 1e-9, 5e-8, 9.9e-8, 1e-7, 1.01e-7, 2e-7, 1e-6)
+
+
+def test_counts_are_exact_for_points_on_and_beside_the_covered_cells_edges(
+    engine: Engine,
+) -> None:
+    box = BBox(2.25, 48.81, 2.42, 48.90)
+    n = 1 << grid.ALL_LEVELS[-1]  # the finest cells wholly inside the box bound its strips
+    west = grid.lon_of(math.ceil(grid.x_of(box.min_lon) * n) / n)
+    east = grid.lon_of(math.floor(grid.x_of(box.max_lon) * n) / n)
+    north = grid.lat_of(math.ceil(grid.y_of(box.max_lat) * n) / n)
+    south = grid.lat_of(math.floor(grid.y_of(box.min_lat) * n) / n)
+    middle_lat, middle_lon = (box.min_lat + box.max_lat) / 2, (box.min_lon + box.max_lon) / 2
+    points = []
+    for offset in (value * sign for value in EDGE_OFFSETS for sign in (1, -1)):
+        points += [(middle_lat, west + offset), (middle_lat, east + offset),
+                   (north + offset, middle_lon), (south + offset, middle_lon),
+                   (north + offset, west + offset), (south + offset, east - offset)]
+    records = [record({"name": f"Bord {index}", "source": "edge", "source_id": str(index)},
+                      ("habitat",), Placement(lat, lon, "75056", "75", "11", "given", "input"))
+               for index, (lat, lon) in enumerate(points)]
+    write(engine, records)
+    inside = sum(box.min_lat <= lat <= box.max_lat and box.min_lon <= lon <= box.max_lon
+                 for lat, lon in points)
+    assert inside == len(points)  # the covered cells lie within the box
+    with Session(engine) as session:
+        filters = OrganisationFilter(bbox=box)
+        assert summaries.number_matched(session=session, filters=filters) == inside
+        for zoom in (12, 14):  # live strips grouped by display cell
+            view = summaries.clusters(session=session, filters=filters, zoom=zoom)
+            assert view.number_matched == inside
