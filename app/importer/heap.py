@@ -4,7 +4,8 @@ A batch frees tens of MB (its rows, the duplicate check's candidates, SQLite's s
 and statement memory), but glibc keeps freed memory in its arenas wherever a few blocks
 still in use sit around it. `malloc_trim(0)` returns every free page of every arena
 (madvise), whatever surrounds it, in a few milliseconds: 25-45 MB after each batch of a
-300,000-row import (the peak of a million-row one went from 732 to 700 MB). Where the C library has no malloc_trim, nothing is done.
+300,000-row import (the peak of a million-row one went from 732 to 700 MB). Where the C
+library has no malloc_trim, nothing is done.
 """
 
 from __future__ import annotations
