@@ -24,6 +24,7 @@ from app.db import BULK_WRITE_PRAGMAS, session_scope, sqlite_pragmas
 from app.geocoder import commune_level_only
 from app.importer.columns import ColumnMapping, ColumnPlan, plan_columns
 from app.importer.faults import FileRejected
+from app.importer.heap import release_free_heap
 from app.importer.lock import HeldImportLock, acquire_import_lock
 from app.importer.place import PlaceIndexes, ReverseLookup
 from app.importer.prepare import Chunk, ChunkResult, Prepared, Preparer, prepare_in_order
@@ -317,6 +318,7 @@ class Importer:
                 record_batch(session=session, run_id=self.run_id, rows=len(rows))
         self.report.batches_committed += 1
         self.report.written = True
+        release_free_heap()  # what the batch freed, back to the system (app/importer/heap.py)
         self._report_pairs(pairs)
         receipt = BatchReceipt(self.report.batches_committed, len(rows),
                                (batch.file, rows[0].line), (batch.file, rows[-1].line),
@@ -330,6 +332,7 @@ class Importer:
             self.dry_run_check.add_batch(session, [
                 prepared.entry for prepared, outcome in zip(batch.rows, outcomes, strict=True)
                 if outcome in changed])
+        release_free_heap()
         self._count(outcomes)
 
     def _dry_run_duplicates(self) -> None:

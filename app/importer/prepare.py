@@ -12,6 +12,7 @@ import ctypes
 import gc
 import multiprocessing
 import os
+import pickle
 import signal
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator, Sequence
@@ -206,9 +207,16 @@ def collect_and_prepare(preparer: Preparer, chunk: Chunk) -> ChunkResult:
     return preparer.prepare(chunk)
 
 
-def _prepare_in_worker(chunk: Chunk) -> ChunkResult:
+def _prepare_in_worker(chunk: Chunk) -> bytes:
+    """A prepared chunk, pickled by the worker: the parent unpickles it on its turn.
+
+    Results wait in the parent as compact bytes rather than as thousands of rows of small
+    objects each, and are unpickled by the writing thread, not by the pool's result
+    thread (whose own C heap arena would keep what they leave behind).
+    """
     assert _worker_preparer is not None  # noqa: S101  (set by the initializer)
-    return collect_and_prepare(_worker_preparer, chunk)
+    result = collect_and_prepare(_worker_preparer, chunk)
+    return pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def prepare_in_order(
@@ -225,10 +233,16 @@ def prepare_in_order(
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(WORKERS, mp_context=context, initializer=_start_worker,
                              initargs=(preparer, os.getpid())) as pool:
-        queued: deque[Future[ChunkResult]] = deque()
+        queued: deque[Future[bytes]] = deque()
         for chunk in chunks:
             queued.append(pool.submit(_prepare_in_worker, chunk))
             if len(queued) > max(1, ahead):
-                yield queued.popleft().result()
+                yield _unpickled(queued.popleft())
         while queued:
-            yield queued.popleft().result()
+            yield _unpickled(queued.popleft())
+
+
+def _unpickled(prepared: Future[bytes]) -> ChunkResult:
+    """The chunk a worker prepared and pickled (see `_prepare_in_worker`)."""
+    result: ChunkResult = pickle.loads(prepared.result())  # noqa: S301  (our own worker's)
+    return result

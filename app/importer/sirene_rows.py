@@ -13,13 +13,14 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
-
-from pyproj import Transformer
-from pyproj.exceptions import CRSError
+from typing import TYPE_CHECKING
 
 from app.importer.reader import RawRow, cell_at
 from app.importer.report import Notice
 from app.importer.unites_legales import EssUnitesLegales, UniteLegale
+
+if TYPE_CHECKING:
+    from pyproj import Transformer
 
 LABELS_COLUMN = "labelsUniteLegale"
 MISSION_LABEL = "societe-a-mission"
@@ -29,9 +30,19 @@ _POINT = ("longitude", "latitude")
 
 
 @cache
-def _to_wgs84(epsg: str) -> Transformer:
-    """The transformation from an EPSG projection to longitude / latitude."""
-    return Transformer.from_crs(f"EPSG:{epsg}", "EPSG:4326", always_xy=True)
+def _to_wgs84(epsg: str) -> Transformer | None:
+    """The transformation from an EPSG projection to longitude / latitude (None if unknown).
+
+    pyproj is imported here, by SIRENE imports only: any other import would carry it in
+    the importing process and again in its forked worker.
+    """
+    from pyproj import Transformer
+    from pyproj.exceptions import CRSError
+
+    try:
+        return Transformer.from_crs(f"EPSG:{epsg}", "EPSG:4326", always_xy=True)
+    except CRSError:
+        return None
 
 
 def _number(text: str) -> float | None:
@@ -132,10 +143,10 @@ class SireneRows:
         easting, northing = _number(x), _number(y)
         if easting is None or northing is None or not epsg.isdigit():
             return None
-        try:
-            longitude, latitude = _to_wgs84(epsg).transform(easting, northing)
-        except CRSError:
+        transformer = _to_wgs84(epsg)
+        if transformer is None:
             return None
+        longitude, latitude = transformer.transform(easting, northing)
         if not (math.isfinite(longitude) and math.isfinite(latitude)):
             return None
         return longitude, latitude

@@ -1,10 +1,14 @@
-"""The preparing worker's memory: the collector paused, cycles freed every COLLECT_EVERY chunks."""
+"""The preparing worker's memory: the collector paused, cycles freed every COLLECT_EVERY chunks;
+what it sends back, bytes until the parent's turn."""
 
 from __future__ import annotations
 
 import gc
+import multiprocessing
+import os
 import weakref
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
@@ -15,6 +19,9 @@ from app.importer.prepare import (
     COLLECT_EVERY,
     Chunk,
     Preparer,
+    _prepare_in_worker,
+    _start_worker,
+    _unpickled,
     collect_and_prepare,
     pause_collector,
 )
@@ -54,3 +61,23 @@ def test_a_worker_frees_a_cycle_once_every_collect_every_chunks(
     assert freed() is not None
     collect_and_prepare(preparer, chunk)
     assert freed() is None
+
+
+def test_a_prepared_chunk_waits_in_the_parent_as_bytes_until_its_turn(
+    context: ImportContext,
+) -> None:
+    # Issue 8: the parent holds a transaction's worth of chunks prepared ahead; as rows of
+    # small objects they made the writer's largest allocation, and what they left behind
+    # in the C heap grew with the file.
+    indexes = PlaceIndexes(context.geocoder, context.gazetteer, context.reverse)
+    preparer = Preparer(context.taxonomy, indexes, ColumnMapping())
+    plan = plan_columns(("nom", "ville"), ColumnMapping())
+    chunks = [Chunk("f.csv", [RawRow(line, [f"Atelier {line}", "Lyon"])], plan)
+              for line in range(2, 9)]
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"),
+                             initializer=_start_worker, initargs=(preparer, os.getpid())) as pool:
+        waiting = [pool.submit(_prepare_in_worker, chunk) for chunk in chunks]
+        assert {type(future.result()) for future in waiting} == {bytes}
+        from_worker = [_unpickled(future) for future in waiting]
+    assert from_worker == [preparer.prepare(chunk) for chunk in chunks]
+    assert [ready[0] for result in from_worker for ready in result.ready] == list(range(2, 9))

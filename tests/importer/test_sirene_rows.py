@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from import_helpers import REGISTRIES, CsvWriter, Importer, stored_rows
 from sqlalchemy import Engine
 
@@ -84,3 +87,11 @@ def test_a_row_with_too_many_fields_is_still_rejected_as_such(
     report = run_import(path, mapping=preset_mapping("sirene"), registry="sirene",
                         unites_legales=UNITES_LEGALES)
     assert [(r.line, r.code) for r in report.rejections] == [(2, "too_many_fields")]
+
+
+def test_an_import_that_is_not_sirene_never_loads_pyproj() -> None:
+    # Loaded before the worker is forked, its ~10 MB count in both processes of an import.
+    script = "import sys, app.importer.commands; print('pyproj' in sys.modules)"
+    finished = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                              check=True)
+    assert finished.stdout == "False\n"
