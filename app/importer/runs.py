@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select, update
 
 from app.db import session_scope
 from app.importer.lock import live_lock
-from app.models import ImportRun, utc_now
+from app.models import ImportLock, ImportRun, utc_now
 
 RUNNING = "running"
 DONE = "done"
@@ -98,26 +98,40 @@ class RunView:
         return summary
 
 
-def _effective_status(engine: Engine, run: ImportRun) -> str:
-    """A run still marked running whose owner is gone was interrupted."""
+def _effective_status(engine: Engine, run: ImportRun, lock_before: ImportLock | None) -> str:
+    """A run still marked running whose owner is gone was interrupted.
+
+    `lock_before` is the live lock read before `run`. A run is marked finished before its
+    lock is released, so had it finished then, `run` would say so: read in the other order,
+    a run finishing between the two reads looked interrupted (its report missing). A run
+    started between them (its lock is taken first) is found by reading the lock again.
+    """
     if run.status != RUNNING:
         return run.status
-    lock = live_lock(engine)
-    return RUNNING if lock is not None and lock.run_id == run.id else INTERRUPTED
+    if _holds(lock_before, run) or _holds(live_lock(engine), run):
+        return RUNNING
+    return INTERRUPTED
+
+
+def _holds(lock: ImportLock | None, run: ImportRun) -> bool:
+    """Whether this live lock is the run's."""
+    return lock is not None and lock.run_id == run.id
 
 
 def get_run(engine: Engine, run_id: str) -> RunView | None:
     """A run and its effective status, or None."""
+    lock = live_lock(engine)  # before the run: see _effective_status
     with Session(engine) as session:
         run = session.get(ImportRun, run_id)
     if run is None:
         return None
-    return RunView(run, _effective_status(engine, run))
+    return RunView(run, _effective_status(engine, run, lock))
 
 
 def recent_runs(engine: Engine, limit: int = 20) -> list[RunView]:
     """The latest runs, newest first."""
+    lock = live_lock(engine)  # before the runs: see _effective_status
     with Session(engine) as session:
         runs = session.exec(select(ImportRun).order_by(col(ImportRun.started_at).desc())
                             .limit(limit)).all()
-    return [RunView(run, _effective_status(engine, run)) for run in runs]
+    return [RunView(run, _effective_status(engine, run, lock)) for run in runs]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from postgres_cluster import BOTH_BACKENDS
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, event
 from sqlmodel import Session
 
 from app.config import Settings
@@ -188,3 +188,28 @@ def test_a_running_import_is_not_waited_for(engine: Engine) -> None:
     with held, pytest.raises(ImportInProgress, match="another import is running"):
         acquire_import_lock(engine, "b" * 32)
     assert time.monotonic() - started < lock_module.FINISHING_WAIT_SECONDS
+
+
+def test_a_run_finishing_while_it_is_read_never_looks_interrupted(engine: Engine) -> None:
+    held = open_run(engine, origin="api", mode=ImportMode.DRY_RUN, files=[])
+
+    def finish_once_read(conn: object, cursor: object, statement: str, *rest: object) -> None:
+        # The run finishes as it ends, right after a reader has read its row.
+        if "FROM import_run" in statement and not finished:
+            finished.append(True)
+            finish_run(engine, held.run_id, status=DONE, report={"inserted": 0},
+                       rejected_csv=None)
+            held.release()
+
+    finished: list[bool] = []
+    event.listen(engine, "after_cursor_execute", finish_once_read)
+    try:
+        view = get_run(engine, held.run_id)
+    finally:
+        event.remove(engine, "after_cursor_execute", finish_once_read)
+    assert finished
+    assert view is not None
+    assert view.status == "running"  # as the row read said; never "interrupted"
+    after = get_run(engine, held.run_id)
+    assert after is not None
+    assert (after.status, after.run.report) == ("done", '{"inserted": 0}')
