@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -36,6 +37,19 @@ def client(make_settings: Callable[..., Settings]) -> Iterator[TestClient]:
                              max_upload_bytes=LIMIT)
     with TestClient(create_app(settings)) as test_client:
         yield test_client
+        _join_background_imports()
+
+
+def _join_background_imports() -> None:
+    """Wait for the import threads a test started (and their lock's heartbeat).
+
+    A run reads "done" before its thread releases the lock: leaving the app then disposes
+    the engine under the thread's last connection, which nothing would ever close.
+    """
+    for thread in threading.enumerate():
+        if thread.name.startswith("import-"):
+            thread.join(timeout=60)
+            assert not thread.is_alive(), f"{thread.name} still running"
 
 
 def upload(
