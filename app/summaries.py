@@ -373,17 +373,23 @@ def _clipped(box: BBox, min_lon: float, min_lat: float, max_lon: float, max_lat:
     return clipped
 
 
+def _margins(covered: CellRange) -> dict[str, float]:
+    """The covered cells' edges moved _STRIP_MARGIN inward (inner_*) and outward (outer_*)."""
+    edges, m = grid.cell_box(covered), _STRIP_MARGIN
+    return {"inner_west": edges.min_lon + m, "inner_east": edges.max_lon - m,
+            "inner_south": edges.min_lat + m, "inner_north": edges.max_lat - m,
+            "outer_west": edges.min_lon - m, "outer_east": edges.max_lon + m,
+            "outer_south": edges.min_lat - m, "outer_north": edges.max_lat + m}
+
+
 def _edge_strips(box: BBox, covered: CellRange) -> Iterator[tuple[BBox, Edge]]:
     """The parts of a box outside the covered cells: (search box, which side of them)."""
-    outer = grid.cell_box(covered)
-    west, east = outer.min_lon + _STRIP_MARGIN, outer.max_lon - _STRIP_MARGIN
-    south, north = outer.min_lat + _STRIP_MARGIN, outer.max_lat - _STRIP_MARGIN
-    wide = (outer.min_lon - _STRIP_MARGIN, outer.max_lon + _STRIP_MARGIN)
+    m = _margins(covered)
     strips = (
-        (_clipped(box, -180, -90, west, 90), "west"),
-        (_clipped(box, east, -90, 180, 90), "east"),
-        (_clipped(box, wide[0], north, wide[1], 90), "north"),
-        (_clipped(box, wide[0], -90, wide[1], south), "south"),
+        (_clipped(box, -180, -90, m["inner_west"], 90), "west"),
+        (_clipped(box, m["inner_east"], -90, 180, 90), "east"),
+        (_clipped(box, m["outer_west"], m["inner_north"], m["outer_east"], 90), "north"),
+        (_clipped(box, m["outer_west"], -90, m["outer_east"], m["inner_south"]), "south"),
     )
     return ((strip, Edge(side, covered)) for strip, side in strips if strip is not None)
 
@@ -444,15 +450,9 @@ class LivePart:
                          (box.min_lat, box.max_lat, box.min_lon, box.max_lon), strict=True))
         if self.edge is not None:
             covered = self.edge.covered
-            outer = grid.cell_box(covered)
             found |= {"covered_x_min": covered.x_min, "covered_x_max": covered.x_max,
                       "covered_y_min": covered.y_min, "covered_y_max": covered.y_max,
-                      "outer_west": outer.min_lon - _STRIP_MARGIN,
-                      "outer_east": outer.max_lon + _STRIP_MARGIN,
-                      "outer_south": outer.min_lat - _STRIP_MARGIN,
-                      "outer_north": outer.max_lat + _STRIP_MARGIN,
-                      "inner_west": outer.min_lon + _STRIP_MARGIN,
-                      "inner_east": outer.max_lon - _STRIP_MARGIN}
+                      **_margins(covered)}
         return found
 
 
