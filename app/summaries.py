@@ -42,7 +42,7 @@ from app.aggregates import (
 )
 from app.count_cache import cached_count
 from app.dialects import strategy_for
-from app.dialects.elements import WithinBox
+from app.dialects.elements import LatitudeStrip, LongitudeStrip, WithinBox
 from app.grid import CellRange
 from app.models import Organisation
 from app.queries import BBox, OrganisationFilter, filter_conditions
@@ -347,8 +347,15 @@ def _live_count_statement(filters: OrganisationFilter, side: str | None,
 def _live_conditions(filters: OrganisationFilter, side: str | None, level: int | None
                      ) -> list[ColumnElement[bool]]:
     """The filters, the part's box and its edge conditions (both bound later)."""
-    box = WithinBox(*(bindparam(name) for name in LivePart.BOX_PARAMETERS))
+    box = _BOX_KINDS[side](*(bindparam(name) for name in LivePart.BOX_PARAMETERS))
     return [*filter_conditions(filters), box, *_edge_conditions(side, level)]
+
+
+# A live part's box: a whole box, or an edge strip less than a covered cell across
+# (`_edge_strips`), in latitude north and south of the covered cells, else in longitude.
+_BOX_KINDS: dict[str | None, type[WithinBox]] = {
+    None: WithinBox, "north": LatitudeStrip, "south": LatitudeStrip,
+    "west": LongitudeStrip, "east": LongitudeStrip}
 
 
 def _ring(inside: CellRange, inner: CellRange) -> Iterator[CellRange]:

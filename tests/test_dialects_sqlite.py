@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aggregate_data import france_records
+from aggregate_data import write as write_records
 from index_agreement import index_disagreements
 from sqlalchemy import Engine, event, text
 from sqlmodel import Session
 
 from app.db import create_schema, session_scope
-from app.dialects.sqlite import DENSE_BOX_ROWS, TRIGGERS
+from app.dialects.sqlite import BAND_INDEXES, DENSE_BOX_ROWS, TRIGGERS
 from app.duplicates import merge_candidate
 from app.models import DuplicateCandidate, OrganisationCreate
 from app.queries import BBox, OrganisationFilter, filter_conditions, id_ordered_select
@@ -25,6 +29,7 @@ from app.storage import (
     upsert_organisation,
     write_batch,
 )
+from app.summaries import clusters, facets, number_matched
 
 LYON = Placement(45.7676, 4.8344, "69381", "69", "84", "given", "input")
 NOUMEA = Placement(-22.2758, 166.458, "98818", None, None, "given", "input")
@@ -192,6 +197,62 @@ def test_text_search_is_driven_by_fts(engine: Engine) -> None:
     steps = plan(engine, OrganisationFilter(text="ressourcerie"), " ORDER BY id LIMIT 101")
     assert "SCAN organisation_fts VIRTUAL TABLE INDEX" in steps
     assert "SCAN organisation\n" not in steps + "\n"
+
+
+def summary_plans(engine: Engine, filters: OrganisationFilter) -> list[str]:
+    """The query plan of each statement on `organisation` a count, clusters and facets run."""
+    statements: list[tuple[str, Any]] = []
+
+    def note(conn: object, cursor: object, statement: str, parameters: Any, *rest: object
+             ) -> None:
+        if "FROM organisation " in statement or "FROM organisation\n" in statement:
+            statements.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        with session_scope(engine) as session:
+            number_matched(session=session, filters=filters)
+            clusters(session=session, filters=filters, zoom=11)
+            facets(session=session, filters=filters, sectors=["habitat", "reemploi"])
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    with engine.connect() as connection:
+        return [" | ".join(str(row[-1]) for row in connection.exec_driver_sql(
+            f"EXPLAIN QUERY PLAN {statement}", parameters)) for statement, parameters in statements]
+
+
+@pytest.mark.parametrize("filters", [
+    OrganisationFilter(), OrganisationFilter(categories=("habitat",)),
+    OrganisationFilter(legal_forms=("cooperative",)),
+    OrganisationFilter(categories=("habitat", "reemploi"))])
+def test_the_edge_strips_of_a_box_are_read_from_the_band_indexes(
+    engine: Engine, filters: OrganisationFilter
+) -> None:
+    write_records(engine, france_records(300))
+    paris = BBox(2.2, 48.8, 2.5, 48.9)
+    plans = summary_plans(engine, replace(filters, bbox=paris))
+    steps = "\n".join(plans)
+    # North and south strips by latitude, west and east ones by longitude.
+    assert "INDEX organisation_band_lat (status=? AND lat>? AND lat<?)" in steps
+    assert "INDEX organisation_band_lon (status=? AND lon>? AND lon<?)" in steps
+    # No statement walks the table, nor every active structure through the status index.
+    assert not [plan for plan in plans if "SCAN organisation |" in f"{plan} |"
+                or "ix_organisation_status (status=?)" in plan]
+
+
+def test_the_band_indexes_are_made_again_on_the_next_start(engine: Engine, database: Path
+                                                          ) -> None:
+    write(engine, record("Café Œuvre", LYON))
+    with sqlite3.connect(database) as connection:
+        for name in BAND_INDEXES:
+            connection.execute(f"DROP INDEX {name}")
+    create_schema(engine)
+    with sqlite3.connect(database) as connection:
+        made = connection.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+                                  "AND name LIKE 'organisation_band%'").fetchall()
+    assert {name: sql.split(" ON ")[1] for name, sql in made} == {
+        "organisation_band_lat": "organisation (status, lat, lon)",
+        "organisation_band_lon": "organisation (status, lon, lat)"}
 
 
 def test_an_older_insert_trigger_indexes_until_the_next_start_replaces_it(

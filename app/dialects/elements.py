@@ -37,6 +37,31 @@ class CheckedBox(WithinBox):
     inherit_cache = True
 
 
+class StripBox(WithinBox):
+    """`WithinBox` for an edge strip: a box less than a grid cell across one way.
+
+    A dialect may read the strip's whole band of latitudes (`LatitudeStrip`) or longitudes
+    (`LongitudeStrip`) from an index of the coordinates: few points for so thin a band.
+    """
+
+    name = "ess_strip_box"
+    inherit_cache = True
+
+
+class LatitudeStrip(StripBox):
+    """A `StripBox` less than a cell tall (north or south of covered cells)."""
+
+    name = "ess_latitude_strip"
+    inherit_cache = True
+
+
+class LongitudeStrip(StripBox):
+    """A `StripBox` less than a cell wide (west or east of covered cells)."""
+
+    name = "ess_longitude_strip"
+    inherit_cache = True
+
+
 class TextMatch(FunctionElement[bool]):
     """The structure's folded text contains the folded query text (3+ characters)."""
 

@@ -11,10 +11,12 @@ from sqlalchemy import Connection
 from sqlmodel import SQLModel
 
 from app import models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from app.dialects import postgresql
+from app.dialects import postgresql, sqlite
 
-# What the dialects' install() adds to the models' tables (PostGIS: generated columns).
-_DIALECT_OWNED = {"column": postgresql.OWNED_COLUMNS, "index": postgresql.OWNED_INDEXES}
+# What the dialects' install() adds to the models' tables (PostGIS: generated columns;
+# SQLite: band indexes).
+_DIALECT_OWNED = {"column": postgresql.OWNED_COLUMNS,
+                  "index": (*postgresql.OWNED_INDEXES, *sqlite.OWNED_INDEXES)}
 
 
 def owned_by_alembic(name: str | None, type_: str, _parents: object) -> bool:
