@@ -44,7 +44,7 @@ from app.count_cache import cached_count
 from app.dialects import strategy_for
 from app.dialects.elements import LatitudeStrip, LongitudeStrip, WithinBox
 from app.grid import CellRange
-from app.models import Organisation
+from app.models import STATUSES, Organisation
 from app.queries import BBox, OrganisationFilter, filter_conditions
 from app.taxonomy import LegalForm
 from geocode.normalize import fold
@@ -346,8 +346,16 @@ def _live_count_statement(filters: OrganisationFilter, side: str | None,
 
 def _live_conditions(filters: OrganisationFilter, side: str | None, level: int | None
                      ) -> list[ColumnElement[bool]]:
-    """The filters, the part's box and its edge conditions (both bound later)."""
+    """The filters, the part's box and its edge conditions (both bound later).
+
+    An edge strip tests the status itself (`StripBox`): it exists beside the aggregates,
+    which count active structures only.
+    """
     box = _BOX_KINDS[side](*(bindparam(name) for name in LivePart.BOX_PARAMETERS))
+    if side is not None:
+        if not filters.active_only:
+            raise ValueError("edge strips are counted beside active-only aggregates")
+        filters = replace(filters, statuses=STATUSES)
     return [*filter_conditions(filters), box, *_edge_conditions(side, level)]
 
 

@@ -221,10 +221,19 @@ def summary_plans(engine: Engine, filters: OrganisationFilter) -> list[str]:
             f"EXPLAIN QUERY PLAN {statement}", parameters)) for statement, parameters in statements]
 
 
-@pytest.mark.parametrize("filters", [
-    OrganisationFilter(), OrganisationFilter(categories=("habitat",)),
-    OrganisationFilter(legal_forms=("cooperative",)),
-    OrganisationFilter(categories=("habitat", "reemploi"))])
+def assert_no_whole_reads(plans: list[str]) -> None:
+    """No statement walks the table, nor an index for the status alone (every active row)."""
+    steps = [step for plan in plans for step in plan.split(" | ")]
+    assert [step for step in steps if step.startswith("SCAN organisation ")
+            or step == "SCAN organisation" or step.endswith("(status=?)")] == []
+
+
+SUMMARY_FILTERS = [OrganisationFilter(), OrganisationFilter(categories=("habitat",)),
+                   OrganisationFilter(legal_forms=("cooperative",)),
+                   OrganisationFilter(categories=("habitat", "reemploi"))]
+
+
+@pytest.mark.parametrize("filters", SUMMARY_FILTERS)
 def test_the_edge_strips_of_a_box_are_read_from_the_band_indexes(
     engine: Engine, filters: OrganisationFilter
 ) -> None:
@@ -233,11 +242,21 @@ def test_the_edge_strips_of_a_box_are_read_from_the_band_indexes(
     plans = summary_plans(engine, replace(filters, bbox=paris))
     steps = "\n".join(plans)
     # North and south strips by latitude, west and east ones by longitude.
-    assert "INDEX organisation_band_lat (status=? AND lat>? AND lat<?)" in steps
-    assert "INDEX organisation_band_lon (status=? AND lon>? AND lon<?)" in steps
-    # No statement walks the table, nor every active structure through the status index.
-    assert not [plan for plan in plans if "SCAN organisation |" in f"{plan} |"
-                or "ix_organisation_status (status=?)" in plan]
+    assert "INDEX organisation_band_lat (lat>? AND lat<?)" in steps
+    assert "INDEX organisation_band_lon (lon>? AND lon<?)" in steps
+    assert_no_whole_reads(plans)
+
+
+@pytest.mark.parametrize("filters", SUMMARY_FILTERS)
+def test_a_box_smaller_than_a_cell_is_read_through_the_rtree(
+    engine: Engine, filters: OrganisationFilter
+) -> None:
+    write_records(engine, france_records(300))
+    street = BBox(2.35, 48.85, 2.3505, 48.8503)  # no aggregate cell inside: counted live
+    plans = summary_plans(engine, replace(filters, bbox=street))
+    assert "organisation_rtree" in "\n".join(plans)
+    assert "organisation_band" not in "\n".join(plans)
+    assert_no_whole_reads(plans)
 
 
 def test_the_band_indexes_are_made_again_on_the_next_start(engine: Engine, database: Path
@@ -251,8 +270,19 @@ def test_the_band_indexes_are_made_again_on_the_next_start(engine: Engine, datab
         made = connection.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' "
                                   "AND name LIKE 'organisation_band%'").fetchall()
     assert {name: sql.split(" ON ")[1] for name, sql in made} == {
-        "organisation_band_lat": "organisation (status, lat, lon)",
-        "organisation_band_lon": "organisation (status, lon, lat)"}
+        "organisation_band_lat": "organisation (lat, lon, status) WHERE status = 'active'",
+        "organisation_band_lon": "organisation (lon, lat, status) WHERE status = 'active'"}
+
+
+def test_band_indexes_made_otherwise_are_made_again(engine: Engine, database: Path) -> None:
+    with sqlite3.connect(database) as connection:  # as an earlier build made them
+        connection.execute("DROP INDEX organisation_band_lat")
+        connection.execute("CREATE INDEX organisation_band_lat ON organisation (status, lat, lon)")
+    create_schema(engine)
+    with sqlite3.connect(database) as connection:
+        (sql,) = connection.execute("SELECT sql FROM sqlite_master "
+                                    "WHERE name = 'organisation_band_lat'").fetchone()
+    assert sql.endswith("(lat, lon, status) WHERE status = 'active'")
 
 
 def test_an_older_insert_trigger_indexes_until_the_next_start_replaces_it(

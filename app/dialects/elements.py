@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, func, literal, or_
+from sqlalchemy import ColumnElement, Float, and_, func, literal, or_
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.sqltypes import NULLTYPE
 
-from app.models import Organisation
+from app.models import ACTIVE, Organisation
 from app.spatial import EARTH_RADIUS_M, BBox, Circle
 
 _ORGANISATION = Organisation.__table__  # type: ignore[attr-defined]
@@ -38,9 +40,11 @@ class CheckedBox(WithinBox):
 
 
 class StripBox(WithinBox):
-    """`WithinBox` for an edge strip: a box less than a grid cell across one way.
+    """The active structures of an edge strip: a box less than a grid cell across one way.
 
-    A dialect may read the strip's whole band of latitudes (`LatitudeStrip`) or longitudes
+    Strips are counted beside the aggregates, which count active structures only, so the
+    strip carries that status test itself (the statement has none of its own). A dialect
+    may read the strip's whole band of latitudes (`LatitudeStrip`) or longitudes
     (`LongitudeStrip`) from an index of the coordinates: few points for so thin a band.
     """
 
@@ -60,6 +64,13 @@ class LongitudeStrip(StripBox):
 
     name = "ess_longitude_strip"
     inherit_cache = True
+
+
+@compiles(StripBox)
+def _strip_box(element: StripBox, compiler: SQLCompiler, **kw: Any) -> str:
+    """Active, and within the box as the dialect reads a `WithinBox`."""
+    within = WithinBox(*element.clauses)
+    return compiler.process(and_(_ORGANISATION.c.status == ACTIVE, within), **kw)
 
 
 class TextMatch(FunctionElement[bool]):
