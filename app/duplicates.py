@@ -18,8 +18,9 @@ not near-identical: such a pair is not queued, and never merged.
 The check is index-driven: every checked structure has its name keys filed in the
 `duplicate_name` table (by normalised name, and by commune, numbers, length and first or
 last four letters of its skeleton). An import checks each batch inside the transaction
-that writes it, against the candidates those indexes give, so its memory does not grow
-with the file and a killed import leaves no written row unchecked.
+that writes it, a slice of rows at a time (grouped by commune), against the candidates
+those indexes give, so its memory follows the slice, not the batch nor the file, and a
+killed import leaves no written row unchecked.
 """
 
 from __future__ import annotations
@@ -261,6 +262,18 @@ def _in_slices(values: Sequence[Any], size: int) -> Iterator[list[Any]]:
         yield list(values[start : start + size])
 
 
+def _in_padded_slices(values: Sequence[Any], size: int) -> Iterator[list[Any]]:
+    """Slices of `size` values, a shorter one padded to a power of two (its last value again).
+
+    A query's SQL text changes with its number of values: with a few lengths, the
+    connection's statement cache keeps a few statements and reuses them (one per
+    remainder length grew SQLite's memory as the check runs per slice).
+    """
+    for chunk in _in_slices(values, size):
+        length = min(size, 1 << (len(chunk) - 1).bit_length())
+        yield chunk + chunk[-1:] * (length - len(chunk))
+
+
 Lookup = tuple[str, str, str, int]
 
 
@@ -323,11 +336,12 @@ def stored_candidates(session: Session, entries: Sequence[Entry]) -> dict[int, E
     """Checked structures that could pair with these entries, found through the indexes."""
     names = table_of(DuplicateName)
     found: dict[int, Entry] = {}
-    for chunk in _in_slices(sorted({entry.name_key for entry in entries}), _ROWS_PER_QUERY):
+    name_keys = sorted({entry.name_key for entry in entries})
+    for chunk in _in_padded_slices(name_keys, _ROWS_PER_QUERY):
         found.update(_filed_where(session, names.c.name_key.in_(chunk)))
     heads, tails, shorts = _block_lookups(entries)
     for letters, lookups in (("head", heads), ("tail", tails), (None, shorts)):
-        for chunk in _in_slices(sorted(lookups), _TUPLES_PER_QUERY):
+        for chunk in _in_padded_slices(sorted(lookups), _TUPLES_PER_QUERY):
             found.update(_filed_in_blocks(session, letters, chunk))
     return found
 
@@ -350,28 +364,92 @@ def _forget(session: Session, organisation_ids: Sequence[int]) -> None:
         connection.execute(names.delete().where(names.c.organisation_id.in_(chunk)))
 
 
-def check_written(session: Session, written: Sequence[tuple[int, Entry]]) -> list[Pair]:
+# Rows checked at a time: the stored candidates held in memory are those of one slice.
+SLICE_ROWS = 2000
+Numbered = tuple[int, Entry]  # (organisation id, or position in a batch; entry)
+
+
+def commune_slices(rows: Sequence[Numbered]) -> Iterator[list[Numbered]]:
+    """The rows by commune, in slices of at most SLICE_ROWS.
+
+    A commune's rows share most of their candidates, so they stay in one slice unless
+    the commune alone is larger than a slice.
+    """
+    by_commune: defaultdict[str, list[Numbered]] = defaultdict(list)
+    for row in rows:
+        by_commune[row[1].citycode or ""].append(row)
+    pending: list[Numbered] = []
+    for citycode in sorted(by_commune):
+        commune = by_commune.pop(citycode)
+        if len(pending) + len(commune) > SLICE_ROWS and pending:
+            yield pending
+            pending = []
+        while len(commune) > SLICE_ROWS:
+            yield commune[:SLICE_ROWS]
+            commune = commune[SLICE_ROWS:]
+        pending += commune
+    if pending:
+        yield pending
+
+
+def _filed_index(entries: Iterable[Entry]) -> DuplicateIndex:
+    """An index with these entries filed."""
+    index = DuplicateIndex()
+    for entry in entries:
+        index.file(entry)
+    return index
+
+
+def _check_slice(session: Session, rows: Sequence[Numbered]) -> tuple[list[Pair], dict[str, int]]:
+    """Pair a slice's rows with the filed structures and each other, then file them.
+
+    Returns the pairs and the ids of their structures. Filed before the next slice is
+    checked, these rows are among its stored candidates, so a pair across two slices is
+    found there: duplicate_name.citycode, which the lookups read, is the organisation's
+    citycode, which the index compares (`_name_row` files the entry of the written row).
+    """
+    candidates = stored_candidates(session, [entry for _, entry in rows])
+    index = _filed_index(candidates.values())
+    pairs = [pair for _, entry in rows for pair in index.add(entry)]
+    bulk_insert(session.connection(), table_of(DuplicateName), _NAME_COLUMNS,
+                [_name_row(row_id, entry) for row_id, entry in rows])
+    ids = {entry.key: row_id for row_id, entry in (*candidates.items(), *rows)}
+    return pairs, {key: ids[key] for pair in pairs for key in (pair.first, pair.second)}
+
+
+def _in_batch_order(pairs: list[Pair], written: Sequence[Numbered]) -> list[Pair]:
+    """The pairs by the later of their rows in the batch: queued in that order, as before slices.
+
+    The review lists pending pairs in the order they were queued.
+    """
+    position = {entry.key: i for i, (_, entry) in enumerate(written)}
+    return sorted(pairs, key=lambda pair: max(position.get(pair.first, -1),
+                                              position.get(pair.second, -1)))
+
+
+def check_written(session: Session, written: Sequence[Numbered]) -> list[Pair]:
     """Check structures just written against the checked ones and each other; file them.
 
-    Run inside the transaction that wrote them. Returns the pairs found (queued unless
-    they were queued or decided before).
+    Run inside the transaction that wrote them, a slice at a time. Returns the pairs
+    found (queued unless they were queued or decided before).
     """
     if not written:
         return []
+    # All forgotten first: an updated row of a later slice must not pair under its old name.
     _forget(session, [row_id for row_id, _ in written])
-    candidates = stored_candidates(session, [entry for _, entry in written])
-    index = DuplicateIndex()
-    for entry in candidates.values():
-        index.file(entry)
-    pairs = [pair for _, entry in written for pair in index.add(entry)]
-    written_ids = [row_id for row_id, _ in written]
-    identified, identified_keys = shared_identifier_pairs(session, written_ids)
+    pairs: list[Pair] = []
+    ids: dict[str, int] = {}
+    for rows in commune_slices(written):
+        found, found_ids = _check_slice(session, rows)
+        pairs += found
+        ids.update(found_ids)
+    pairs = _in_batch_order(pairs, written)
+    identified, identified_keys = shared_identifier_pairs(session, [i for i, _ in written])
     pairs += identified
-    bulk_insert(session.connection(), table_of(DuplicateName), _NAME_COLUMNS,
-                [_name_row(row_id, entry) for row_id, entry in written])
-    ids = {entry.key: row_id for row_id, entry in candidates.items()}
     ids.update((key, row_id) for row_id, key in identified_keys.items())
     ids.update((entry.key, row_id) for row_id, entry in written)
+    # Queued once for the batch: a pair found by its names and by its SIREN is queued
+    # once, by its SIREN (the later one), whichever slices found it.
     queue_pairs(session=session, pairs=pairs, ids=ids)
     return pairs
 
@@ -507,13 +585,25 @@ class DryRunCheck:
 
     def add_batch(self, session: Session, entries: Sequence[Entry]) -> None:
         """Pair a batch's rows with the checked structures and the run's earlier rows."""
-        stored = DuplicateIndex()
-        for entry in stored_candidates(session, entries).values():
-            stored.file(entry)
-        for entry in entries:
+        stored = _stored_pairs(session, entries)
+        for position, entry in enumerate(entries):
             found = {pair.second if pair.first == entry.key else pair.first: pair
-                     for pair in (*stored.pairs_with(entry), *self.index.add(entry))}
+                     for pair in (*stored.get(position, ()), *self.index.add(entry))}
             self.pairs.extend(found.values())
+
+
+def _stored_pairs(session: Session, entries: Sequence[Entry]) -> dict[int, list[Pair]]:
+    """The entries' pairs with the checked structures by position, a slice at a time.
+
+    The run's own rows are then paired in the batch's order, as without slices.
+    """
+    found: dict[int, list[Pair]] = {}
+    for rows in commune_slices(list(enumerate(entries))):
+        index = _filed_index(stored_candidates(session, [entry for _, entry in rows]).values())
+        for position, entry in rows:
+            if pairs := index.pairs_with(entry):
+                found[position] = pairs
+    return found
 
 
 def max_organisation_id(*, session: Session) -> int:

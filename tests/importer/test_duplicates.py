@@ -2,27 +2,70 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from import_helpers import CsvWriter, Importer, stored_names
 from postgres_cluster import BOTH_BACKENDS
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 
+from app import duplicates
 from app.db import session_scope
 from app.duplicates import (
     dismiss_candidate,
     list_candidates,
+    make_entry,
     merge_candidate,
     name_skeleton,
     near_identical,
+    stored_candidates,
     within_one_edit,
 )
 from app.errors import Conflict, InvalidParameter, NotFound
+from app.importer.pipeline import ImportMode
+from app.importer.report import ImportReport
 from app.storage import normalise_name
 
 BACKENDS = BOTH_BACKENDS
 
 HEADER = "id;source;nom;cp;commune;latitude;longitude;secteur;siret\n"
 FABRIQUE = "1;tl;La Fabrique;44000;Nantes;47.2110;-1.5640;reemploi;\n"
+
+
+# With slices of two rows, communes are checked in code order (Nantes 44109, Rezé 44143,
+# Le Pin 79210) and this batch is checked as [1, 7], [6], [2, 3], [4, 5]: each pair (1-6
+# across two communes, 2-5 within one) has its two rows in two slices.
+ACROSS_SLICES = HEADER + (
+    "1;tl;La Fabrique;44000;Nantes;47.1985;-1.5640;reemploi;\n"
+    "2;tl;Ressourcerie du Bocage;79140;Le Pin;;;reemploi;\n"
+    "3;tl;Jardin des Plantes;79140;Le Pin;;;environnement;\n"
+    "4;tl;Cantine Solidaire;79140;Le Pin;;;alimentation;\n"
+    "5;tl;Ressourcerie du Bocagge;79140;Le Pin;;;reemploi;\n"
+    "6;tl;LA FABRIQUE;44400;Rezé;47.1975;-1.5640;reemploi;\n"
+    "7;tl;Atelier Vélo;44000;Nantes;47.2100;-1.5500;mobilite;\n")
+PAIRS_ACROSS_SLICES = [
+    ("source:tl:1", "source:tl:6", "same_name_nearby", 111.2),
+    ("source:tl:2", "source:tl:5", "similar_name_same_commune", 0.0)]
+
+
+@pytest.fixture
+def two_row_slices(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The duplicate check takes two rows at a time, so a small batch spans several slices."""
+    monkeypatch.setattr(duplicates, "SLICE_ROWS", 2)
+
+
+def reported(report: ImportReport) -> list[tuple[str, str, str, float | None]]:
+    """(first key, second key, rule, distance) of every pair a report lists."""
+    return [(d["first"], d["second"], d["rule"], d["distance_m"]) for d in report.duplicates]
+
+
+def filed_per_structure(engine: Engine) -> tuple[int, set[int]]:
+    """How many structures are stored, and how many duplicate_name rows each has."""
+    query = text("SELECT count(d.organisation_id) FROM organisation o "
+                 "LEFT JOIN duplicate_name d ON d.organisation_id = o.id GROUP BY o.id")
+    with engine.connect() as connection:
+        counts = connection.execute(query).scalars().all()
+    return len(counts), set(counts)
 
 
 def queued(engine: Engine) -> list[tuple[str, str, str, str]]:
@@ -202,3 +245,89 @@ def test_a_structure_written_outside_an_import_is_checked_by_the_next_import(
             "'44109', 47.2112, -1.5641, 'FR', 'reemploi', '', '', '2026-01-01', '2026-01-01')"))
     run_import(write_csv("b.csv", HEADER + "5;tl;Jardin;44000;Nantes;47.3;-1.5;reemploi;\n"))
     assert queued(engine) == [("La Fabrique", "La Fabrique", "same_name_nearby", "pending")]
+
+
+@pytest.mark.usefixtures("two_row_slices")
+def test_a_pair_whose_rows_are_in_two_slices_of_a_batch_is_found(
+    run_import: Importer, write_csv: CsvWriter, engine: Engine
+) -> None:
+    report = run_import(write_csv("a.csv", ACROSS_SLICES))
+    assert (report.batches_committed, reported(report)) == (1, PAIRS_ACROSS_SLICES)
+    assert queued(engine) == [  # in the order of their later row, as checked unsliced
+        ("Ressourcerie du Bocage", "Ressourcerie du Bocagge", "similar_name_same_commune",
+         "pending"),
+        ("La Fabrique", "LA FABRIQUE", "same_name_nearby", "pending")]
+    assert filed_per_structure(engine) == (7, {1})
+
+
+@pytest.mark.usefixtures("two_row_slices")
+def test_a_reimport_checked_in_slices_files_each_structure_once_and_queues_nothing_twice(
+    run_import: Importer, write_csv: CsvWriter, engine: Engine
+) -> None:
+    run_import(write_csv("a.csv", ACROSS_SLICES))
+    every_sector_changed = re.sub(r";[a-z]+;\n", ";habitat;\n", ACROSS_SLICES)
+    report = run_import(write_csv("a.csv", every_sector_changed))
+    assert (report.count("updated"), reported(report)) == (7, PAIRS_ACROSS_SLICES)
+    assert [status for *_, status in queued(engine)] == ["pending", "pending"]
+    assert filed_per_structure(engine) == (7, {1})
+
+
+@pytest.mark.usefixtures("two_row_slices")
+def test_a_structure_renamed_in_a_later_slice_does_not_pair_under_its_old_name(
+    run_import: Importer, write_csv: CsvWriter, engine: Engine
+) -> None:
+    run_import(write_csv("a.csv", HEADER +
+                         "6;tl;La Fabrique;44400;Rezé;47.1975;-1.5640;reemploi;\n"))
+    report = run_import(write_csv("b.csv", HEADER +
+        "1;tl;La Fabrique;44000;Nantes;47.1985;-1.5640;reemploi;\n"
+        "7;tl;Atelier Vélo;44000;Nantes;47.2100;-1.5500;mobilite;\n"
+        "6;tl;Jardin du Bourg;44400;Rezé;47.1975;-1.5640;reemploi;\n"))
+    assert (report.count("inserted"), report.count("updated")) == (2, 1)
+    assert (report.duplicates, queued(engine)) == ([], [])
+
+
+@pytest.mark.usefixtures("two_row_slices")
+def test_pairs_sharing_a_siren_across_slices_are_queued_once_by_their_siren(
+    run_import: Importer, write_csv: CsvWriter, engine: Engine
+) -> None:
+    report = run_import(write_csv("a.csv", "id;source;nom;cp;commune;latitude;longitude;"
+        "secteur;siret;siren\n"
+        "1;tl;La Fabrique;44000;Nantes;47.1985;-1.5640;reemploi;73282932000074;\n"
+        "7;tl;Atelier Vélo;44000;Nantes;47.2100;-1.5500;mobilite;;\n"
+        "6;tl;LA FABRIQUE;44400;Rezé;47.1975;-1.5640;reemploi;;732829320\n"
+        "8;tl;Cantine du Port;44000;Nantes;47.2200;-1.5500;alimentation;;732829320\n"))
+    assert sorted(reported(report)) == [
+        ("siret:73282932000074", "source:tl:6", "same_name_nearby", 111.2),
+        ("siret:73282932000074", "source:tl:6", "same_siren", None),
+        ("siret:73282932000074", "source:tl:8", "same_siren", None),
+        ("source:tl:6", "siret:73282932000074", "same_siren", None)]
+    assert queued(engine) == [("La Fabrique", "LA FABRIQUE", "same_siren", "pending"),
+                              ("La Fabrique", "Cantine du Port", "same_siren", "pending")]
+
+
+@pytest.mark.usefixtures("two_row_slices")
+def test_a_dry_run_checked_in_slices_finds_the_pairs_the_import_then_finds(
+    run_import: Importer, write_csv: CsvWriter, engine: Engine
+) -> None:
+    first, second = ACROSS_SLICES.splitlines(keepends=True)[1:3]
+    run_import(write_csv("stored.csv", HEADER + first + second))
+    path = write_csv("a.csv", ACROSS_SLICES)
+    dry = run_import(path, mode=ImportMode.DRY_RUN)
+    assert (dry.written, sorted(reported(dry))) == (False, PAIRS_ACROSS_SLICES)
+    assert sorted(reported(run_import(path))) == PAIRS_ACROSS_SLICES
+
+
+def test_the_lookups_of_any_number_of_rows_are_a_few_statements(engine: Engine) -> None:
+    statements: set[str] = set()
+
+    def seen(_connection: object, _cursor: object, statement: str, *_: object) -> None:
+        if "duplicate_name" in statement:
+            statements.add(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    with session_scope(engine) as session:
+        for count in range(1, 41):
+            stored_candidates(session, [make_entry(f"k{i}", f"Jardin {i}", "69001", 45.76, 4.83)
+                                        for i in range(count)])
+    # By name, head, tail and length (every name here is short): 1, 2, 4 ... 64 values.
+    assert len(statements) == 4 * 7
