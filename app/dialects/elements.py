@@ -11,13 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, and_, func, literal, or_
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy import ColumnElement, Float, func, literal, or_
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.sqltypes import NULLTYPE
 
-from app.models import ACTIVE, Organisation
+from app.models import Organisation
 from app.spatial import EARTH_RADIUS_M, BBox, Circle
 
 _ORGANISATION = Organisation.__table__  # type: ignore[attr-defined]
@@ -64,13 +62,6 @@ class LongitudeStrip(StripBox):
 
     name = "ess_longitude_strip"
     inherit_cache = True
-
-
-@compiles(StripBox)
-def _strip_box(element: StripBox, compiler: SQLCompiler, **kw: Any) -> str:
-    """Active, and within the box as the dialect reads a `WithinBox`."""
-    within = WithinBox(*element.clauses)
-    return compiler.process(and_(_ORGANISATION.c.status == ACTIVE, within), **kw)
 
 
 class TextMatch(FunctionElement[bool]):

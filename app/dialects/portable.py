@@ -17,8 +17,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from app.dialects.elements import TextMatch, WithinBox, box_condition, text_match
-from app.models import Organisation
+from app.dialects.elements import StripBox, TextMatch, WithinBox, box_condition, text_match
+from app.models import ACTIVE, Organisation
 from app.spatial import BBox, Circle, haversine_m
 
 ORGANISATION = Organisation.__table__  # type: ignore[attr-defined]
@@ -37,6 +37,13 @@ def _within_box(element: WithinBox, compiler: SQLCompiler, **kw: Any) -> str:
     condition = and_(ORGANISATION.c.lat.between(min_lat, max_lat),
                      ORGANISATION.c.lon.between(min_lon, max_lon))
     return compiler.process(condition, **kw)
+
+
+@compiles(StripBox)
+def _strip_box(element: StripBox, compiler: SQLCompiler, **kw: Any) -> str:
+    """Active, and within the box as the dialect reads a `WithinBox` (PostgreSQL: its own)."""
+    within = WithinBox(*element.clauses)
+    return compiler.process(and_(ORGANISATION.c.status == ACTIVE, within), **kw)
 
 
 @compiles(TextMatch)
