@@ -29,7 +29,15 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import ESS_ATLAS, append_section, ess_atlas_env, free_port, human_bytes, server
+from harness import (
+    ATLAS_READY_PATH,
+    ESS_ATLAS,
+    append_section,
+    ess_atlas_env,
+    free_port,
+    human_bytes,
+    server,
+)
 from playwright.sync_api import Page, Request, sync_playwright
 
 REPO = Path(__file__).resolve().parents[1]
@@ -154,7 +162,7 @@ def main() -> None:
         port = free_port()
         command = [ESS_ATLAS, "serve", "--port", str(port)]
         env = ess_atlas_env(database, ESS_TILES_URL=f"http://127.0.0.1:{port}/tiles/{{z}}/{{x}}/{{y}}.png")
-        with server(command, port=port, ready_path="/healthz", env=env,
+        with server(command, port=port, ready_path=ATLAS_READY_PATH, env=env,
                     log=folder / "serve.log", timeout=1800) as running:
             profiles = (Profile("localhost", False), Profile("slow 4G, CPU 4×", True))
             results = {p.name: measure(running.base_url, p, arguments.pans, folder)

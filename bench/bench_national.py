@@ -46,6 +46,7 @@ import generate
 import httpx
 import pygeoapi_anchor
 from harness import (
+    ATLAS_READY_PATH,
     ESS_ATLAS,
     REPO,
     Measured,
@@ -305,7 +306,7 @@ def query_all(dataset: generate.Dataset, database: Path, folder: Path,
         print(f"  reading {served.name} into the page cache: {read_through(served):.0f} s",
               flush=True)
     outcomes: dict[str, tuple[Outcome, Outcome | None]] = {}
-    with server(atlas_command, port=atlas_port, ready_path="/healthz",
+    with server(atlas_command, port=atlas_port, ready_path=ATLAS_READY_PATH,
                 env=ess_atlas_env(database), log=folder / "ess-atlas-serve.log") as atlas, \
             server(anchor_command, port=anchor_port, env=anchor_env,
                    ready_path=f"/collections/{pygeoapi_anchor.COLLECTION}?f=json",

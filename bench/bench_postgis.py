@@ -47,6 +47,7 @@ import generate
 import httpx
 import psycopg
 from harness import (
+    ATLAS_READY_PATH,
     ESS_ATLAS,
     REPO,
     Server,
@@ -258,7 +259,7 @@ def compare_with_raw(database_url: str, repeats: int, env: dict[str, str],
     port = free_port()
     command = [ESS_ATLAS, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
     results = []
-    with server(command, port=port, ready_path="/healthz", env=env,
+    with server(command, port=port, ready_path=ATLAS_READY_PATH, env=env,
                 log=folder / "serve-compare.log") as atlas, \
             psycopg.connect(conninfo) as connection, httpx.Client(timeout=60) as client:
         for (name, path), statements in zip(COMPARED, recorded, strict=True):
@@ -294,7 +295,7 @@ def backend_env(database_url: str) -> dict[str, str]:
 def serving(database_url: str, workers: int, log: Path) -> Iterator[Server]:
     """An ess-atlas server on the database, ready."""
     port = free_port()
-    with server(serve_command(port, workers), port=port, ready_path="/healthz",
+    with server(serve_command(port, workers), port=port, ready_path=ATLAS_READY_PATH,
                 env=backend_env(database_url), log=log) as running_server:
         yield running_server
 

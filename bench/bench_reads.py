@@ -27,6 +27,7 @@ import httpx
 import psutil
 from bench_national import FRANCE_BBOX, PARIS, SEARCH_HIT, SEARCH_MISS, SECTOR
 from harness import (
+    ATLAS_READY_PATH,
     ESS_ATLAS,
     REPO,
     _cpu_seconds,
@@ -86,7 +87,7 @@ def main() -> None:
     lines = ["| query | server CPU ms / request | wall ms (median, alone) | answer |",
              "|---|---:|---:|---:|"]
     load = os.getloadavg()[0]
-    with server(command, port=port, ready_path="/healthz", env=ess_atlas_env(args.database),
+    with server(command, port=port, ready_path=ATLAS_READY_PATH, env=ess_atlas_env(args.database),
                 log=log) as served, httpx.Client(timeout=120) as client:
         process = psutil.Process(served.process.pid)
         for name, path in QUERIES:
