@@ -4,10 +4,11 @@ The schema check reads the schema's revision (this build's head, else 503 saying
 `ess-atlas db upgrade`) and compares every table and column of SQLModel.metadata with the
 database (a few catalogue reads, 2-10 ms). The integrity check is SQLite's
 `PRAGMA quick_check`, which reads every page (1,000,000 structures: a 3.5 GB file, 8.5 s
-with the file in the page cache, 44 s without): it runs in a background thread on a connection of its own (so no page cached by the
-server's connections hides a damaged file), at most once every `integrity_interval`
-seconds and never twice at once. A request waits at most INTEGRITY_WAIT_SECONDS for a check it
-started, then answers with the last verdict (none yet counts as intact).
+with the file in the page cache, 44 s without): it runs in a background thread on a
+connection of its own (so no page cached by the server's connections hides a damaged
+file), at most once every `integrity_interval` seconds and never twice at once. A request
+waits at most INTEGRITY_WAIT_SECONDS for a check it started, then answers with the last
+verdict (none yet counts as intact).
 """
 
 from __future__ import annotations
