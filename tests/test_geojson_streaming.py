@@ -7,9 +7,13 @@ import socket
 import sqlite3
 import threading
 import time
+import zlib
 from collections.abc import Iterator
+from itertools import accumulate
 from typing import Any
 
+import httpx
+import orjson
 import pytest
 from browser import free_port, running_server
 from fastapi import FastAPI
@@ -17,7 +21,7 @@ from fastapi.testclient import TestClient
 from test_middleware import Records, log_records  # noqa: F401  (the fixture)
 
 from app.config import Settings
-from app.geojson import point_geometry, streamed_feature_collection
+from app.geojson import feature_collection_chunks, point_geometry, streamed_feature_collection
 from app.main import create_app
 
 COPIES = 600  # 8 fixture structures x 600 = 4,800 rows: one limit=5000 page
@@ -57,6 +61,33 @@ def big_server(settings: Settings, log_records: Records) -> Iterator[int]:  # no
                         port):
         log_records.records.clear()
         yield port
+
+
+def test_a_streamed_answer_is_gzipped_part_by_part(big_server: int) -> None:
+    """Each streamed part is flushed: what zlib decodes of the parts received so far always
+    ends where one of the answer's chunks ends, and the whole reads back as the identity answer.
+    """
+    url = f"http://127.0.0.1:{big_server}/api/organisations?limit=5000"
+    with httpx.Client(timeout=60) as client:
+        plain = client.get(url, headers={"Accept-Encoding": "identity"}).content
+        with client.stream("GET", url, headers={"Accept-Encoding": "gzip"}) as response:
+            assert response.headers["content-encoding"] == "gzip"
+            assert "content-length" not in response.headers
+            parts = [part for part in response.iter_raw() if part]
+    answer = orjson.loads(plain)
+    features = answer.pop("features")
+    del answer["type"]
+    chunks = list(feature_collection_chunks(features, answer))
+    assert b"".join(chunks) == plain
+    chunk_ends = set(accumulate(len(chunk) for chunk in chunks))
+    decoder, decoded = zlib.decompressobj(16 + zlib.MAX_WBITS), b""
+    for part in parts:
+        decoded += decoder.decompress(part)
+        assert len(decoded) in chunk_ends
+    assert len(parts) > 1
+    assert decoder.eof
+    assert decoded == plain
+    assert len(features) > 4_000
 
 
 @pytest.mark.parametrize("encoding", ["identity", "gzip"])
