@@ -11,9 +11,10 @@ quick run):
    GeoPackage (with its R-tree), same measures;
 4. pygeoapi (own venv, OGR provider on the GeoPackage, gunicorn -w 2) and `ess-atlas serve`
    (`--workers N` when the command has it) on free loopback ports, then the same wrk
-   queries against both (8 connections, 2 threads, 15 s each, after a 2 s warm-up; wrk
-   sends `Accept-Encoding: gzip` like a browser). ess-atlas-only queries follow. A route
-   that does not answer 200 (e.g. /api/clusters before it exists) shows "n/a (HTTP 404)".
+   queries against both (8 connections, 2 threads, 15 s each, after a 2 s warm-up, in 3
+   runs of 5 s, the servers taking turns; wrk sends `Accept-Encoding: gzip` like a
+   browser). ess-atlas-only queries follow. A route that does not answer 200 (e.g.
+   /api/clusters before it exists) shows "n/a (HTTP 404)".
 
 `--import-only` (or `BENCH_IMPORT_ONLY=1`) stops after step 3: the import table alone, with
 the 1-minute load average before and after each load beside its figures. `--database PATH`
@@ -23,8 +24,8 @@ skips steps 2-3 and runs the query part on a database already built from the sam
 Prints the tables and appends them to bench/results.md with the date, machine and commit.
 The databases are deleted after each size; the servers' logs stay in var/bench/logs/N/.
 
-    python bench/bench_national.py [--sizes 100000,1000000] [--seconds 15] [--no-record]
-                                   [--import-only] [--queries item,page]
+    python bench/bench_national.py [--sizes 100000,1000000] [--seconds 15] [--rounds 3]
+                                   [--no-record] [--import-only] [--queries item,page]
 
 `--queries` keeps the queries whose name contains one of the comma-separated words
 (case ignored; "item" keeps "item by random id" and both "OGC items" queries).
@@ -53,6 +54,7 @@ from harness import (
     Server,
     WrkResult,
     append_section,
+    combined,
     ess_atlas_env,
     free_port,
     human_bytes,
@@ -77,6 +79,10 @@ SECTOR = "alimentation"
 SEARCH_HIT, SEARCH_MISS = "ressourcerie", "xylophone"
 ROTATED_IDS = 1000
 WARM_UP_SECONDS = 2
+# A query's seconds are split into this many runs per server, the two servers taking
+# turns (ours first in even rounds, theirs in odd ones): on a shared machine whose speed
+# drifts over minutes, both then meet the same drift, and the rounds show the spread.
+DEFAULT_ROUNDS = 3
 GZIP = "Accept-Encoding: gzip"
 ITEMS = f"/collections/{pygeoapi_anchor.COLLECTION}/items"
 
@@ -133,6 +139,7 @@ class Outcome:
     refusal: str = ""
     first_ms: float = 0.0  # the very first request (cold: nothing kept yet)
     load_average: float | None = None  # 1-minute load average as wrk started
+    rounds: tuple[WrkResult, ...] = ()  # the runs `load` is made of, in order
 
 
 @dataclass(frozen=True)
@@ -238,27 +245,48 @@ def probe(client: httpx.Client, url: str) -> tuple[httpx.Response, int, float, f
     return raw, wire, (time.perf_counter() - started) * 1000, first_ms
 
 
-def measure(client: httpx.Client, target: Server, template: str, ids: Sequence[int],
-            seconds: float) -> Outcome:
-    """Probe one query, then load it with wrk (rotating over `ids` when it has `{id}`).
+def measure(client: httpx.Client, servers: Sequence[Server], template: str | Sequence[str],
+            ids: Sequence[int], seconds: float, rounds: int) -> list[Outcome]:
+    """Probe one query on each server, then load it with wrk in turns, `rounds` runs each.
 
-    The server is let go idle after the warm-up and after the run: requests wrk abandons
-    at the end of a run may still be served, and must not weigh on the next figure.
+    `template` is the query's path, or one path per server; an `{id}` in it rotates over
+    `ids`. A server that does not answer the probe with 200 is not loaded. Each server is
+    let go idle after its warm-up and after each run: requests wrk abandons at the end of
+    a run may still be served, and must not weigh on the next figure.
     """
-    base_url = target.base_url
-    paths = [template.format(id=i) for i in ids] if "{id}" in template else [template]
-    answer, wire_bytes, alone_ms, first_ms = probe(client, base_url + paths[0])
-    if answer.status_code != 200:
-        return Outcome(answer.status_code, len(answer.content), wire_bytes, None, alone_ms,
-                       answer.text[:200], first_ms)
-    rotation = paths if len(paths) > 1 else ()
-    wrk(base_url + paths[0], seconds=WARM_UP_SECONDS, paths=rotation, headers=[GZIP])
-    settle(target)
-    load_average = os.getloadavg()[0]
-    load = wrk(base_url + paths[0], seconds=seconds, paths=rotation, headers=[GZIP])
-    settle(target)
-    return Outcome(answer.status_code, len(answer.content), wire_bytes, load, alone_ms,
-                   load_average=load_average, first_ms=first_ms)
+    templates = [template] * len(servers) if isinstance(template, str) else list(template)
+    probes, targets = [], []
+    for target, path in zip(servers, templates, strict=True):
+        paths = [path.format(id=i) for i in ids] if "{id}" in path else [path]
+        answer, wire_bytes, alone_ms, first_ms = probe(client, target.base_url + paths[0])
+        probes.append((answer, wire_bytes, alone_ms, first_ms))
+        if answer.status_code == 200:
+            targets.append((target, paths))
+    for target, paths in targets:
+        wrk(target.base_url + paths[0], seconds=WARM_UP_SECONDS,
+            paths=paths if len(paths) > 1 else (), headers=[GZIP])
+        settle(target)
+    runs: dict[str, list[WrkResult]] = {t.base_url: [] for t, _ in targets}
+    load_averages: dict[str, float] = {}
+    for round_number in range(rounds):
+        for target, paths in targets[::1 if round_number % 2 == 0 else -1]:
+            load_averages.setdefault(target.base_url, os.getloadavg()[0])
+            runs[target.base_url].append(wrk(
+                target.base_url + paths[0], seconds=seconds / rounds,
+                paths=paths if len(paths) > 1 else (), headers=[GZIP]))
+            settle(target)
+    outcomes = []
+    for target, (answer, wire_bytes, alone_ms, first_ms) in zip(servers, probes, strict=True):
+        if answer.status_code != 200:
+            outcomes.append(Outcome(answer.status_code, len(answer.content), wire_bytes, None,
+                                    alone_ms, answer.text[:200], first_ms))
+            continue
+        done = runs[target.base_url]
+        outcomes.append(Outcome(answer.status_code, len(answer.content), wire_bytes,
+                                combined(done), alone_ms, first_ms=first_ms,
+                                load_average=load_averages[target.base_url],
+                                rounds=tuple(done)))
+    return outcomes
 
 
 def same_rows(client: httpx.Client, atlas: Server, anchor: Server, ids: Sequence[int]) -> bool:
@@ -292,8 +320,8 @@ def read_through(path: Path) -> float:
     return time.perf_counter() - started
 
 
-def query_all(dataset: generate.Dataset, database: Path, folder: Path,
-              seconds: float) -> tuple[dict[str, tuple[Outcome, Outcome | None]], str, bool]:
+def query_all(dataset: generate.Dataset, database: Path, folder: Path, seconds: float,
+              rounds: int) -> tuple[dict[str, tuple[Outcome, Outcome | None]], str, bool]:
     """Start both servers, run every query against each, stop them."""
     ids = random.Random(dataset.rows).sample(range(1, dataset.rows + 1), ROTATED_IDS)
     atlas_port, anchor_port = free_port(), free_port()
@@ -314,9 +342,12 @@ def query_all(dataset: generate.Dataset, database: Path, folder: Path,
             httpx.Client(timeout=120) as client:
         consistent = same_rows(client, atlas, anchor, ids[:5])
         for query in QUERIES:
-            ours = measure(client, atlas, query.ess_atlas, ids, seconds)
-            theirs = (measure(client, anchor, query.pygeoapi, ids, seconds)
-                      if query.pygeoapi else None)
+            if query.pygeoapi:
+                ours, theirs = measure(client, [atlas, anchor],
+                                       [query.ess_atlas, query.pygeoapi], ids, seconds, rounds)
+            else:
+                [ours], theirs = measure(client, [atlas], query.ess_atlas, ids, seconds,
+                                         rounds), None
             outcomes[query.name] = (ours, theirs)
             print(f"  {query.name}: {cell_rate(ours)} req/s {ours.refusal}"
                   + (f" (pygeoapi {cell_rate(theirs)} {theirs.refusal})" if theirs else ""),
@@ -335,7 +366,7 @@ def keep_logs(folder: Path, rows: int) -> None:
 
 
 def run_size(rows: int, seconds: float, import_only: bool = False,
-             built: Path | None = None) -> SizeResult:
+             built: Path | None = None, rounds: int = DEFAULT_ROUNDS) -> SizeResult:
     """Generate (or reuse), load and query one size (or only load); only the logs are kept.
 
     `built`: query this database (made from the same dataset) instead of loading one.
@@ -349,7 +380,8 @@ def run_size(rows: int, seconds: float, import_only: bool = False,
         if import_only:
             return SizeResult(rows, loads, {}, "", "", True)
         before = os.getloadavg()[0]
-        outcomes, workers, consistent = query_all(dataset, database, folder, seconds)
+        outcomes, workers, consistent = query_all(dataset, database, folder, seconds,
+                                                  rounds)
         load_average = f"{before:.1f} → {os.getloadavg()[0]:.1f}"
     finally:
         keep_logs(folder, rows)
@@ -389,10 +421,12 @@ def cell_first(outcome: Outcome) -> str:
 
 
 def cell_ratio(ours: Outcome, theirs: Outcome | None) -> str:
-    """ess-atlas req/s over pygeoapi req/s."""
+    """ess-atlas req/s over pygeoapi req/s (the lowest and highest of the rounds)."""
     if not (theirs and ours.load and theirs.load and theirs.load.rate):
         return "—"
-    return f"{ours.load.rate / theirs.load.rate:.2f}×"
+    overall = f"{ours.load.rate / theirs.load.rate:.2f}×"
+    each = [a.rate / b.rate for a, b in zip(ours.rounds, theirs.rounds, strict=True) if b.rate]
+    return f"{overall} ({min(each):.2f}-{max(each):.2f})" if len(each) > 1 else overall
 
 
 def cell_load(*outcomes: Outcome | None) -> str:
@@ -459,10 +493,15 @@ IMPORT_NOTE = ("Import target at 1M: ≥ 25,000 rows/s, peak RSS < 500 MB (proce
                "shared after the fork count twice).")
 
 
-def notes(results: Sequence[SizeResult], seconds: float) -> list[str]:
+def notes(results: Sequence[SizeResult], seconds: float, rounds: int) -> list[str]:
     """How the numbers were taken, so the table reads on its own."""
-    lines = [f"wrk: 8 connections, 2 threads, {seconds:g} s per query after a "
-             f"{WARM_UP_SECONDS} s warm-up, `{GZIP}`, timeout 30 s; the server is let go "
+    lines = [f"wrk: 8 connections, 2 threads, {seconds:g} s per query and server after a "
+             f"{WARM_UP_SECONDS} s warm-up, in {rounds} runs of {seconds / rounds:g} s, the "
+             "two servers taking turns (ess-atlas first in the odd rounds, pygeoapi in the "
+             "even ones), so that both meet the shared machine's drift; req/s is all the "
+             "requests over all the runs' seconds, p50 the median of the runs' p50, p99 the "
+             "highest run's, and the ratio's bracket the lowest and highest of the rounds' "
+             f"ratios. `{GZIP}`, timeout 30 s; the server is let go "
              "idle (< 10 % CPU) after the warm-up and after each run. \"first\": the "
              "query's very first request (cold: a count kept per data version is made "
              "then); \"alone\": the next one, nothing else in flight. pygeoapi "
@@ -484,7 +523,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", help=f"comma-separated N (default BENCH_SIZES or "
                         f"{DEFAULT_SIZES})")
-    parser.add_argument("--seconds", type=float, default=15.0, help="wrk duration per query")
+    parser.add_argument("--seconds", type=float, default=15.0,
+                        help="wrk duration per query and server, all rounds together")
+    parser.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS,
+                        help="runs per query and server, the servers taking turns")
     parser.add_argument("--no-record", action="store_true", help="do not touch results.md")
     parser.add_argument("--import-only", action="store_true",
                         default=os.environ.get("BENCH_IMPORT_ONLY", "") not in ("", "0"),
@@ -505,13 +547,14 @@ def main() -> None:
     results = []
     for rows in sizes:
         print(f"== {rows:,} structures", flush=True)
-        results.append(run_size(rows, args.seconds, args.import_only, args.database))
+        results.append(run_size(rows, args.seconds, args.import_only, args.database,
+                                args.rounds))
     if args.import_only:
         lines = [*load_table(results), "", IMPORT_NOTE]
         title = "National benchmark, imports only: ess-atlas and ogr2ogr on the same data"
     else:
         loads = [*load_table(results), ""] if any(r.loads for r in results) else []
-        lines = [*loads, *query_table(results), "", *notes(results, args.seconds)]
+        lines = [*loads, *query_table(results), "", *notes(results, args.seconds, args.rounds)]
         title = "National benchmark: ess-atlas and pygeoapi on the same data" + (
             ", query part only (database built by bench/build_database.py)"
             if args.database else "")

@@ -15,6 +15,7 @@ import platform
 import re
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -206,6 +207,14 @@ class WrkResult:
     def rate(self) -> float:
         """Completed requests per second."""
         return self.requests / self.seconds if self.seconds else 0.0
+
+
+def combined(runs: Sequence[WrkResult]) -> WrkResult:
+    """Several wrk runs of one query as one: all their requests over all their seconds, the
+    median of their p50s, the highest of their p99s, every failure."""
+    return WrkResult(sum(r.requests for r in runs), sum(r.seconds for r in runs),
+                     statistics.median(r.p50_ms for r in runs), max(r.p99_ms for r in runs),
+                     sum(r.errors for r in runs), sum(r.non_2xx for r in runs))
 
 
 def wrk(url: str, *, seconds: float, connections: int = 8, threads: int = 2,
