@@ -42,7 +42,7 @@ from app.taxonomy import load_taxonomy
 logger = logging.getLogger(__name__)
 
 # ISA-L's level 1 of 0-3 (app/compression.py): a 100-feature page (120 KB) in 0.09 ms,
-# 14.7 KB; its level 3 takes 0.30 ms for fewer bytes than zlib's 6.
+# 14.7 KB; its level 3 takes 0.30 ms and saves 1 % more (zlib's 3: 0.56 ms, 14.0 KB).
 GZIP_LEVEL = 1
 GZIP_MINIMUM_SIZE = 1000
 
