@@ -80,7 +80,7 @@ SEARCH_HIT, SEARCH_MISS = "ressourcerie", "xylophone"
 ROTATED_IDS = 1000
 WARM_UP_SECONDS = 2
 # A query's seconds are split into this many runs per server, the two servers taking
-# turns (ours first in even rounds, theirs in odd ones): on a shared machine whose speed
+# turns (ours first in the odd rounds, theirs in the even ones): on a shared machine whose speed
 # drifts over minutes, both then meet the same drift, and the rounds show the spread.
 DEFAULT_ROUNDS = 3
 GZIP = "Accept-Encoding: gzip"
@@ -245,35 +245,33 @@ def probe(client: httpx.Client, url: str) -> tuple[httpx.Response, int, float, f
     return raw, wire, (time.perf_counter() - started) * 1000, first_ms
 
 
-def measure(client: httpx.Client, servers: Sequence[Server], template: str | Sequence[str],
+def measure(client: httpx.Client, servers: Sequence[Server], templates: Sequence[str],
             ids: Sequence[int], seconds: float, rounds: int) -> list[Outcome]:
     """Probe one query on each server, then load it with wrk in turns, `rounds` runs each.
 
-    `template` is the query's path, or one path per server; an `{id}` in it rotates over
-    `ids`. A server that does not answer the probe with 200 is not loaded. Each server is
+    `templates`: the query's path on each server; an `{id}` in one rotates over `ids`.
+    A server that does not answer the probe with 200 is not loaded. Each server is
     let go idle after its warm-up and after each run: requests wrk abandons at the end of
     a run may still be served, and must not weigh on the next figure.
     """
-    templates = [template] * len(servers) if isinstance(template, str) else list(template)
     probes, targets = [], []
-    for target, path in zip(servers, templates, strict=True):
-        paths = [path.format(id=i) for i in ids] if "{id}" in path else [path]
+    for target, template in zip(servers, templates, strict=True):
+        paths = [template.format(id=i) for i in ids] if "{id}" in template else [template]
         answer, wire_bytes, alone_ms, first_ms = probe(client, target.base_url + paths[0])
         probes.append((answer, wire_bytes, alone_ms, first_ms))
         if answer.status_code == 200:
-            targets.append((target, paths))
-    for target, paths in targets:
-        wrk(target.base_url + paths[0], seconds=WARM_UP_SECONDS,
-            paths=paths if len(paths) > 1 else (), headers=[GZIP])
+            rotation = paths if len(paths) > 1 else []
+            targets.append((target, target.base_url + paths[0], rotation))
+    for target, url, rotation in targets:
+        wrk(url, seconds=WARM_UP_SECONDS, paths=rotation, headers=[GZIP])
         settle(target)
-    runs: dict[str, list[WrkResult]] = {t.base_url: [] for t, _ in targets}
+    runs: dict[str, list[WrkResult]] = {target.base_url: [] for target, _, _ in targets}
     load_averages: dict[str, float] = {}
     for round_number in range(rounds):
-        for target, paths in targets[::1 if round_number % 2 == 0 else -1]:
+        for target, url, rotation in targets[::1 if round_number % 2 == 0 else -1]:
             load_averages.setdefault(target.base_url, os.getloadavg()[0])
-            runs[target.base_url].append(wrk(
-                target.base_url + paths[0], seconds=seconds / rounds,
-                paths=paths if len(paths) > 1 else (), headers=[GZIP]))
+            runs[target.base_url].append(wrk(url, seconds=seconds / rounds, paths=rotation,
+                                             headers=[GZIP]))
             settle(target)
     outcomes = []
     for target, (answer, wire_bytes, alone_ms, first_ms) in zip(servers, probes, strict=True):
@@ -346,7 +344,7 @@ def query_all(dataset: generate.Dataset, database: Path, folder: Path, seconds: 
                 ours, theirs = measure(client, [atlas, anchor],
                                        [query.ess_atlas, query.pygeoapi], ids, seconds, rounds)
             else:
-                [ours], theirs = measure(client, [atlas], query.ess_atlas, ids, seconds,
+                [ours], theirs = measure(client, [atlas], [query.ess_atlas], ids, seconds,
                                          rounds), None
             outcomes[query.name] = (ours, theirs)
             print(f"  {query.name}: {cell_rate(ours)} req/s {ours.refusal}"
