@@ -174,6 +174,22 @@ def _set_pragmas(connection: Connection, pragmas: dict[str, int]) -> dict[str, i
     return before
 
 
+def backfill_wal(connection: Connection) -> None:
+    """On SQLite, copy every committed page of the WAL into the database file (no wait).
+
+    A write transaction starts the WAL over only when the transaction's snapshot needs
+    nothing from it. The checkpoint that follows an import's batch is overtaken by the
+    small writes made meanwhile (the lock's heartbeat, the progress of the run), so
+    without this, every batch appended to the WAL: it reached 8 GB beside a 2 GB file
+    at about 400,000 structures. Called between batches, on a connection with no
+    transaction.
+    """
+    if connection.dialect.name != "sqlite":
+        return
+    connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").close()
+    connection.commit()  # end the transaction SQLAlchemy began (the driver began none)
+
+
 @contextmanager
 def session_scope(bind: Engine | Connection) -> Iterator[Session]:
     """A session on an engine or one connection: commits on success, rolls back on error."""
