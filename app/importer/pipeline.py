@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine
 from sqlmodel import Session
 
 from app import duplicates
-from app.db import BULK_WRITE_PRAGMAS, backfill_wal, session_scope, sqlite_pragmas
+from app.db import BULK_WRITE_PRAGMAS, checkpoint_wal, session_scope, sqlite_pragmas
 from app.geocoder import commune_level_only
 from app.importer.columns import ColumnMapping, ColumnPlan, plan_columns
 from app.importer.faults import FileRejected
@@ -309,7 +309,7 @@ class Importer:
         rows = batch.rows
         if not rows:
             return
-        backfill_wal(self._connection)  # so that this batch starts the WAL over
+        checkpoint_wal(self._connection)  # so that this batch starts the WAL over
         with self._transaction() as session:
             written = write_batch(session=session, records=[p.record for p in rows])
             stored = [(row_id, prepared.entry) for prepared in rows
@@ -382,6 +382,8 @@ def _logged_run(
         rejected = rejected_rows_csv(report) if report.rejected else None
         finish_run(engine, held.run_id, status=DONE, report=report.to_dict(), rejected_csv=rejected,
                    message=report.message)
+    with engine.connect() as connection:  # after the run's last writes: the log, the lock
+        checkpoint_wal(connection, truncate=True)
     return report
 
 

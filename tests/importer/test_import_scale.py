@@ -101,7 +101,7 @@ class WalFrames:
         self.after_batch.append(struct.unpack_from("=I", self.shm.read_bytes(), 16)[0])
 
 
-def test_each_batch_starts_the_wal_over(tmp_path: Path) -> None:
+def test_each_batch_starts_the_wal_over_and_the_import_ends_it(tmp_path: Path) -> None:
     database = tmp_path / "atlas.sqlite3"
     url = f"sqlite:///{database}"
     context = import_context(Settings(_env_file=None, database_url=url,  # type: ignore[call-arg]
@@ -113,6 +113,9 @@ def test_each_batch_starts_the_wal_over(tmp_path: Path) -> None:
         report = import_paths([write_structures(tmp_path / "reseau.csv", SMALL)], engine=engine,
                               context=context, progress=frames,
                               options=ImportOptions(prepare_in_worker=False))
+        # At the end the WAL file is cut to nothing, while the engine's connections are
+        # open (the last one to close would remove it anyway).
+        left = database.with_name(database.name + "-wal").stat().st_size
     finally:
         close_context(context)
         engine.dispose()
@@ -123,6 +126,7 @@ def test_each_batch_starts_the_wal_over(tmp_path: Path) -> None:
     # Appended to instead, it would hold the pages of all ten batches at the end (about ten
     # times the first's; a batch writes more pages as the file grows, here 2-3 times more).
     assert batches[-1] < 4 * batches[0], batches
+    assert left == 0
 
 
 def test_a_report_lists_the_first_rejections_and_counts_them_all(
