@@ -16,11 +16,11 @@ A name that only contains the other ("Amis du Jardin" and "Amis du Jardin de Lyo
 not near-identical: such a pair is not queued, and never merged.
 
 The check is index-driven: every checked structure has its name keys filed in the
-`duplicate_name` table (by normalised name, and by commune, numbers, length and first or
-last four letters of its skeleton). An import checks each batch inside the transaction
-that writes it, a slice of rows at a time (grouped by commune), against the candidates
-those indexes give, so its memory follows the slice, not the batch nor the file, and a
-killed import leaves no written row unchecked.
+`duplicate_name` table (by normalised name and latitude band, and by commune, numbers,
+length and first or last four letters of its skeleton). An import checks each batch
+inside the transaction that writes it, a slice of rows at a time (grouped by commune),
+against the candidates those indexes give, so its memory follows the slice, not the
+batch nor the file, and a killed import leaves no written row unchecked.
 """
 
 from __future__ import annotations
@@ -139,8 +139,11 @@ def near_identical(first: str, second: str) -> bool:
     return within_one_edit(first, second) and _digits(first) == _digits(second)
 
 
-def _band(lat: float) -> int:
-    """The latitude band (about 222 m high) a point is in."""
+def lat_band(lat: float) -> int:
+    """The latitude band (about 222 m high) a point is in.
+
+    Two points NEARBY_METRES apart or closer are in the same band or next to each other.
+    """
     return math.floor(lat / _LAT_BAND)
 
 
@@ -192,7 +195,7 @@ class DuplicateIndex:
     def pairs_with(self, entry: Entry) -> list[Pair]:
         """The probable duplicates of `entry` among the filed entries (one pair per other)."""
         found: dict[str, Pair] = {}
-        band = _band(entry.lat)
+        band = lat_band(entry.lat)
         for other_band in (band - 1, band, band + 1):
             for other in self._by_name_band.get((entry.name_key, other_band), ()):
                 distance = haversine_m(entry.lat, entry.lon, other.lat, other.lon)
@@ -218,7 +221,7 @@ class DuplicateIndex:
         if entry.key in self.entries:
             return
         self.entries[entry.key] = entry
-        self._by_name_band[(entry.name_key, _band(entry.lat))].append(entry)
+        self._by_name_band[(entry.name_key, lat_band(entry.lat))].append(entry)
         if entry.citycode:
             self._file_in_commune(entry, self._by_commune[entry.citycode])
 
@@ -332,13 +335,34 @@ def _filed_in_blocks(
         yield row_id, Entry(key, name, citycode, lat, lon, name_key, skeleton)
 
 
+_NAMED_SQL = "(d.name_key = ? AND d.band BETWEEN ? AND ?)"
+
+
+def _filed_by_name(session: Session, lookups: list[tuple[str, int]]) -> Iterator[tuple[int, Entry]]:
+    """Checked structures of these names in these latitude bands or the next ones."""
+    connection, names = session.connection(), table_of(DuplicateName)
+    if connection.dialect.paramstyle != "qmark":
+        yield from _filed_where(session, or_(*(
+            and_(names.c.name_key == name_key, names.c.band.between(band - 1, band + 1))
+            for name_key, band in lookups)))
+        return
+    parameters = [value for name_key, band in lookups for value in (name_key, band - 1, band + 1)]
+    for row_id, key, name, citycode, lat, lon, name_key, skeleton in connection.exec_driver_sql(
+            _FILED_SQL + " OR ".join([_NAMED_SQL] * len(lookups)), tuple(parameters)):
+        yield row_id, Entry(key, name, citycode, lat, lon, name_key, skeleton)
+
+
 def stored_candidates(session: Session, entries: Sequence[Entry]) -> dict[int, Entry]:
-    """Checked structures that could pair with these entries, found through the indexes."""
-    names = table_of(DuplicateName)
+    """Checked structures that could pair with these entries, found through the indexes.
+
+    The same name is looked up in the entry's latitude band and the two next to it only
+    (the rule wants it within NEARBY_METRES): a name that thousands of structures share
+    across France ("comité des fêtes") brings the few around, not all of them.
+    """
     found: dict[int, Entry] = {}
-    name_keys = sorted({entry.name_key for entry in entries})
-    for chunk in _in_padded_slices(name_keys, _ROWS_PER_QUERY):
-        found.update(_filed_where(session, names.c.name_key.in_(chunk)))
+    named = sorted({(entry.name_key, lat_band(entry.lat)) for entry in entries})
+    for chunk in _in_padded_slices(named, _TUPLES_PER_QUERY):
+        found.update(_filed_by_name(session, chunk))
     heads, tails, shorts = _block_lookups(entries)
     for letters, lookups in (("head", heads), ("tail", tails), (None, shorts)):
         for chunk in _in_padded_slices(sorted(lookups), _TUPLES_PER_QUERY):
@@ -350,11 +374,11 @@ def _name_row(row_id: int, entry: Entry) -> tuple[Any, ...]:
     """The duplicate_name row of a structure."""
     skeleton = entry.skeleton
     return (row_id, entry.name_key, skeleton, entry.citycode or "", _digits(skeleton),
-            len(skeleton), skeleton[:4], skeleton[-4:])
+            len(skeleton), skeleton[:4], skeleton[-4:], lat_band(entry.lat))
 
 
 _NAME_COLUMNS = ("organisation_id", "name_key", "skeleton", "citycode", "digits", "length",
-                 "head", "tail")
+                 "head", "tail", "band")
 
 
 def _forget(session: Session, organisation_ids: Sequence[int]) -> None:

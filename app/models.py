@@ -404,8 +404,10 @@ class DuplicateCheckPending(SQLModel, table=True):
 class DuplicateName(SQLModel, table=True):
     """The name keys of a checked structure, filed so the duplicate check is index-driven.
 
-    `head` and `tail` are the first and last four letters of the name's skeleton; a
-    structure that has a row here has been through the duplicate check.
+    `head` and `tail` are the first and last four letters of the name's skeleton; `band`
+    is the latitude band the structure lies in (`duplicates.lat_band`), so that the same
+    name is looked up only where it could be nearby. A structure that has a row here has
+    been through the duplicate check.
     """
 
     __tablename__ = "duplicate_name"
@@ -413,18 +415,20 @@ class DuplicateName(SQLModel, table=True):
         Index("ix_duplicate_name_head", "citycode", "digits", "head", "length"),
         Index("ix_duplicate_name_tail", "citycode", "digits", "tail", "length"),
         Index("ix_duplicate_name_length", "citycode", "digits", "length"),
+        Index("ix_duplicate_name_name_band", "name_key", "band"),
     )
 
     organisation_id: int = Field(
         foreign_key="organisation.id", primary_key=True, ondelete="CASCADE"
     )
-    name_key: str = Field(index=True)
+    name_key: str
     skeleton: str
     citycode: str = ""
     digits: str = ""
     length: int = 0
     head: str = ""
     tail: str = ""
+    band: int = 0
 
 
 class DuplicateCheckState(SQLModel, table=True):

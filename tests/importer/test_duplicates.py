@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from alembic import command
 from import_helpers import CsvWriter, Importer, stored_names
 from postgres_cluster import BOTH_BACKENDS
 from sqlalchemy import Engine, event, text
@@ -13,6 +14,7 @@ from app import duplicates
 from app.db import session_scope
 from app.duplicates import (
     dismiss_candidate,
+    lat_band,
     list_candidates,
     make_entry,
     merge_candidate,
@@ -24,6 +26,7 @@ from app.duplicates import (
 from app.errors import Conflict, InvalidParameter, NotFound
 from app.importer.pipeline import ImportMode
 from app.importer.report import ImportReport
+from app.schema import run_alembic
 from app.storage import normalise_name
 
 BACKENDS = BOTH_BACKENDS
@@ -110,6 +113,39 @@ def test_the_same_name_within_200_m_is_queued(
     assert [(d["first"], d["second"], d["rule"], d["distance_m"]) for d in report.duplicates] == [
         ("source:tl:1", "source:tl:2", "same_name_nearby", 111.2)]
     assert queued(engine) == [("La Fabrique", "LA FABRIQUE", "same_name_nearby", "pending")]
+
+
+def test_the_same_name_is_looked_up_around_a_structure_not_across_france(
+    run_import: Importer, write_csv: CsvWriter, engine: Engine
+) -> None:
+    run_import(write_csv("a.csv", HEADER +
+        "1;cf;Comité des fêtes;44000;Nantes;47.2110;-1.5640;reemploi;\n"
+        "2;cf;Comité des fêtes;44400;Rezé;47.1850;-1.5500;reemploi;\n"
+        "3;cf;Comité des fêtes;69001;Lyon;45.7670;4.8340;reemploi;\n"))
+    with session_scope(engine) as session:
+        # 55 m from the first, in Nantes; the second is 3 km away, the third in Lyon.
+        found = stored_candidates(session, [make_entry("new", "Comite des fetes", "44109",
+                                                       47.2115, -1.5640)])
+    assert [entry.key for entry in found.values()] == ["source:cf:1"]
+
+
+def test_an_upgrade_files_each_checked_name_in_its_latitude_band(
+    run_import: Importer, write_csv: CsvWriter, engine: Engine
+) -> None:
+    run_import(write_csv("a.csv", HEADER +
+        "1;cf;Comité des fêtes;44000;Nantes;47.2110;-1.5640;reemploi;\n"
+        "2;cf;Comité des fêtes;97400;Saint-Denis;-20.8823;55.4504;reemploi;\n"
+        "3;cf;Comité des fêtes;97300;Cayenne;4.9372;-52.3260;reemploi;\n"))
+    with engine.begin() as connection:
+        expected = {row_id: lat_band(lat) for row_id, lat in connection.execute(text(
+            "SELECT o.id, o.lat FROM organisation AS o "
+            "JOIN duplicate_name AS d ON d.organisation_id = o.id"))}
+        run_alembic(connection, command.downgrade, "0007_postgis_bigint")
+        run_alembic(connection, command.upgrade, "head")
+        bands = {row_id: band for row_id, band in connection.execute(text(
+            "SELECT organisation_id, band FROM duplicate_name"))}
+    # floor, not truncation, south of the equator: -20.8823 is in band -10442.
+    assert bands == expected and sorted(bands.values())[0] == -10442
 
 
 def test_near_identical_names_in_the_same_commune_are_queued(
