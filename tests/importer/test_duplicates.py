@@ -115,13 +115,22 @@ def test_the_same_name_within_200_m_is_queued(
     assert queued(engine) == [("La Fabrique", "LA FABRIQUE", "same_name_nearby", "pending")]
 
 
+Place = tuple[str, str, float, float]  # postcode, commune, latitude, longitude
+NANTES: Place = ("44000", "Nantes", 47.2110, -1.5640)
+
+
+def import_comites(run_import: Importer, write_csv: CsvWriter, *places: Place) -> None:
+    """Import one "Comité des fêtes" at each place (ids 1, 2, …: keys source:cf:N)."""
+    run_import(write_csv("a.csv", HEADER + "".join(
+        f"{number};cf;Comité des fêtes;{postcode};{city};{lat};{lon};reemploi;\n"
+        for number, (postcode, city, lat, lon) in enumerate(places, start=1))))
+
+
 def test_the_same_name_is_looked_up_around_a_structure_not_across_france(
     run_import: Importer, write_csv: CsvWriter, engine: Engine
 ) -> None:
-    run_import(write_csv("a.csv", HEADER +
-        "1;cf;Comité des fêtes;44000;Nantes;47.2110;-1.5640;reemploi;\n"
-        "2;cf;Comité des fêtes;44400;Rezé;47.1850;-1.5500;reemploi;\n"
-        "3;cf;Comité des fêtes;69001;Lyon;45.7670;4.8340;reemploi;\n"))
+    import_comites(run_import, write_csv, NANTES, ("44400", "Rezé", 47.1850, -1.5500),
+                   ("69001", "Lyon", 45.7670, 4.8340))
     with session_scope(engine) as session:
         # 55 m from the first, in Nantes; the second is 3 km away, the third in Lyon.
         found = stored_candidates(session, [make_entry("new", "Comite des fetes", "44109",
@@ -132,10 +141,8 @@ def test_the_same_name_is_looked_up_around_a_structure_not_across_france(
 def test_an_upgrade_files_each_checked_name_in_its_latitude_band(
     run_import: Importer, write_csv: CsvWriter, engine: Engine
 ) -> None:
-    run_import(write_csv("a.csv", HEADER +
-        "1;cf;Comité des fêtes;44000;Nantes;47.2110;-1.5640;reemploi;\n"
-        "2;cf;Comité des fêtes;97400;Saint-Denis;-20.8823;55.4504;reemploi;\n"
-        "3;cf;Comité des fêtes;97300;Cayenne;4.9372;-52.3260;reemploi;\n"))
+    import_comites(run_import, write_csv, NANTES, ("97400", "Saint-Denis", -20.8823, 55.4504),
+                   ("97300", "Cayenne", 4.9372, -52.3260))
     with engine.begin() as connection:
         expected = {row_id: lat_band(lat) for row_id, lat in connection.execute(text(
             "SELECT o.id, o.lat FROM organisation AS o "
