@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -321,35 +321,44 @@ _FILED_SQL = (
     "FROM duplicate_name AS d JOIN organisation AS o ON o.id = d.organisation_id WHERE ")
 
 
+def _filed_matching(
+    session: Session, sql: str, parameters: Sequence[Any], condition: Callable[[], Any]
+) -> Iterator[tuple[int, Entry]]:
+    """Checked structures matching a condition, given two ways.
+
+    On SQLite as `sql` with qmark `parameters` (compiling the condition costs more),
+    elsewhere as `condition()`.
+    """
+    connection = session.connection()
+    if connection.dialect.paramstyle != "qmark":
+        yield from _filed_where(session, condition())
+        return
+    for row_id, key, name, citycode, lat, lon, name_key, skeleton in (
+            connection.exec_driver_sql(_FILED_SQL + sql, tuple(parameters))):
+        yield row_id, Entry(key, name, citycode, lat, lon, name_key, skeleton)
+
+
 def _filed_in_blocks(
     session: Session, letters: str | None, lookups: list[Lookup]
 ) -> Iterator[tuple[int, Entry]]:
     """Checked structures in any of these blocks."""
-    connection = session.connection()
-    if connection.dialect.paramstyle != "qmark":
-        yield from _filed_where(session, _any_lookup(letters, lookups))
-        return
-    condition, parameters = _block_condition(letters, lookups)
-    for row_id, key, name, citycode, lat, lon, name_key, skeleton in (
-            connection.exec_driver_sql(_FILED_SQL + condition, tuple(parameters))):
-        yield row_id, Entry(key, name, citycode, lat, lon, name_key, skeleton)
+    sql, parameters = _block_condition(letters, lookups)
+    return _filed_matching(session, sql, parameters, lambda: _any_lookup(letters, lookups))
 
 
 _NAMED_SQL = "(d.name_key = ? AND d.band BETWEEN ? AND ?)"
 
 
-def _filed_by_name(session: Session, lookups: list[tuple[str, int]]) -> Iterator[tuple[int, Entry]]:
+def _filed_by_name(
+    session: Session, lookups: list[tuple[str, int]]
+) -> Iterator[tuple[int, Entry]]:
     """Checked structures of these names in these latitude bands or the next ones."""
-    connection, names = session.connection(), table_of(DuplicateName)
-    if connection.dialect.paramstyle != "qmark":
-        yield from _filed_where(session, or_(*(
-            and_(names.c.name_key == name_key, names.c.band.between(band - 1, band + 1))
-            for name_key, band in lookups)))
-        return
+    names = table_of(DuplicateName)
     parameters = [value for name_key, band in lookups for value in (name_key, band - 1, band + 1)]
-    for row_id, key, name, citycode, lat, lon, name_key, skeleton in connection.exec_driver_sql(
-            _FILED_SQL + " OR ".join([_NAMED_SQL] * len(lookups)), tuple(parameters)):
-        yield row_id, Entry(key, name, citycode, lat, lon, name_key, skeleton)
+    return _filed_matching(
+        session, " OR ".join([_NAMED_SQL] * len(lookups)), parameters,
+        lambda: or_(*(and_(names.c.name_key == name_key, names.c.band.between(band - 1, band + 1))
+                      for name_key, band in lookups)))
 
 
 def stored_candidates(session: Session, entries: Sequence[Entry]) -> dict[int, Entry]:
