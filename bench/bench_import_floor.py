@@ -31,17 +31,18 @@ import bench_exports
 import bench_national
 import generate
 from harness import append_section, sizes_wanted
+from sqlalchemy import Engine
 
 from app import aggregates
 from app.config import Settings
 from app.db import BULK_WRITE_PRAGMAS, open_database, sqlite_pragmas
 from app.dialects import strategy_for
+from app.dialects.sqlite import FTS_SETTINGS
 
 DEFAULT_SIZES = "100000"
 TARGET_ROWS_PER_SECOND = 25_000
 # The tables copied as they are, after the organisation table (their own indexes with them).
 COPIED = ("organisation_category", "duplicate_name")
-FTS_HASH_BYTES = 16 << 20  # as the app's FTS5 table is configured (app/dialects/sqlite.py)
 Part = tuple[str, float, float]  # (what, wall s, CPU s)
 
 
@@ -69,11 +70,19 @@ def _columns(connection: sqlite3.Connection, table: str) -> str:
     return ", ".join(row[1] for row in connection.execute(f"PRAGMA main.table_info({table})"))
 
 
+def _at_head(database: Path) -> Engine:
+    """The engine of a database at this build's schema (upgraded if older, as `serve` does)."""
+    return open_database(Settings(database_url=f"sqlite:///{database}",
+                                  load_default_directory=False), migrate=True)
+
+
 def floor_parts(source: Path, folder: Path) -> tuple[list[Part], int]:
-    """Copy the source's rows into a fresh database, part by part; (parts, rows)."""
-    settings = Settings(database_url=f"sqlite:///{folder / 'floor.sqlite3'}",
-                        load_default_directory=False)
-    engine = open_database(settings)
+    """Copy the source's rows into a fresh database, part by part; (parts, rows).
+
+    A source made by an older build is upgraded first, so that both have the same columns.
+    """
+    _at_head(source).dispose()
+    engine = _at_head(folder / "floor.sqlite3")
     parts: list[Part] = []
     try:
         with engine.connect() as connection, sqlite_pragmas(connection, BULK_WRITE_PRAGMAS):
@@ -107,13 +116,14 @@ def floor_parts(source: Path, folder: Path) -> tuple[list[Part], int]:
     return parts, rows
 
 
-def _fts_alone(folder: Path) -> list[str]:
+def _fts_alone(folder: Path) -> list[Part]:
     """FTS5's own share: the same documents indexed again, alone, with full and no detail.
 
-    detail=none is the cheapest trigram index FTS5 makes (no positions: it refuses phrase
-    queries, so a substring would need checking against every candidate row).
+    With the app's FTS5 settings. detail=none is the cheapest trigram index FTS5 makes (no
+    positions: it refuses phrase queries, so a substring would need checking against
+    every candidate row).
     """
-    lines = []
+    parts: list[Part] = []
     with sqlite3.connect(folder / "floor.sqlite3") as connection:
         connection.execute(f"PRAGMA cache_size = {BULK_WRITE_PRAGMAS['cache_size']}")
         for detail in ("full", "none"):
@@ -121,26 +131,31 @@ def _fts_alone(folder: Path) -> list[str]:
             connection.execute(f"CREATE VIRTUAL TABLE {name} USING fts5(document, "
                                f"content='organisation_document', content_rowid='id', "
                                f"tokenize='trigram', detail={detail})")
-            connection.execute(f"INSERT INTO {name}({name}, rank) VALUES ('hashsize', ?)",
-                               (FTS_HASH_BYTES,))
-            started, alone = _now(), []
+            for setting, value in FTS_SETTINGS.items():
+                connection.execute(f"INSERT INTO {name}({name}, rank) VALUES (?, ?)",
+                                   (setting, value))
+            started = _now()
             connection.execute(f"INSERT INTO {name}({name}) VALUES ('rebuild')")
             connection.commit()
-            _record(alone, f"for comparison: FTS5 trigram alone, detail={detail}", started)
-            lines += [f"| {what} | {wall:.1f} | {cpu:.1f} |" for what, wall, cpu in alone]
-    return lines
+            _record(parts, f"for comparison: FTS5 trigram alone, detail={detail}", started)
+    return parts
+
+
+def _rows(parts: list[Part]) -> list[str]:
+    """Table rows of timed parts."""
+    return [f"| {name} | {wall:.1f} | {cpu:.1f} |" for name, wall, cpu in parts]
 
 
 def table(parts: list[Part], rows: int, anchor: bench_national.Loaded,
-          fts: list[str]) -> list[str]:
+          fts: list[Part]) -> list[str]:
     """The parts, their sum and the rates they allow, beside the target and ogr2ogr."""
     wall = sum(part[1] for part in parts)
     target_seconds = rows / TARGET_ROWS_PER_SECOND
     anchor_seconds = anchor.run.seconds
     lines = [f"| part (N = {rows:,}) | wall s | CPU s |", "|---|---:|---:|",
-             *(f"| {name} | {seconds:.1f} | {cpu:.1f} |" for name, seconds, cpu in parts),
+             *_rows(parts),
              f"| **sum: the floor** | **{wall:.1f}** | **{sum(p[2] for p in parts):.1f}** |",
-             *fts, "",
+             *_rows(fts), "",
              "| | seconds for N rows | rows/s |", "|---|---:|---:|",
              f"| the floor (SQLite alone, rows made) | {wall:.1f} | {rows / wall:,.0f} |",
              f"| the issue's import target | {target_seconds:.1f} | "

@@ -118,7 +118,7 @@ _BACKFILLS = {
 # FTS5 keeps a writer's new terms in memory up to this many bytes before writing them out
 # as a segment (1 MiB by default): a bulk write's batch then makes a few large segments,
 # not one per MiB, and automerge has less to merge (about a fifth less CPU per row).
-_FTS_SETTINGS = {"hashsize": 16 << 20}
+FTS_SETTINGS = {"hashsize": 16 << 20}
 # An edge strip (app/summaries.py) is read from an index of the coordinates of the active
 # structures, by the axis it is narrow on: the points in its whole band of latitudes (or
 # longitudes), no table row read. Through the R*Tree a strip long and a cell thin overlaps
@@ -354,7 +354,7 @@ def _configure_fts(connection: Connection) -> None:
     """Give the FTS5 table its settings (kept in its own config table), unless it has them."""
     stored: dict[str, object] = dict(connection.exec_driver_sql(
         "SELECT k, v FROM organisation_fts_config").all())
-    for name, value in _FTS_SETTINGS.items():
+    for name, value in FTS_SETTINGS.items():
         if stored.get(name) != value:
             connection.exec_driver_sql("INSERT INTO organisation_fts(organisation_fts, rank) "
                                        "VALUES (?, ?)", (name, value))
