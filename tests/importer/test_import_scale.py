@@ -6,6 +6,8 @@ import csv
 import io
 import struct
 import tracemalloc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from import_helpers import CsvWriter, Importer
@@ -14,8 +16,8 @@ from sqlalchemy import Engine, text
 from app.config import Settings
 from app.db import create_schema, make_engine
 from app.importer.context import close_context, import_context
-from app.importer.pipeline import ImportOptions, import_paths
-from app.importer.progress import BatchReceipt
+from app.importer.pipeline import ImportContext, ImportOptions, import_paths
+from app.importer.progress import BatchReceipt, SilentObserver
 from app.importer.report import LISTED, rejected_rows_csv
 
 BATCH = 200
@@ -36,14 +38,8 @@ def write_structures(path: Path, rows: int) -> Path:
     return path
 
 
-class PeakAfterFirstBatch:
+class PeakAfterFirstBatch(SilentObserver):
     """Starts measuring the peak once the first batch is in (caches are built by then)."""
-
-    def rows_expected(self, total: int) -> None:
-        """Ignore."""
-
-    def rows_processed(self, count: int) -> None:
-        """Ignore."""
 
     def batch_committed(self, receipt: BatchReceipt) -> None:
         """Forget the peak of the start."""
@@ -51,24 +47,33 @@ class PeakAfterFirstBatch:
             tracemalloc.reset_peak()
 
 
+@contextmanager
+def importing(database: Path) -> Iterator[tuple[Engine, ImportContext]]:
+    """An engine on a new database with the schema and an import context of BATCH-row batches."""
+    url = f"sqlite:///{database}"
+    context = import_context(Settings(_env_file=None, database_url=url,  # type: ignore[call-arg]
+                                      import_batch_size=BATCH))
+    engine = make_engine(url)
+    create_schema(engine)
+    try:
+        yield engine, context
+    finally:
+        close_context(context)
+        engine.dispose()
+
+
 def traced_peak(tmp_path: Path, rows: int) -> tuple[int, int]:
     """(peak bytes allocated by Python after the first batch of an import, rows inserted)."""
     source = write_structures(tmp_path / f"reseau-{rows}.csv", rows)
-    database = f"sqlite:///{tmp_path / f'atlas-{rows}.sqlite3'}"
-    context = import_context(Settings(_env_file=None, database_url=database,  # type: ignore[call-arg]
-                                      import_batch_size=BATCH))
-    engine = make_engine(database)
-    create_schema(engine)
-    try:
+    with importing(tmp_path / f"atlas-{rows}.sqlite3") as (engine, context):
         tracemalloc.start()
-        report = import_paths([source], engine=engine, context=context,
-                              progress=PeakAfterFirstBatch(),
-                              options=ImportOptions(prepare_in_worker=False))
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-        close_context(context)
-        engine.dispose()
+        try:
+            report = import_paths([source], engine=engine, context=context,
+                                  progress=PeakAfterFirstBatch(),
+                                  options=ImportOptions(prepare_in_worker=False))
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
     assert report.rejected == 0
     return peak, report.count("inserted")
 
@@ -83,18 +88,12 @@ def test_memory_does_not_grow_with_the_file(tmp_path: Path) -> None:
     assert large < 1.5 * small, (small, large)
 
 
-class WalFrames:
+class WalFrames(SilentObserver):
     """Reads, after each batch, how many frames the WAL holds (from its index, read-only)."""
 
     def __init__(self, database: Path) -> None:
         self.shm = database.with_name(database.name + "-shm")
         self.after_batch: list[int] = []
-
-    def rows_expected(self, total: int) -> None:
-        """Ignore."""
-
-    def rows_processed(self, count: int) -> None:
-        """Ignore."""
 
     def batch_committed(self, receipt: BatchReceipt) -> None:
         """Note mxFrame, the WAL-index header's u32 at byte 16 in native order."""
@@ -103,22 +102,14 @@ class WalFrames:
 
 def test_each_batch_starts_the_wal_over_and_the_import_ends_it(tmp_path: Path) -> None:
     database = tmp_path / "atlas.sqlite3"
-    url = f"sqlite:///{database}"
-    context = import_context(Settings(_env_file=None, database_url=url,  # type: ignore[call-arg]
-                                      import_batch_size=BATCH))
-    engine = make_engine(url)
-    create_schema(engine)
     frames = WalFrames(database)
-    try:
+    with importing(database) as (engine, context):
         report = import_paths([write_structures(tmp_path / "reseau.csv", SMALL)], engine=engine,
                               context=context, progress=frames,
                               options=ImportOptions(prepare_in_worker=False))
         # At the end the WAL file is cut to nothing, while the engine's connections are
         # open (the last one to close would remove it anyway).
         left = database.with_name(database.name + "-wal").stat().st_size
-    finally:
-        close_context(context)
-        engine.dispose()
     assert report.count("inserted") == SMALL
     batches = frames.after_batch
     assert len(batches) == SMALL // BATCH
